@@ -1,0 +1,36 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { int, oneOf, optionalStr, str, url } from './config-schema.js';
+
+/** Variables both apps read. Each app spreads these into its own schema. */
+export const commonConfigSchema = {
+  redisUrl: url('REDIS_URL', {
+    default: 'redis://127.0.0.1:6379',
+    protocols: ['redis:', 'rediss:'],
+    description: 'Redis 7+ for RPC streams, Socket.IO pub/sub, presence and rate limits',
+  }),
+  redisPrefix: str('REDIS_PREFIX', {
+    default: 'parley:',
+    pattern: /^[A-Za-z0-9:_.-]{1,64}$/,
+    description: 'prefix of every Redis key and channel of this deployment; give each test run its own',
+  }),
+  logLevel: oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'], {
+    default: 'info',
+    description: 'lowest log level written',
+  }),
+  instanceId: optionalStr('INSTANCE_ID', {
+    description:
+      'name of this instance in logs, metrics and Redis consumer groups (default: hostname-pid-random)',
+  }),
+  shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', {
+    default: 20_000,
+    min: 0,
+    max: 300_000,
+    description: 'how long a SIGTERM drain may take before the process exits anyway',
+  }),
+};
+
+/** A name unique to this process, stable for its lifetime. */
+export function defaultInstanceId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}

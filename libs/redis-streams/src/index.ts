@@ -1,0 +1,7 @@
+export * from './redis-streams.options.js';
+export * from './redis-streams.server.js';
+export * from './redis-streams.client.js';
+export * from './redis-streams.context.js';
+export * from './redis-streams.keys.js';
+export * from './redis-connection.js';
+export * from './rpc.errors.js';

@@ -1,0 +1,45 @@
+import type { RedisOptions } from 'ioredis';
+
+/** Where the transport keeps its keys. Both sides of one service must agree on all three. */
+export interface RedisStreamsTarget {
+  /** A Redis URL (`redis://host:port/db`) or ioredis options. */
+  redis: string | RedisOptions;
+  /** Prefix of every key the transport creates, e.g. `parley:`. */
+  keyPrefix?: string;
+  /** Logical name of the serving side; the request stream is `<prefix>rpc:<service>` and its consumer group `<service>`. */
+  service: string;
+}
+
+export interface RedisStreamsServerOptions extends RedisStreamsTarget {
+  /** This consumer's name in the group; must be unique per process. Default: hostname-pid-random. */
+  consumer?: string;
+  /** Requests handled at once by this consumer; it reads no more until one finishes (backpressure). Default 64. */
+  concurrency?: number;
+  /** How long one XREADGROUP blocks waiting for requests, ms. Default 2000. */
+  blockMs?: number;
+  /**
+   * A pending request whose consumer has not touched it for this long is presumed dead and claimed by another
+   * consumer (XAUTOCLAIM). Live consumers refresh their in-flight requests every `claimIdleMs / 3`, so a slow
+   * handler is not mistaken for a dead one. Default 5000.
+   */
+  claimIdleMs?: number;
+  /** Approximate cap on a reply stream's length. Default 10000. */
+  replyMaxLength?: number;
+  /** A reply stream nobody reads expires after this long, ms. Default 60000. */
+  replyTtlMs?: number;
+  /** Consumers that have been idle this long with nothing pending are removed from the group, ms. Default 1 h. */
+  staleConsumerMs?: number;
+  /** On close, how long to wait for in-flight requests to finish, ms. Default 10000. */
+  drainTimeoutMs?: number;
+}
+
+export interface RedisStreamsClientOptions extends RedisStreamsTarget {
+  /** Name of this client in its reply-stream key; unique per process. Default: hostname-pid-random. */
+  clientId?: string;
+  /** A request without a reply after this long fails with `RpcTimeoutError`, ms. Default 10000. */
+  timeoutMs?: number;
+  /** Approximate cap on the request stream's length (XADD MAXLEN ~), which bounds Redis memory. Default 100000. */
+  maxStreamLength?: number;
+  /** How long one XREAD of the reply stream blocks, ms. Default 2000. */
+  blockMs?: number;
+}

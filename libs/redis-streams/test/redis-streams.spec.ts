@@ -37,7 +37,7 @@ async function startServer(
     );
   }
   await new Promise<void>((resolve, reject) =>
-    server.listen((err?: unknown) => (err ? reject(new Error(String(err))) : resolve())),
+    server.listen((err?: unknown) => (err instanceof Error ? reject(err) : resolve())),
   );
   cleanups.push(() => server.close());
   return server;

@@ -188,7 +188,7 @@ export class RedisStreamsClient extends ClientProxy {
     if (idx < 0) return;
     let response: WritePacket & { id: string };
     try {
-      response = this.deserializer.deserialize(JSON.parse(fields[idx + 1])) as WritePacket & { id: string };
+      response = this.deserializer.deserialize(JSON.parse(fields[idx + 1]!)) as WritePacket & { id: string };
     } catch {
       return;
     }

@@ -6,6 +6,7 @@ type RedisStreamsContextArgs = [
   entryId: string,
   metadata: PacketMetadata | undefined,
   claimed: boolean,
+  pattern: string,
 ];
 
 /** What a handler can learn about the request it serves (`@Ctx() ctx: RedisStreamsContext`). */
@@ -27,5 +28,9 @@ export class RedisStreamsContext extends BaseRpcContext<RedisStreamsContextArgs>
   /** True when this consumer claimed the request from a consumer presumed dead: it may have been handled before. */
   isRedelivery(): boolean {
     return this.args[3];
+  }
+
+  getPattern(): string {
+    return this.args[4];
   }
 }

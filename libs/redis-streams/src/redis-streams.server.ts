@@ -249,7 +249,7 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
       return this.acknowledge(entryId);
     }
 
-    const context = new RedisStreamsContext([this.stream, entryId, packet.metadata, claimed]);
+    const context = new RedisStreamsContext([this.stream, entryId, packet.metadata, claimed, packet.pattern]);
     if (packet.id === undefined) {
       await this.handleEvent(packet.pattern, packet, context);
       return this.acknowledge(entryId);

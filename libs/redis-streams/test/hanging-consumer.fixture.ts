@@ -4,9 +4,9 @@ import { RedisStreamsServer } from '../src/redis-streams.server.js';
 
 const [redisUrl, keyPrefix, service] = process.argv.slice(2);
 const server = new RedisStreamsServer({
-  redis: redisUrl,
+  redis: redisUrl!,
   keyPrefix,
-  service: service,
+  service: service!,
   claimIdleMs: 60_000,
 });
 server.addHandler('work', async (data: { n: number }) => {

@@ -83,7 +83,7 @@ describe('Redis Streams RPC transport (real Redis)', () => {
         {
           work: async (data: { n: number }) => {
             seen.set(data.n, [...(seen.get(data.n) ?? []), name]);
-            perServer[name]++;
+            perServer[name]!++;
             await sleep(2); // long enough that one consumer cannot take everything
             return data.n * 2;
           },

@@ -1,0 +1,62 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { LifecycleService, MetricsModule } from '@parley/observability';
+import type { RedisStreamsServer } from '@parley/redis-streams';
+import { DataSource } from 'typeorm';
+import { RpcErrorFilter } from './common/rpc-exception.filter.js';
+import { RpcHandlerMetrics, RpcMetricsInterceptor } from './common/rpc-metrics.interceptor.js';
+import { CHATS_CONFIG, type ChatsConfig } from './config/chats.config.js';
+import { ConversationsController } from './conversations/conversations.controller.js';
+import { ConversationsService } from './conversations/conversations.service.js';
+import { dataSourceOptions, migrate } from './database/data-source.js';
+import { HealthController } from './health/health.controller.js';
+import { MessagesController } from './messages/messages.controller.js';
+import { MessagesService } from './messages/messages.service.js';
+import { RPC_SERVER } from './chats.tokens.js';
+import { RpcTransportMetrics } from './rpc-metrics.js';
+import { TokensController } from './tokens/tokens.controller.js';
+import { TokensService } from './tokens/tokens.service.js';
+import { UsersController } from './users/users.controller.js';
+import { UsersService } from './users/users.service.js';
+
+@Module({})
+export class ChatsModule {
+  static forRoot(config: ChatsConfig, rpc: RedisStreamsServer, instanceId: string): DynamicModule {
+    return {
+      module: ChatsModule,
+      imports: [
+        MetricsModule.forRoot({ app: 'chats', instance: instanceId }),
+        TerminusModule,
+        TypeOrmModule.forRootAsync({
+          useFactory: () => dataSourceOptions(config.databaseUrl, config.dbPoolSize),
+          dataSourceFactory: async (options) => {
+            const dataSource = await new DataSource(options!).initialize();
+            if (config.migrateOnStart) await migrate(dataSource);
+            return dataSource;
+          },
+        }),
+      ],
+      controllers: [
+        HealthController,
+        UsersController,
+        TokensController,
+        ConversationsController,
+        MessagesController,
+      ],
+      providers: [
+        { provide: CHATS_CONFIG, useValue: config },
+        { provide: RPC_SERVER, useValue: rpc },
+        LifecycleService,
+        RpcErrorFilter,
+        RpcHandlerMetrics,
+        RpcMetricsInterceptor,
+        RpcTransportMetrics,
+        UsersService,
+        TokensService,
+        ConversationsService,
+        MessagesService,
+      ],
+    };
+  }
+}

@@ -1,0 +1,31 @@
+import { ErrorCode, ErrorMessages, type RpcErrorBody } from '@parley/contracts';
+
+/** An expected failure of a request, carrying the contract's code, status and message across the RPC. */
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+
+  toRpc(): RpcErrorBody {
+    return { status: this.status, code: this.code, message: this.message };
+  }
+}
+
+export const Errors = {
+  conversationNotFound: () =>
+    new DomainError(ErrorCode.ConversationNotFound, 404, ErrorMessages.conversationNotFound),
+  notParticipant: () => new DomainError(ErrorCode.NotParticipant, 403, ErrorMessages.notParticipantRest),
+  userNotFound: () => new DomainError(ErrorCode.UserNotFound, 404, ErrorMessages.userNotFound),
+  selfConversation: () => new DomainError(ErrorCode.SelfConversation, 400, ErrorMessages.selfConversation),
+  usernameTaken: () => new DomainError(ErrorCode.UsernameTaken, 409, ErrorMessages.usernameTaken),
+  invalidRefreshToken: () =>
+    new DomainError(ErrorCode.InvalidRefreshToken, 401, ErrorMessages.invalidRefreshToken),
+  invalidCursor: () => new DomainError(ErrorCode.InvalidCursor, 400, ErrorMessages.invalidCursor),
+  duplicateClientMessageId: () =>
+    new DomainError(ErrorCode.ClientMessageIdReused, 409, ErrorMessages.clientMessageIdReused),
+};

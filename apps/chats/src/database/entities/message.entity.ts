@@ -1,0 +1,54 @@
+import {
+  Check,
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+} from 'typeorm';
+import { ConversationEntity } from './conversation.entity.js';
+import { UserEntity } from './user.entity.js';
+
+/**
+ * A message. `(conversation_id, seq)` is unique and serves every history query as an index range scan at any
+ * depth; `(sender_id, client_message_id)` is unique and makes sends idempotent.
+ */
+@Entity('messages')
+@Index('messages_conversation_seq_key', ['conversationId', 'seq'], { unique: true })
+@Index('messages_sender_client_message_id_key', ['senderId', 'clientMessageId'], { unique: true })
+@Check('messages_message_type_check', `"message_type" IN ('text', 'image', 'file')`)
+export class MessageEntity {
+  @PrimaryGeneratedColumn({ type: 'bigint', primaryKeyConstraintName: 'messages_pkey' })
+  id: string;
+
+  @Column({ name: 'conversation_id', type: 'bigint' })
+  conversationId: string;
+
+  @ManyToOne(() => ConversationEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'conversation_id', foreignKeyConstraintName: 'messages_conversation_id_fkey' })
+  conversation?: ConversationEntity;
+
+  @Column({ type: 'bigint' })
+  seq: string;
+
+  @Column({ name: 'sender_id', type: 'bigint' })
+  senderId: string;
+
+  @ManyToOne(() => UserEntity)
+  @JoinColumn({ name: 'sender_id', foreignKeyConstraintName: 'messages_sender_id_fkey' })
+  sender?: UserEntity;
+
+  @Column({ name: 'message_type', type: 'varchar', length: 8 })
+  messageType: string;
+
+  @Column({ type: 'text' })
+  content: string;
+
+  @Column({ name: 'client_message_id', type: 'varchar', length: 64, nullable: true })
+  clientMessageId: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+}

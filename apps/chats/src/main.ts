@@ -1,0 +1,65 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ConfigError, defaultInstanceId } from '@parley/config';
+import { CHATS_SERVICE } from '@parley/contracts';
+import { RedisStreamsServer } from '@parley/redis-streams';
+import { DataSource } from 'typeorm';
+import { ChatsModule } from './chats.module.js';
+import { loadChatsConfig, type ChatsConfig } from './config/chats.config.js';
+import { dataSourceOptions, ensureDatabase, migrate } from './database/data-source.js';
+
+const logger = new Logger('chats');
+
+function readConfig(): ChatsConfig {
+  try {
+    return loadChatsConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+/** `node main.js migrate`: creates the database if needed, applies pending migrations, exits. */
+async function runMigrations(config: ChatsConfig): Promise<void> {
+  if (await ensureDatabase(config.databaseUrl)) logger.log('Created the database');
+  const dataSource = await new DataSource(dataSourceOptions(config.databaseUrl, 2)).initialize();
+  try {
+    const ran = await migrate(dataSource);
+    logger.log(ran.length ? `Applied ${ran.length} migration(s): ${ran.join(', ')}` : 'Schema is up to date');
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+async function serve(config: ChatsConfig): Promise<void> {
+  const instanceId = config.instanceId ?? defaultInstanceId();
+  if (config.migrateOnStart) await ensureDatabase(config.databaseUrl);
+  const rpc = new RedisStreamsServer({
+    redis: config.redisUrl,
+    keyPrefix: config.redisPrefix,
+    service: CHATS_SERVICE,
+    consumer: instanceId,
+    concurrency: config.rpcConcurrency,
+    claimIdleMs: config.rpcClaimIdleMs,
+    drainTimeoutMs: Math.max(0, config.shutdownTimeoutMs - 1000),
+  });
+  const app = await NestFactory.create(ChatsModule.forRoot(config, rpc, instanceId));
+  app.connectMicroservice({ strategy: rpc });
+  app.enableShutdownHooks();
+  await app.startAllMicroservices();
+  await app.listen(config.port, '0.0.0.0');
+  logger.log(
+    `Chats service ${instanceId} serving RPC "${CHATS_SERVICE}"; health and metrics on :${config.port}`,
+  );
+}
+
+const config = readConfig();
+if (process.argv[2] === 'migrate') {
+  await runMigrations(config);
+} else {
+  await serve(config);
+}

@@ -1,0 +1,148 @@
+import { Injectable } from '@nestjs/common';
+import type { MessagePage, RpcRequest, SendMessageResult } from '@parley/contracts';
+import { DataSource } from 'typeorm';
+import { Errors } from '../common/domain.error.js';
+import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../common/rows.js';
+
+type SendRow = MessageRow & {
+  conv_created_at: Date;
+  participants: { user_id: number; last_read_seq: number }[];
+};
+
+/**
+ * One statement, so one short transaction and one round trip: lock the conversation row, take the next seq,
+ * insert the message (nothing when `client_message_id` was seen before: no seq is used, so no gap), advance
+ * `last_seq`, move the conversation up every participant's list and the sender's read mark to the new message.
+ */
+const SEND_SQL = `
+WITH conv AS (
+  SELECT c.id, c.last_seq, c.sender_id, c.receiver_id, c.created_at
+  FROM conversations c
+  WHERE c.id = $1
+    AND EXISTS (SELECT 1 FROM conversation_participants p WHERE p.conversation_id = c.id AND p.user_id = $2)
+  FOR UPDATE
+), ins AS (
+  INSERT INTO messages (conversation_id, seq, sender_id, message_type, content, client_message_id)
+  SELECT conv.id, conv.last_seq + 1, $2, $3, $4, $5 FROM conv
+  ON CONFLICT (sender_id, client_message_id) DO NOTHING
+  RETURNING id, conversation_id, seq, sender_id, message_type, content, client_message_id, created_at
+), upd AS (
+  UPDATE conversations c SET last_seq = ins.seq, last_message_id = ins.id
+  FROM ins WHERE c.id = ins.conversation_id
+), parts AS (
+  UPDATE conversation_participants p
+  SET activity = nextval('conversation_activity_seq'),
+      last_read_seq = CASE WHEN p.user_id = $2 THEN ins.seq ELSE p.last_read_seq END
+  FROM ins WHERE p.conversation_id = ins.conversation_id
+  RETURNING p.user_id, p.last_read_seq
+)
+SELECT ins.*, conv.sender_id AS conv_sender_id, conv.receiver_id AS conv_receiver_id, conv.created_at AS conv_created_at,
+       (SELECT json_agg(json_build_object('user_id', parts.user_id, 'last_read_seq', parts.last_read_seq)) FROM parts)
+         AS participants
+FROM ins, conv`;
+
+@Injectable()
+export class MessagesService {
+  constructor(private readonly db: DataSource) {}
+
+  async send(req: RpcRequest<'messages.send'>): Promise<SendMessageResult> {
+    const rows: SendRow[] = await this.db.query(SEND_SQL, [
+      req.conversation_id,
+      req.sender_id,
+      req.message_type,
+      req.content,
+      req.client_message_id,
+    ]);
+    const row = rows[0];
+    if (row) {
+      const message = toMessage(row);
+      return {
+        message,
+        created: true,
+        participants: row.participants.map((p) => ({
+          user_id: Number(p.user_id),
+          last_read_seq: Number(p.last_read_seq),
+        })),
+        conversation: {
+          ...message.conversation,
+          created_at: row.conv_created_at.toISOString(),
+          last_seq: message.seq,
+          last_message: message,
+        },
+      };
+    }
+    return this.explainNoInsert(req);
+  }
+
+  /** Nothing was inserted: the message is a repeat, or the conversation is missing or not the sender's. */
+  private async explainNoInsert(req: RpcRequest<'messages.send'>): Promise<SendMessageResult> {
+    const rows: { found: boolean; member: boolean }[] = await this.db.query(
+      `SELECT EXISTS (SELECT 1 FROM conversations WHERE id = $1) AS found,
+              EXISTS (SELECT 1 FROM conversation_participants WHERE conversation_id = $1 AND user_id = $2) AS member`,
+      [req.conversation_id, req.sender_id],
+    );
+    if (!rows[0]!.found) throw Errors.conversationNotFound();
+    if (!rows[0]!.member) throw Errors.notParticipant();
+    if (req.client_message_id === null) {
+      throw new Error('Send inserted nothing without a client_message_id'); // cannot happen: no conflict is possible
+    }
+    const existing: (MessageRow & { conv_created_at: Date; last_seq: number })[] = await this.db.query(
+      `SELECT ${MESSAGE_COLUMNS}, c.created_at AS conv_created_at, c.last_seq
+       FROM messages m JOIN conversations c ON c.id = m.conversation_id
+       WHERE m.sender_id = $1 AND m.client_message_id = $2`,
+      [req.sender_id, req.client_message_id],
+    );
+    const row = existing[0];
+    // The key is unique per sender, whatever the conversation: a repeat aimed at another conversation is refused.
+    if (!row || row.conversation_id !== req.conversation_id) {
+      throw Errors.duplicateClientMessageId();
+    }
+    const message = toMessage(row);
+    return {
+      message,
+      created: false,
+      participants: [],
+      conversation: {
+        ...message.conversation,
+        created_at: row.conv_created_at.toISOString(),
+        last_seq: row.last_seq,
+        last_message: null,
+      },
+    };
+  }
+
+  /**
+   * A page of history in ascending seq. Every mode is a range scan of the (conversation_id, seq) index: `page`
+   * counts back from `last_seq` (seq has no gaps, so page N starts at last_seq - (N-1)·limit), the others start
+   * at the given seq. Cost does not depend on how deep the page is.
+   */
+  async history(req: RpcRequest<'messages.history'>): Promise<MessagePage> {
+    const access: { last_seq: number; member: boolean }[] = await this.db.query(
+      `SELECT c.last_seq, EXISTS (SELECT 1 FROM conversation_participants p WHERE p.conversation_id = c.id AND p.user_id = $2) AS member
+       FROM conversations c WHERE c.id = $1`,
+      [req.conversation_id, req.user_id],
+    );
+    if (access.length === 0) throw Errors.conversationNotFound();
+    if (!access[0]!.member) throw Errors.notParticipant();
+    const lastSeq = access[0]!.last_seq;
+
+    let rows: MessageRow[];
+    if (req.mode === 'after') {
+      rows = await this.db.query(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN conversations c ON c.id = m.conversation_id
+         WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3`,
+        [req.conversation_id, req.after_seq, req.limit + 1],
+      );
+      const hasMore = rows.length > req.limit;
+      return { messages: rows.slice(0, req.limit).map(toMessage), has_more: hasMore };
+    }
+    const upTo = req.mode === 'before' ? req.before_seq - 1 : lastSeq - (req.page - 1) * req.limit;
+    rows = await this.db.query(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN conversations c ON c.id = m.conversation_id
+       WHERE m.conversation_id = $1 AND m.seq <= $2 ORDER BY m.seq DESC LIMIT $3`,
+      [req.conversation_id, upTo, req.limit + 1],
+    );
+    const hasMore = rows.length > req.limit;
+    return { messages: rows.slice(0, req.limit).reverse().map(toMessage), has_more: hasMore };
+  }
+}

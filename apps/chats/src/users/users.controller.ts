@@ -1,0 +1,24 @@
+import { RpcController } from '../common/rpc-controller.decorator.js';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import type { RpcRequest } from '@parley/contracts';
+import { UsersService } from './users.service.js';
+
+@RpcController()
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @MessagePattern('users.register')
+  register(@Payload() req: RpcRequest<'users.register'>) {
+    return this.users.register(req);
+  }
+
+  @MessagePattern('users.find-credentials')
+  findCredentials(@Payload() req: RpcRequest<'users.find-credentials'>) {
+    return this.users.findCredentials(req);
+  }
+
+  @MessagePattern('users.get')
+  get(@Payload() req: RpcRequest<'users.get'>) {
+    return this.users.get(req);
+  }
+}

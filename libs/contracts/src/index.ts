@@ -1,0 +1,3 @@
+export * from './wire/index.js';
+export * from './rpc/index.js';
+export * from './rest/index.js';

@@ -1,0 +1,65 @@
+import { IsInt, IsNotEmpty, maxLength, ValidateBy, type ValidationOptions } from 'class-validator';
+import { messageLimits } from '../wire/limits.js';
+
+/**
+ * An id: a positive safe integer. For a missing value it reports exactly what seed 003 documents
+ * (`sender_id should not be empty, sender_id must be an integer number`); positivity is reported only for
+ * integers, so it does not add a third message to that string.
+ */
+export function IsId(options?: ValidationOptions): PropertyDecorator {
+  return (target, key) => {
+    IsNotEmpty(options)(target, key);
+    IsInt(options)(target, key);
+    IsPositiveIfInteger(options)(target, key);
+  };
+}
+
+function IsPositiveIfInteger(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isPositiveId',
+      validator: {
+        validate: (value: unknown) =>
+          !Number.isInteger(value) ||
+          ((value as number) >= 1 && (value as number) <= Number.MAX_SAFE_INTEGER),
+        defaultMessage: (args) =>
+          `${args?.property} must be a positive integer no greater than ${Number.MAX_SAFE_INTEGER}`,
+      },
+    },
+    options,
+  );
+}
+
+/**
+ * Text Postgres can store exactly as given: no NUL characters (Postgres text cannot hold them) and no unpaired
+ * UTF-16 surrogates (they would come back as U+FFFD, so the stored text would differ from what was sent).
+ */
+export function IsStorableText(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isStorableText',
+      validator: {
+        validate: (value: unknown) =>
+          typeof value !== 'string' || (!value.includes('\u0000') && value.isWellFormed()),
+        defaultMessage: (args) =>
+          `${args?.property} must be valid text (no NUL characters or unpaired surrogates)`,
+      },
+    },
+    options,
+  );
+}
+
+/** `@MaxLength(messageLimits.contentMaxLength)`, read at validation time so a deployment can configure it. */
+export function ContentMaxLength(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'maxLength',
+      validator: {
+        validate: (value: unknown) => maxLength(value, messageLimits.contentMaxLength),
+        defaultMessage: (args) =>
+          `${args?.property} must be shorter than or equal to ${messageLimits.contentMaxLength} characters`,
+      },
+    },
+    options,
+  );
+}

@@ -1,0 +1,3 @@
+export * from './models.js';
+export * from './limits.js';
+export * from './errors.js';

@@ -1,0 +1,19 @@
+/** Input limits of the contract. The content limit can be raised or lowered per deployment (gateway config). */
+export const Limits = {
+  usernamePattern: /^[A-Za-z0-9_.-]+$/,
+  usernameMinLength: 3,
+  usernameMaxLength: 32,
+  passwordMinLength: 8,
+  passwordMaxLength: 128,
+  displayNameMaxLength: 64,
+  clientMessageIdMaxLength: 64,
+  pageSizeDefault: 20,
+  pageSizeMax: 100,
+  /** `join-conversation` without `since_seq` returns this many of the latest messages. */
+  recentMessagesOnJoin: 50,
+  /** `join-conversation` with `since_seq` returns at most this many; the rest is paged over REST. */
+  catchUpMax: 100,
+} as const;
+
+/** Mutable so a deployment can change it at boot (`MESSAGE_MAX_LENGTH`); validators read it at validation time. */
+export const messageLimits = { contentMaxLength: 4000 };

@@ -1,0 +1,3 @@
+export * from './metrics.module.js';
+export * from './lifecycle.service.js';
+export * from './health.js';

@@ -10,6 +10,7 @@ import { CHATS_CONFIG, type ChatsConfig } from './config/chats.config.js';
 import { ConversationsController } from './conversations/conversations.controller.js';
 import { ConversationsService } from './conversations/conversations.service.js';
 import { dataSourceOptions, migrate } from './database/data-source.js';
+import { Db } from './database/db.service.js';
 import { HealthController } from './health/health.controller.js';
 import { MessagesController } from './messages/messages.controller.js';
 import { MessagesService } from './messages/messages.service.js';
@@ -52,6 +53,7 @@ export class ChatsModule {
         RpcHandlerMetrics,
         RpcMetricsInterceptor,
         RpcTransportMetrics,
+        Db,
         UsersService,
         TokensService,
         ConversationsService,

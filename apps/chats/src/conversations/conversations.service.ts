@@ -1,22 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import type { Conversation, RpcRequest, RpcResponse } from '@parley/contracts';
-import { DataSource } from 'typeorm';
 import { Errors } from '../common/domain.error.js';
 import { CONVERSATION_COLUMNS, pgCode, toConversation, type ConversationRow } from '../common/rows.js';
+import { Db } from '../database/db.service.js';
 
 const FOREIGN_KEY_VIOLATION = '23503';
 
 @Injectable()
 export class ConversationsService {
-  constructor(private readonly db: DataSource) {}
+  constructor(private readonly db: Db) {}
 
   /** The conversation of the pair, created when it does not exist yet (idempotent in either order). */
   async create(req: RpcRequest<'conversations.create'>): Promise<RpcResponse<'conversations.create'>> {
     if (req.user_id === req.receiver_id) throw Errors.selfConversation();
     let created: { id: number }[];
     try {
-      created = await this.db.query(
-        `WITH c AS (
+      created = await this.db.query({
+        text: `WITH c AS (
            INSERT INTO conversations (sender_id, receiver_id, pair_low, pair_high)
            VALUES ($1, $2, least($1::bigint, $2::bigint), greatest($1::bigint, $2::bigint))
            ON CONFLICT (pair_low, pair_high) DO NOTHING
@@ -26,8 +26,8 @@ export class ConversationsService {
            SELECT c.id, u, nextval('conversation_activity_seq') FROM c, unnest(ARRAY[$1, $2]::bigint[]) AS u
          )
          SELECT id FROM c`,
-        [req.user_id, req.receiver_id],
-      );
+        values: [req.user_id, req.receiver_id],
+      });
     } catch (err) {
       if (pgCode(err) === FOREIGN_KEY_VIOLATION) throw Errors.userNotFound();
       throw err;
@@ -38,26 +38,26 @@ export class ConversationsService {
         created: true,
       };
     }
-    const existing: ConversationRow[] = await this.db.query(
-      `SELECT ${CONVERSATION_COLUMNS}
+    const existing: ConversationRow[] = await this.db.query({
+      text: `SELECT ${CONVERSATION_COLUMNS}
        FROM conversations c
        LEFT JOIN conversation_participants p ON p.conversation_id = c.id AND p.user_id = $1
        LEFT JOIN messages m ON m.id = c.last_message_id
        WHERE c.pair_low = least($1::bigint, $2::bigint) AND c.pair_high = greatest($1::bigint, $2::bigint)`,
-      [req.user_id, req.receiver_id],
-    );
+      values: [req.user_id, req.receiver_id],
+    });
     return { conversation: toConversation(existing[0]!), created: false };
   }
 
   async get(req: RpcRequest<'conversations.get'>): Promise<Conversation> {
-    const rows: ConversationRow[] = await this.db.query(
-      `SELECT ${CONVERSATION_COLUMNS}
+    const rows: ConversationRow[] = await this.db.query({
+      text: `SELECT ${CONVERSATION_COLUMNS}
        FROM conversations c
        LEFT JOIN conversation_participants p ON p.conversation_id = c.id AND p.user_id = $2
        LEFT JOIN messages m ON m.id = c.last_message_id
        WHERE c.id = $1`,
-      [req.conversation_id, req.user_id],
-    );
+      values: [req.conversation_id, req.user_id],
+    });
     const row = rows[0];
     if (!row) throw Errors.conversationNotFound();
     if (row.last_read_seq === null) throw Errors.notParticipant();
@@ -70,16 +70,16 @@ export class ConversationsService {
    */
   async list(req: RpcRequest<'conversations.list'>): Promise<RpcResponse<'conversations.list'>> {
     const before = req.cursor === null ? null : decodeCursor(req.cursor);
-    const rows: ConversationRow[] = await this.db.query(
-      `SELECT ${CONVERSATION_COLUMNS}, p.activity
+    const rows: ConversationRow[] = await this.db.query({
+      text: `SELECT ${CONVERSATION_COLUMNS}, p.activity
        FROM conversation_participants p
        JOIN conversations c ON c.id = p.conversation_id
        LEFT JOIN messages m ON m.id = c.last_message_id
        WHERE p.user_id = $1 AND ($2::bigint IS NULL OR p.activity < $2::bigint)
        ORDER BY p.activity DESC
        LIMIT $3`,
-      [req.user_id, before, req.limit + 1],
-    );
+      values: [req.user_id, before, req.limit + 1],
+    });
     const page = rows.slice(0, req.limit);
     const hasMore = rows.length > req.limit;
     return {
@@ -92,14 +92,14 @@ export class ConversationsService {
     req: RpcRequest<'conversations.membership'>,
   ): Promise<RpcResponse<'conversations.membership'>> {
     const rows: { last_seq: number; last_read_seq: number | null; participant_ids: number[] }[] =
-      await this.db.query(
-        `SELECT c.last_seq, p.last_read_seq,
+      await this.db.query({
+        text: `SELECT c.last_seq, p.last_read_seq,
               ARRAY(SELECT user_id FROM conversation_participants WHERE conversation_id = c.id ORDER BY user_id) AS participant_ids
        FROM conversations c
        LEFT JOIN conversation_participants p ON p.conversation_id = c.id AND p.user_id = $2
        WHERE c.id = $1`,
-        [req.conversation_id, req.user_id],
-      );
+        values: [req.conversation_id, req.user_id],
+      });
     const row = rows[0];
     if (!row) throw Errors.conversationNotFound();
     if (row.last_read_seq === null) throw Errors.notParticipant();
@@ -115,8 +115,8 @@ export class ConversationsService {
   async markRead(
     req: RpcRequest<'conversations.mark-read'>,
   ): Promise<RpcResponse<'conversations.mark-read'>> {
-    const rows: { old_seq: number; new_seq: number | null }[] = await this.db.query(
-      `WITH target AS (
+    const rows: { old_seq: number; new_seq: number | null }[] = await this.db.query({
+      text: `WITH target AS (
          SELECT p.conversation_id, p.user_id, p.last_read_seq AS old_seq,
                 least(coalesce($3::bigint, c.last_seq), c.last_seq) AS wanted
          FROM conversation_participants p
@@ -130,8 +130,8 @@ export class ConversationsService {
          RETURNING p.last_read_seq
        )
        SELECT t.old_seq, (SELECT last_read_seq FROM moved) AS new_seq FROM target t`,
-      [req.conversation_id, req.user_id, req.seq],
-    );
+      values: [req.conversation_id, req.user_id, req.seq],
+    });
     const row = rows[0];
     if (!row) {
       await this.membership({ user_id: req.user_id, conversation_id: req.conversation_id }); // throws 404 or 403

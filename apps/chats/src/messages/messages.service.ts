@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { MessagePage, RpcRequest, SendMessageResult } from '@parley/contracts';
-import { DataSource } from 'typeorm';
 import { Errors } from '../common/domain.error.js';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../common/rows.js';
+import { Db } from '../database/db.service.js';
 
 type SendRow = MessageRow & {
   conv_created_at: Date;
@@ -43,16 +43,14 @@ FROM ins, conv`;
 
 @Injectable()
 export class MessagesService {
-  constructor(private readonly db: DataSource) {}
+  constructor(private readonly db: Db) {}
 
   async send(req: RpcRequest<'messages.send'>): Promise<SendMessageResult> {
-    const rows: SendRow[] = await this.db.query(SEND_SQL, [
-      req.conversation_id,
-      req.sender_id,
-      req.message_type,
-      req.content,
-      req.client_message_id,
-    ]);
+    const rows: SendRow[] = await this.db.query({
+      name: 'parley_send_message',
+      text: SEND_SQL,
+      values: [req.conversation_id, req.sender_id, req.message_type, req.content, req.client_message_id],
+    });
     const row = rows[0];
     if (row) {
       const message = toMessage(row);
@@ -76,22 +74,22 @@ export class MessagesService {
 
   /** Nothing was inserted: the message is a repeat, or the conversation is missing or not the sender's. */
   private async explainNoInsert(req: RpcRequest<'messages.send'>): Promise<SendMessageResult> {
-    const rows: { found: boolean; member: boolean }[] = await this.db.query(
-      `SELECT EXISTS (SELECT 1 FROM conversations WHERE id = $1) AS found,
+    const rows: { found: boolean; member: boolean }[] = await this.db.query({
+      text: `SELECT EXISTS (SELECT 1 FROM conversations WHERE id = $1) AS found,
               EXISTS (SELECT 1 FROM conversation_participants WHERE conversation_id = $1 AND user_id = $2) AS member`,
-      [req.conversation_id, req.sender_id],
-    );
+      values: [req.conversation_id, req.sender_id],
+    });
     if (!rows[0]!.found) throw Errors.conversationNotFound();
     if (!rows[0]!.member) throw Errors.notParticipant();
     if (req.client_message_id === null) {
       throw new Error('Send inserted nothing without a client_message_id'); // cannot happen: no conflict is possible
     }
-    const existing: (MessageRow & { conv_created_at: Date; last_seq: number })[] = await this.db.query(
-      `SELECT ${MESSAGE_COLUMNS}, c.created_at AS conv_created_at, c.last_seq
+    const existing: (MessageRow & { conv_created_at: Date; last_seq: number })[] = await this.db.query({
+      text: `SELECT ${MESSAGE_COLUMNS}, c.created_at AS conv_created_at, c.last_seq
        FROM messages m JOIN conversations c ON c.id = m.conversation_id
        WHERE m.sender_id = $1 AND m.client_message_id = $2`,
-      [req.sender_id, req.client_message_id],
-    );
+      values: [req.sender_id, req.client_message_id],
+    });
     const row = existing[0];
     // The key is unique per sender, whatever the conversation: a repeat aimed at another conversation is refused.
     if (!row || row.conversation_id !== req.conversation_id) {
@@ -117,31 +115,31 @@ export class MessagesService {
    * at the given seq. Cost does not depend on how deep the page is.
    */
   async history(req: RpcRequest<'messages.history'>): Promise<MessagePage> {
-    const access: { last_seq: number; member: boolean }[] = await this.db.query(
-      `SELECT c.last_seq, EXISTS (SELECT 1 FROM conversation_participants p WHERE p.conversation_id = c.id AND p.user_id = $2) AS member
+    const access: { last_seq: number; member: boolean }[] = await this.db.query({
+      text: `SELECT c.last_seq, EXISTS (SELECT 1 FROM conversation_participants p WHERE p.conversation_id = c.id AND p.user_id = $2) AS member
        FROM conversations c WHERE c.id = $1`,
-      [req.conversation_id, req.user_id],
-    );
+      values: [req.conversation_id, req.user_id],
+    });
     if (access.length === 0) throw Errors.conversationNotFound();
     if (!access[0]!.member) throw Errors.notParticipant();
     const lastSeq = access[0]!.last_seq;
 
     let rows: MessageRow[];
     if (req.mode === 'after') {
-      rows = await this.db.query(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN conversations c ON c.id = m.conversation_id
+      rows = await this.db.query({
+        text: `SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN conversations c ON c.id = m.conversation_id
          WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3`,
-        [req.conversation_id, req.after_seq, req.limit + 1],
-      );
+        values: [req.conversation_id, req.after_seq, req.limit + 1],
+      });
       const hasMore = rows.length > req.limit;
       return { messages: rows.slice(0, req.limit).map(toMessage), has_more: hasMore };
     }
     const upTo = req.mode === 'before' ? req.before_seq - 1 : lastSeq - (req.page - 1) * req.limit;
-    rows = await this.db.query(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN conversations c ON c.id = m.conversation_id
+    rows = await this.db.query({
+      text: `SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN conversations c ON c.id = m.conversation_id
        WHERE m.conversation_id = $1 AND m.seq <= $2 ORDER BY m.seq DESC LIMIT $3`,
-      [req.conversation_id, upTo, req.limit + 1],
-    );
+      values: [req.conversation_id, upTo, req.limit + 1],
+    });
     const hasMore = rows.length > req.limit;
     return { messages: rows.slice(0, req.limit).reverse().map(toMessage), has_more: hasMore };
   }

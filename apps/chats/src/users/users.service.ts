@@ -1,21 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import type { RpcRequest, RpcResponse, User } from '@parley/contracts';
-import { DataSource } from 'typeorm';
 import { Errors } from '../common/domain.error.js';
 import { toUser, type UserRow } from '../common/rows.js';
+import { Db } from '../database/db.service.js';
 
 @Injectable()
 export class UsersService {
-  constructor(private readonly db: DataSource) {}
+  constructor(private readonly db: Db) {}
 
   async register(req: RpcRequest<'users.register'>): Promise<User> {
-    const rows: UserRow[] = await this.db.query(
-      `INSERT INTO users (username, username_key, display_name, password_hash)
-       VALUES ($1, lower($1), $2, $3)
+    const rows: UserRow[] = await this.db.query({
+      text: `INSERT INTO users (username, username_key, display_name, password_hash)
+       VALUES ($1::text, lower($1::text), $2, $3)
        ON CONFLICT (username_key) DO NOTHING
        RETURNING id, username, display_name, created_at`,
-      [req.username, req.display_name ?? req.username, req.password_hash],
-    );
+      values: [req.username, req.display_name ?? req.username, req.password_hash],
+    });
     if (rows.length === 0) throw Errors.usernameTaken();
     return toUser(rows[0]!);
   }
@@ -23,19 +23,19 @@ export class UsersService {
   async findCredentials(
     req: RpcRequest<'users.find-credentials'>,
   ): Promise<RpcResponse<'users.find-credentials'>> {
-    const rows: (UserRow & { password_hash: string })[] = await this.db.query(
-      `SELECT id, username, display_name, created_at, password_hash FROM users WHERE username_key = lower($1)`,
-      [req.username],
-    );
+    const rows: (UserRow & { password_hash: string })[] = await this.db.query({
+      text: `SELECT id, username, display_name, created_at, password_hash FROM users WHERE username_key = lower($1)`,
+      values: [req.username],
+    });
     const row = rows[0];
     return row ? { user: toUser(row), password_hash: row.password_hash } : null;
   }
 
   async get(req: RpcRequest<'users.get'>): Promise<User> {
-    const rows: UserRow[] = await this.db.query(
-      `SELECT id, username, display_name, created_at FROM users WHERE id = $1`,
-      [req.user_id],
-    );
+    const rows: UserRow[] = await this.db.query({
+      text: `SELECT id, username, display_name, created_at FROM users WHERE id = $1`,
+      values: [req.user_id],
+    });
     if (rows.length === 0) throw Errors.userNotFound();
     return toUser(rows[0]!);
   }

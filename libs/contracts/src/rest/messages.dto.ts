@@ -1,20 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  IsIn,
-  IsInt,
-  IsNotEmpty,
-  IsOptional,
-  IsString,
-  IsUrl,
-  Length,
-  Max,
-  Min,
-  ValidateIf,
-} from 'class-validator';
+import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { Limits } from '../wire/limits.js';
 import { MESSAGE_TYPES, type Message, type MessagePage, type MessageType } from '../wire/models.js';
-import { ContentMaxLength, IsStorableText } from './validators.js';
+import { ContentMaxLength, IsStorableText, IsUrlForMediaMessages } from './validators.js';
 
 /** The body of a message, shared by REST sends and the Socket.IO `send-message` payload. */
 export class MessageBodyDto {
@@ -27,11 +16,7 @@ export class MessageBodyDto {
     example: 'Hello!',
     description: 'Text, or an http(s) URL for image and file; stored as given',
   })
-  @IsUrl(
-    { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
-    { message: 'content must be an http(s) URL for image and file messages' },
-  )
-  @ValidateIf((o: MessageBodyDto) => o.message_type === 'image' || o.message_type === 'file')
+  @IsUrlForMediaMessages()
   @IsStorableText()
   @ContentMaxLength()
   @IsString()

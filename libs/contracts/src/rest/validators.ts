@@ -1,4 +1,4 @@
-import { IsInt, IsNotEmpty, maxLength, ValidateBy, type ValidationOptions } from 'class-validator';
+import { IsInt, IsNotEmpty, isURL, maxLength, ValidateBy, type ValidationOptions } from 'class-validator';
 import { messageLimits } from '../wire/limits.js';
 
 /**
@@ -62,4 +62,44 @@ export function ContentMaxLength(options?: ValidationOptions): PropertyDecorator
     },
     options,
   );
+}
+
+/**
+ * For image and file messages, `content` must be an http(s) URL. (Not `@ValidateIf`: that would switch off every
+ * other validator of the property for text messages too.)
+ */
+export function IsUrlForMediaMessages(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isUrlForMediaMessages',
+      validator: {
+        validate: (value: unknown, args) => {
+          const type = (args?.object as { message_type?: unknown } | undefined)?.message_type;
+          if (type !== 'image' && type !== 'file') return true;
+          return (
+            typeof value === 'string' &&
+            isURL(value, { protocols: ['http', 'https'], require_protocol: true, require_tld: false })
+          );
+        },
+        defaultMessage: (args) => `${args?.property} must be an http(s) URL for image and file messages`,
+      },
+    },
+    options,
+  );
+}
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * The first key, at any depth, that could pollute prototypes if copied (`__proto__`, `constructor`,
+ * `prototype`). class-transformer skips them silently, so whitelisting alone never reports them.
+ */
+export function findForbiddenKey(value: unknown, depth = 0): string | undefined {
+  if (value === null || typeof value !== 'object' || depth > 32) return undefined;
+  for (const key of Object.keys(value)) {
+    if (FORBIDDEN_KEYS.has(key)) return key;
+    const nested = findForbiddenKey((value as Record<string, unknown>)[key], depth + 1);
+    if (nested) return nested;
+  }
+  return undefined;
 }

@@ -1,0 +1,7 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { AuthenticatedRequest } from './jwt-auth.guard.js';
+
+/** The authenticated user's id (set by JwtAuthGuard). */
+export const CurrentUserId = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext): number => ctx.switchToHttp().getRequest<AuthenticatedRequest>().userId,
+);

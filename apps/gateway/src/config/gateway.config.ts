@@ -1,0 +1,70 @@
+import {
+  commonConfigSchema,
+  int,
+  loadConfig,
+  oneOf,
+  optionalStr,
+  str,
+  type ConfigOf,
+  type Env,
+} from '@parley/config';
+
+/** The development default. The gateway logs a loud warning whenever it is in use. */
+export const DEV_JWT_SECRET = 'parley-dev-secret-change-me-in-production';
+
+export const gatewayConfigSchema = {
+  ...commonConfigSchema,
+  port: int('PORT', { default: 3001, min: 1, max: 65535, description: 'HTTP and Socket.IO port' }),
+  jwtSecret: str('JWT_SECRET', {
+    default: DEV_JWT_SECRET,
+    minLength: 16,
+    description: 'HS256 secret that signs and verifies tokens (at least 16 characters)',
+  }),
+  jwtPublicKey: optionalStr('JWT_PUBLIC_KEY', {
+    description: 'RS256 public key (PEM): when set, tokens are verified with it instead of JWT_SECRET',
+  }),
+  jwtPrivateKey: optionalStr('JWT_PRIVATE_KEY', {
+    description: 'RS256 private key (PEM) to issue tokens with; without it, RS256 deployments only verify',
+  }),
+  jwtIssuer: optionalStr('JWT_ISSUER', { description: 'when set, the iss claim issued and required' }),
+  jwtAudience: optionalStr('JWT_AUDIENCE', { description: 'when set, the aud claim issued and required' }),
+  accessTtlSeconds: int('JWT_ACCESS_TTL_SECONDS', {
+    default: 900,
+    min: 30,
+    max: 86_400,
+    description: 'lifetime of access tokens',
+  }),
+  refreshTtlSeconds: int('JWT_REFRESH_TTL_SECONDS', {
+    default: 30 * 86_400,
+    min: 60,
+    max: 365 * 86_400,
+    description: 'lifetime of refresh tokens',
+  }),
+  authMode: oneOf('AUTH_MODE', ['jwt', 'insecure-user-id'], {
+    default: 'jwt',
+    description: 'insecure-user-id trusts ?userId= on Socket.IO without a token: development only',
+  }),
+  rpcTimeoutMs: int('RPC_TIMEOUT_MS', {
+    default: 10_000,
+    min: 100,
+    max: 120_000,
+    description: 'how long a request waits for the chats service',
+  }),
+  messageMaxLength: int('MESSAGE_MAX_LENGTH', {
+    default: 4000,
+    min: 1,
+    max: 100_000,
+    description: 'longest message content, in characters',
+  }),
+  corsOrigins: str('CORS_ORIGINS', {
+    default: '*',
+    description: 'comma-separated origins allowed by CORS (REST and Socket.IO), or *',
+  }),
+};
+
+export type GatewayConfig = ConfigOf<typeof gatewayConfigSchema>;
+export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
+
+export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
+  return loadConfig(gatewayConfigSchema, env);
+}

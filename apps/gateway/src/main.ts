@@ -1,0 +1,67 @@
+import 'reflect-metadata';
+import { Logger, RequestMethod } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ConfigError, defaultInstanceId } from '@parley/config';
+import { messageLimits } from '@parley/contracts';
+import { loadGatewayConfig, type GatewayConfig } from './config/gateway.config.js';
+import { GatewayModule } from './gateway.module.js';
+import { buildOpenApiDocument, mountSwagger } from './openapi.js';
+
+const logger = new Logger('gateway');
+
+function readConfig(): GatewayConfig {
+  try {
+    return loadGatewayConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+async function createApp(config: GatewayConfig, instanceId: string, opts: { preview?: boolean } = {}) {
+  messageLimits.contentMaxLength = config.messageMaxLength;
+  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(config, instanceId), {
+    preview: opts.preview,
+    logger: opts.preview ? false : undefined,
+  });
+  app.setGlobalPrefix('api', {
+    exclude: [
+      { path: 'health/live', method: RequestMethod.GET },
+      { path: 'health/ready', method: RequestMethod.GET },
+      { path: 'metrics', method: RequestMethod.GET },
+    ],
+  });
+  const origins = config.corsOrigins === '*' ? true : config.corsOrigins.split(',').map((o) => o.trim());
+  app.enableCors({ origin: origins });
+  app.disable('x-powered-by');
+  return app;
+}
+
+/** `node main.js openapi`: prints the OpenAPI document (docs/openapi.json is this output, checked by a test). */
+async function printOpenApi(config: GatewayConfig): Promise<void> {
+  const app = await createApp(config, 'openapi', { preview: true });
+  process.stdout.write(`${JSON.stringify(buildOpenApiDocument(app), null, 2)}\n`);
+  await app.close();
+}
+
+async function serve(config: GatewayConfig): Promise<void> {
+  const instanceId = config.instanceId ?? defaultInstanceId();
+  const app = await createApp(config, instanceId);
+  mountSwagger(app);
+  app.enableShutdownHooks();
+  await app.listen(config.port, '0.0.0.0');
+  logger.log(
+    `Gateway ${instanceId} on http://127.0.0.1:${config.port} (Swagger: /api/docs, metrics: /metrics)`,
+  );
+}
+
+const config = readConfig();
+if (process.argv[2] === 'openapi') {
+  await printOpenApi(config);
+} else {
+  await serve(config);
+}

@@ -1,0 +1,92 @@
+import { AppProcess, runCommand } from './processes.js';
+import { TestDatabase } from './postgres.js';
+import { deleteKeys, TEST_REDIS_URL, uniquePrefix } from './redis.js';
+
+export const TEST_JWT_SECRET = 'parley-test-secret-0123456789abcdef';
+
+export interface ClusterOptions {
+  gateways?: number;
+  chats?: number;
+  /** Environment for every instance (after the defaults). */
+  env?: Record<string, string>;
+  gatewayEnv?: Record<string, string>;
+  chatsEnv?: Record<string, string>;
+}
+
+/**
+ * A Parley deployment for one test file: its own database (created, migrated with the real `migrate` command,
+ * dropped at the end), its own Redis prefix (keys deleted at the end), and any number of gateway and chats
+ * processes started from the built bundles.
+ */
+export class Cluster {
+  readonly db = new TestDatabase();
+  readonly redisPrefix = uniquePrefix('e2e');
+  readonly gateways: AppProcess[] = [];
+  readonly chats: AppProcess[] = [];
+  private counter = 0;
+
+  private constructor(private readonly options: ClusterOptions) {}
+
+  static async start(options: ClusterOptions = {}): Promise<Cluster> {
+    const cluster = new Cluster(options);
+    try {
+      await cluster.db.create();
+      const migrated = await runCommand('chats', ['migrate'], cluster.baseEnv());
+      if (migrated.code !== 0) throw new Error(`migrate failed:\n${migrated.output}`);
+      await Promise.all(Array.from({ length: options.chats ?? 1 }, () => cluster.startChats()));
+      await Promise.all(Array.from({ length: options.gateways ?? 1 }, () => cluster.startGateway()));
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+    return cluster;
+  }
+
+  baseEnv(): Record<string, string> {
+    return {
+      DATABASE_URL: this.db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: this.redisPrefix,
+      JWT_SECRET: TEST_JWT_SECRET,
+      RPC_CLAIM_IDLE_MS: '1000',
+      ...this.options.env,
+    };
+  }
+
+  async startChats(env: Record<string, string> = {}): Promise<AppProcess> {
+    const name = `chats-${++this.counter}`;
+    const app = await AppProcess.start('chats', name, {
+      ...this.baseEnv(),
+      ...this.options.chatsEnv,
+      ...env,
+    });
+    this.chats.push(app);
+    return app;
+  }
+
+  async startGateway(env: Record<string, string> = {}): Promise<AppProcess> {
+    const name = `gateway-${++this.counter}`;
+    const app = await AppProcess.start('gateway', name, {
+      ...this.baseEnv(),
+      ...this.options.gatewayEnv,
+      ...env,
+    });
+    this.gateways.push(app);
+    return app;
+  }
+
+  gatewayUrl(index = 0): string {
+    return this.gateways[index % this.gateways.length]!.url;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.gateways, ...this.chats].map((p) => p.stop('SIGKILL')));
+    await this.db.drop().catch((err: unknown) => console.error('could not drop test database', err));
+    await deleteKeys(this.redisPrefix).catch(() => undefined);
+  }
+
+  /** Everything the processes printed, for a failing test's message. */
+  logs(): string {
+    return [...this.chats, ...this.gateways].map((p) => `----- ${p.name}\n${p.logs()}`).join('\n');
+  }
+}

@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
+import { sleep, waitFor } from './wait.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export type AppName = 'gateway' | 'chats';
+
+export function bundlePath(app: AppName): string {
+  const path = `${REPO_ROOT}dist/apps/${app}/main.js`;
+  if (!existsSync(path)) throw new Error(`${path} is missing: run "npm run build" first`);
+  return path;
+}
+
+/** One running app process (a built bundle started with plain node), with its output kept for diagnosis. */
+export class AppProcess {
+  readonly output: string[] = [];
+  private exited?: Promise<number | null>;
+
+  private constructor(
+    readonly app: AppName,
+    readonly name: string,
+    readonly port: number,
+    readonly proc: ChildProcess,
+  ) {
+    this.exited = new Promise((resolve) =>
+      proc.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))),
+    );
+    const keep = (chunk: Buffer) => {
+      this.output.push(chunk.toString());
+      if (this.output.length > 2000) this.output.splice(0, 1000);
+    };
+    proc.stdout?.on('data', keep);
+    proc.stderr?.on('data', keep);
+  }
+
+  static async start(app: AppName, name: string, env: Record<string, string>): Promise<AppProcess> {
+    const port = env.PORT ? Number(env.PORT) : await freePort();
+    const proc = spawn(process.execPath, ['--enable-source-maps', bundlePath(app)], {
+      cwd: REPO_ROOT,
+      env: {
+        PATH: process.env.PATH,
+        ...env,
+        PORT: String(port),
+        INSTANCE_ID: name,
+        LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const instance = new AppProcess(app, name, port, proc);
+    try {
+      await waitFor(
+        `${name} to be ready`,
+        async () => {
+          if (proc.exitCode !== null)
+            throw new Error(`${name} exited with ${proc.exitCode}:\n${instance.logs()}`);
+          const res = await fetch(`${instance.url}/health/ready`).catch(() => undefined);
+          return res?.status === 200;
+        },
+        60_000,
+        100,
+      );
+    } catch (err) {
+      proc.kill('SIGKILL');
+      throw err;
+    }
+    return instance;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get alive(): boolean {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  logs(): string {
+    return this.output.join('');
+  }
+
+  /** Sends `signal` and waits for the process to be gone. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000): Promise<number | null> {
+    if (!this.alive) return this.exited!;
+    this.proc.kill(signal);
+    const code = await Promise.race([this.exited!, sleep(timeoutMs).then(() => 'timeout' as const)]);
+    if (code === 'timeout') {
+      this.proc.kill('SIGKILL');
+      return this.exited!;
+    }
+    return code;
+  }
+
+  async metrics(): Promise<string> {
+    return (await fetch(`${this.url}/metrics`)).text();
+  }
+
+  /** Sum of a Prometheus metric's samples whose labels contain every given pair. */
+  async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const text = await this.metrics();
+    let total = 0;
+    for (const line of text.split('\n')) {
+      if (!line.startsWith(name)) continue;
+      const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$/.exec(line);
+      if (!m || m[1] !== name) continue;
+      const labelText = m[2] ?? '';
+      if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) total += Number(m[3]);
+    }
+    return total;
+  }
+}
+
+/** Runs a built app's one-shot command (e.g. `chats migrate`) and returns its exit code and output. */
+export async function runCommand(
+  app: AppName,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
+  const proc = spawn(process.execPath, [bundlePath(app), ...args], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  proc.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve));
+  return { code, output };
+}

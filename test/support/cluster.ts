@@ -1,4 +1,4 @@
-import { AppProcess, runCommand } from './processes.js';
+import { AppProcess, runCommand } from '../../tools/lib/app-process.js';
 import { TestDatabase } from './postgres.js';
 import { deleteKeys, TEST_REDIS_URL, uniquePrefix } from './redis.js';
 

@@ -13,52 +13,75 @@ export function bundlePath(app: AppName): string {
   return path;
 }
 
-/** One running app process (a built bundle started with plain node), with its output kept for diagnosis. */
+export interface StartOptions {
+  /** Called with each chunk the process prints (its output is kept for `logs()` either way). */
+  onOutput?: (chunk: string) => void;
+  /** Extra arguments for node, before the bundle (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
+  readyTimeoutMs?: number;
+}
+
+/**
+ * One running app process: a built bundle started with plain node, as in production. Used by the tests, the
+ * benchmark and `npm start`.
+ */
 export class AppProcess {
   readonly output: string[] = [];
-  private exited?: Promise<number | null>;
+  private readonly exited: Promise<number | null>;
 
   private constructor(
     readonly app: AppName,
     readonly name: string,
     readonly port: number,
     readonly proc: ChildProcess,
+    onOutput?: (chunk: string) => void,
   ) {
     this.exited = new Promise((resolve) =>
       proc.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))),
     );
     const keep = (chunk: Buffer) => {
-      this.output.push(chunk.toString());
+      const text = chunk.toString();
+      this.output.push(text);
       if (this.output.length > 2000) this.output.splice(0, 1000);
+      onOutput?.(text);
     };
     proc.stdout?.on('data', keep);
     proc.stderr?.on('data', keep);
   }
 
-  static async start(app: AppName, name: string, env: Record<string, string>): Promise<AppProcess> {
+  /** Starts `app` with `env` (PORT picked when absent) and resolves once its /health/ready answers 200. */
+  static async start(
+    app: AppName,
+    name: string,
+    env: Record<string, string>,
+    opts: StartOptions = {},
+  ): Promise<AppProcess> {
     const port = env.PORT ? Number(env.PORT) : await freePort();
-    const proc = spawn(process.execPath, ['--enable-source-maps', bundlePath(app)], {
-      cwd: REPO_ROOT,
-      env: {
-        PATH: process.env.PATH,
-        ...env,
-        PORT: String(port),
-        INSTANCE_ID: name,
-        LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
+    const proc = spawn(
+      process.execPath,
+      [...(opts.nodeArgs ?? []), '--enable-source-maps', bundlePath(app)],
+      {
+        cwd: REPO_ROOT,
+        env: {
+          PATH: process.env.PATH,
+          ...env,
+          PORT: String(port),
+          INSTANCE_ID: name,
+          LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const instance = new AppProcess(app, name, port, proc);
+    );
+    const instance = new AppProcess(app, name, port, proc, opts.onOutput);
     try {
       await waitFor(
         `${name} to be ready`,
         async () => {
-          if (proc.exitCode !== null)
-            throw new Error(`${name} exited with ${proc.exitCode}:\n${instance.logs()}`);
+          if (!instance.alive) throw new Error(`${name} exited with ${proc.exitCode}:\n${instance.logs()}`);
           const res = await fetch(`${instance.url}/health/ready`).catch(() => undefined);
           return res?.status === 200;
         },
-        60_000,
+        opts.readyTimeoutMs ?? 60_000,
         100,
       );
     } catch (err) {
@@ -76,18 +99,23 @@ export class AppProcess {
     return this.proc.exitCode === null && this.proc.signalCode === null;
   }
 
+  /** Resolves with the exit code (-1 when killed by a signal) once the process is gone. */
+  get exit(): Promise<number | null> {
+    return this.exited;
+  }
+
   logs(): string {
     return this.output.join('');
   }
 
-  /** Sends `signal` and waits for the process to be gone. */
+  /** Sends `signal` and waits for the process to be gone (SIGKILL after `timeoutMs`). */
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000): Promise<number | null> {
-    if (!this.alive) return this.exited!;
+    if (!this.alive) return this.exited;
     this.proc.kill(signal);
-    const code = await Promise.race([this.exited!, sleep(timeoutMs).then(() => 'timeout' as const)]);
+    const code = await Promise.race([this.exited, sleep(timeoutMs).then(() => 'timeout' as const)]);
     if (code === 'timeout') {
       this.proc.kill('SIGKILL');
-      return this.exited!;
+      return this.exited;
     }
     return code;
   }
@@ -98,10 +126,8 @@ export class AppProcess {
 
   /** Sum of a Prometheus metric's samples whose labels contain every given pair. */
   async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
-    const text = await this.metrics();
     let total = 0;
-    for (const line of text.split('\n')) {
-      if (!line.startsWith(name)) continue;
+    for (const line of (await this.metrics()).split('\n')) {
       const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$/.exec(line);
       if (!m || m[1] !== name) continue;
       const labelText = m[2] ?? '';

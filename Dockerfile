@@ -1,4 +1,4 @@
-# One image for both apps: `node dist/apps/gateway/main.js` (default) or `node dist/apps/chats/main.js [migrate]`.
+# One image for both apps: `node dist/apps/gateway/apps/gateway/src/main.js` (default) or `node dist/apps/chats/apps/chats/src/main.js [migrate]`.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -22,4 +22,4 @@ EXPOSE 3001
 # Node is PID 1 and receives SIGTERM itself (exec form, no shell); the apps drain and exit on it.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3001) + '/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "--enable-source-maps", "dist/apps/gateway/main.js"]
+CMD ["node", "--enable-source-maps", "dist/apps/gateway/apps/gateway/src/main.js"]

@@ -1,11 +1,8 @@
-import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
-// SWC compiles the tests and the code under test, because Nest's dependency injection and class-validator need
-// `emitDecoratorMetadata`, which Vite's own transform does not emit.
+// Vite's transform (oxc) takes experimentalDecorators and emitDecoratorMetadata from tsconfig.json, which Nest's
+// dependency injection and class-validator need; `resolve.tsconfigPaths` resolves the @parley/* aliases.
 export default defineConfig({
-  plugins: [swc.vite({ module: { type: 'es6' }, jsc: { target: 'es2022' } })],
-  oxc: false,
   resolve: { tsconfigPaths: true },
   test: {
     projects: [

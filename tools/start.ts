@@ -5,7 +5,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { AppProcess, REPO_ROOT, runCommand, type AppName } from './lib/app-process.js';
+import { AppProcess, bundleFile, REPO_ROOT, runCommand, type AppName } from './lib/app-process.js';
 
 const env: Record<string, string> = Object.fromEntries(
   Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined),
@@ -28,7 +28,7 @@ function newestMtime(dir: string): number {
 }
 
 function buildIfNeeded(): void {
-  const bundles = ['gateway', 'chats'].map((app) => join(REPO_ROOT, 'dist/apps', app, 'main.js'));
+  const bundles = (['gateway', 'chats'] as const).map((app) => bundleFile(app));
   const sources = Math.max(newestMtime(join(REPO_ROOT, 'apps')), newestMtime(join(REPO_ROOT, 'libs')));
   if (bundles.every((b) => existsSync(b) && statSync(b).mtimeMs >= sources)) return;
   console.log('Building (npm run build)…');

@@ -7,8 +7,13 @@ import { sleep, waitFor } from './wait.js';
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export type AppName = 'gateway' | 'chats';
 
+/** Where `npm run build` (the Nest CLI's tsc builder, which mirrors the source tree) puts an app's entry point. */
+export function bundleFile(app: AppName): string {
+  return `${REPO_ROOT}dist/apps/${app}/apps/${app}/src/main.js`;
+}
+
 export function bundlePath(app: AppName): string {
-  const path = `${REPO_ROOT}dist/apps/${app}/main.js`;
+  const path = bundleFile(app);
   if (!existsSync(path)) throw new Error(`${path} is missing: run "npm run build" first`);
   return path;
 }

@@ -5,4 +5,5 @@ export * from './api.js';
 export * from './cluster.js';
 export * from './postgres.js';
 export * from './redis.js';
+export * from './socket.js';
 export * from './tcp-proxy.js';

@@ -5,6 +5,12 @@ import { freePort } from './ports.js';
 import { sleep, waitFor } from './wait.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+// Children die with their parent: a test run or benchmark that is interrupted must not leave apps running.
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
 export type AppName = 'gateway' | 'chats';
 
 /** Where `npm run build` (the Nest CLI's tsc builder, which mirrors the source tree) puts an app's entry point. */
@@ -77,6 +83,8 @@ export class AppProcess {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
+    running.add(proc);
+    proc.once('exit', () => running.delete(proc));
     const instance = new AppProcess(app, name, port, proc, opts.onOutput);
     try {
       await waitFor(

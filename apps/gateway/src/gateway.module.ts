@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { CHATS_SERVICE } from '@parley/contracts';
 import { LifecycleService, MetricsModule } from '@parley/observability';
@@ -10,10 +10,16 @@ import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
 import { TokenService } from './auth/token.service.js';
 import { ConversationsController } from './chats/conversations.controller.js';
 import { MessagesController } from './chats/messages.controller.js';
-import { HttpExceptionFilter } from './common/http-exception.filter.js';
-import { StrictValidationPipe } from './common/validation.pipe.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config.js';
 import { HealthController } from './health/health.controller.js';
+import { INSTANCE_ID } from './gateway.tokens.js';
+import { ChatEvents } from './realtime/chat-events.service.js';
+import { ChatGateway } from './realtime/chat.gateway.js';
+import { ContactsCache } from './realtime/contacts.cache.js';
+import { MembershipCache } from './realtime/membership.cache.js';
+import { PresenceService } from './realtime/presence.service.js';
+import { redisServiceProvider } from './redis/redis.service.js';
+import { RateLimiterService } from './common/rate-limiter.service.js';
 import { CHATS_TRANSPORT, ChatsRpcClient } from './rpc/chats-rpc.client.js';
 
 @Module({})
@@ -25,6 +31,7 @@ export class GatewayModule {
       controllers: [HealthController, AuthController, ConversationsController, MessagesController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
+        { provide: INSTANCE_ID, useValue: instanceId },
         {
           provide: CHATS_TRANSPORT,
           useFactory: () =>
@@ -36,13 +43,18 @@ export class GatewayModule {
               timeoutMs: config.rpcTimeoutMs,
             }),
         },
-        { provide: APP_PIPE, useClass: StrictValidationPipe },
-        { provide: APP_FILTER, useClass: HttpExceptionFilter },
         { provide: APP_GUARD, useClass: JwtAuthGuard },
         LifecycleService,
+        redisServiceProvider,
         ChatsRpcClient,
         TokenService,
         AuthService,
+        RateLimiterService,
+        ChatEvents,
+        ContactsCache,
+        MembershipCache,
+        PresenceService,
+        ChatGateway,
       ],
     };
   }

@@ -4,9 +4,13 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, defaultInstanceId } from '@parley/config';
 import { messageLimits } from '@parley/contracts';
+import { exitIfShutdownHangs } from '@parley/observability';
 import { loadGatewayConfig, type GatewayConfig } from './config/gateway.config.js';
+import { HttpExceptionFilter } from './common/http-exception.filter.js';
+import { StrictValidationPipe } from './common/validation.pipe.js';
 import { GatewayModule } from './gateway.module.js';
 import { buildOpenApiDocument, mountSwagger } from './openapi.js';
+import { RedisIoAdapter } from './realtime/redis-io.adapter.js';
 
 const logger = new Logger('gateway');
 
@@ -38,6 +42,10 @@ async function createApp(config: GatewayConfig, instanceId: string, opts: { prev
   const origins = config.corsOrigins === '*' ? true : config.corsOrigins.split(',').map((o) => o.trim());
   app.enableCors({ origin: origins });
   app.disable('x-powered-by');
+  // The pipe serves REST and Socket.IO alike; the gateway's own filter takes precedence over this one there.
+  app.useGlobalPipes(new StrictValidationPipe());
+  app.useGlobalFilters(new HttpExceptionFilter());
+  if (!opts.preview) app.useWebSocketAdapter(new RedisIoAdapter(app, config));
   return app;
 }
 
@@ -53,9 +61,10 @@ async function serve(config: GatewayConfig): Promise<void> {
   const app = await createApp(config, instanceId);
   mountSwagger(app);
   app.enableShutdownHooks();
+  exitIfShutdownHangs(config.shutdownTimeoutMs);
   await app.listen(config.port, '0.0.0.0');
   logger.log(
-    `Gateway ${instanceId} on http://127.0.0.1:${config.port} (Swagger: /api/docs, metrics: /metrics)`,
+    `Gateway ${instanceId} on http://127.0.0.1:${config.port} (Socket.IO /chat, Swagger /api/docs, /metrics)`,
   );
 }
 

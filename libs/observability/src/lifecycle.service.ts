@@ -20,3 +20,15 @@ export class LifecycleService implements BeforeApplicationShutdown {
     this.startDraining();
   }
 }
+
+/** After SIGTERM or SIGINT, exits anyway once `timeoutMs` has passed (a drain must not hang a deploy). */
+export function exitIfShutdownHangs(timeoutMs: number): void {
+  const arm = (signal: string) => {
+    setTimeout(() => {
+      console.error(`Shutdown after ${signal} took longer than ${timeoutMs} ms; exiting`);
+      process.exit(1);
+    }, timeoutMs).unref();
+  };
+  process.once('SIGTERM', () => arm('SIGTERM'));
+  process.once('SIGINT', () => arm('SIGINT'));
+}

@@ -21,4 +21,9 @@ export class UsersController {
   get(@Payload() req: RpcRequest<'users.get'>) {
     return this.users.get(req);
   }
+
+  @MessagePattern('users.contacts')
+  contacts(@Payload() req: RpcRequest<'users.contacts'>) {
+    return this.users.contacts(req);
+  }
 }

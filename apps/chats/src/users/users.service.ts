@@ -39,4 +39,17 @@ export class UsersService {
     if (rows.length === 0) throw Errors.userNotFound();
     return toUser(rows[0]!);
   }
+
+  /** Everyone who shares a conversation with the user (index scans of the user's participant rows). */
+  async contacts(req: RpcRequest<'users.contacts'>): Promise<RpcResponse<'users.contacts'>> {
+    const rows: { user_id: number }[] = await this.db.query({
+      name: 'parley_contacts',
+      text: `SELECT DISTINCT other.user_id
+             FROM conversation_participants mine
+             JOIN conversation_participants other ON other.conversation_id = mine.conversation_id
+             WHERE mine.user_id = $1 AND other.user_id <> $1`,
+      values: [req.user_id],
+    });
+    return { user_ids: rows.map((r) => r.user_id) };
+  }
 }

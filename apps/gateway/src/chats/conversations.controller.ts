@@ -20,13 +20,17 @@ import {
 import type { Response } from 'express';
 import { CurrentUserId } from '../auth/current-user.decorator.js';
 import { ParseIdPipe } from '../common/parse-id.pipe.js';
+import { ChatEvents } from '../realtime/chat-events.service.js';
 import { ChatsRpcClient } from '../rpc/chats-rpc.client.js';
 
 @ApiTags('conversations')
 @ApiBearerAuth()
 @Controller('chats/conversations')
 export class ConversationsController {
-  constructor(private readonly rpc: ChatsRpcClient) {}
+  constructor(
+    private readonly rpc: ChatsRpcClient,
+    private readonly events: ChatEvents,
+  ) {}
 
   @Post()
   @ApiCreatedResponse({ type: ConversationDto, description: 'Created' })
@@ -86,6 +90,7 @@ export class ConversationsController {
       conversation_id: id,
       seq: dto.seq ?? null,
     });
+    if (result.moved) this.events.readMarkMoved(id, userId, result.seq);
     return { conversationId: result.conversation_id, seq: result.seq };
   }
 }

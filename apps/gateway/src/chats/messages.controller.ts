@@ -1,4 +1,15 @@
-import { BadRequestException, Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpException,
+  HttpStatus,
+  Param,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -6,8 +17,10 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiTags,
+  ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import {
+  ErrorMessages,
   HistoryQueryDto,
   Limits,
   MessageBodyDto,
@@ -18,6 +31,8 @@ import {
 import type { Response } from 'express';
 import { CurrentUserId } from '../auth/current-user.decorator.js';
 import { ParseIdPipe } from '../common/parse-id.pipe.js';
+import { RateLimiterService } from '../common/rate-limiter.service.js';
+import { ChatEvents } from '../realtime/chat-events.service.js';
 import { ChatsRpcClient } from '../rpc/chats-rpc.client.js';
 
 @ApiTags('messages')
@@ -26,7 +41,11 @@ import { ChatsRpcClient } from '../rpc/chats-rpc.client.js';
 @ApiForbiddenResponse({ description: 'Not a participant' })
 @Controller('chats/conversations/:id/messages')
 export class MessagesController {
-  constructor(private readonly rpc: ChatsRpcClient) {}
+  constructor(
+    private readonly rpc: ChatsRpcClient,
+    private readonly events: ChatEvents,
+    private readonly rateLimiter: RateLimiterService,
+  ) {}
 
   @Get()
   @ApiOkResponse({ type: MessagePageDto })
@@ -44,12 +63,16 @@ export class MessagesController {
     type: MessageDto,
     description: 'A repeated client_message_id: the message stored the first time',
   })
+  @ApiTooManyRequestsResponse({ description: 'Rate limit exceeded (shared with Socket.IO sends)' })
   async send(
     @CurrentUserId() userId: number,
     @Param('id', ParseIdPipe) id: number,
     @Body() dto: MessageBodyDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<MessageDto> {
+    if (!(await this.rateLimiter.take('messages', userId))) {
+      throw new HttpException(ErrorMessages.rateLimited, HttpStatus.TOO_MANY_REQUESTS);
+    }
     const result = await this.rpc.call('messages.send', {
       sender_id: userId,
       conversation_id: id,
@@ -58,6 +81,7 @@ export class MessagesController {
       client_message_id: dto.client_message_id ?? null,
     });
     res.status(result.created ? 201 : 200);
+    this.events.messageStored(result);
     return result.message;
   }
 }

@@ -2,8 +2,9 @@ import { BadRequestException, Injectable, ValidationPipe, type ArgumentMetadata 
 import { findForbiddenKey } from '@parley/contracts';
 
 /**
- * Validation of every REST body and query: unknown fields are refused, query strings become numbers, and keys
- * such as `__proto__` are refused like any other unknown field.
+ * The one validation pipe, for REST bodies and queries and Socket.IO payloads alike: class-validator's messages,
+ * unknown fields refused, query strings turned into numbers. Before class-validator looks at the input, it refuses
+ * input that is not an object and keys such as `__proto__` (class-transformer would skip those silently).
  */
 @Injectable()
 export class StrictValidationPipe extends ValidationPipe {
@@ -12,8 +13,15 @@ export class StrictValidationPipe extends ValidationPipe {
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    const key = findForbiddenKey(value);
-    if (key) throw new BadRequestException([`property ${key} should not exist`]);
+    const { type, metatype } = metadata;
+    // Only request data is checked here: other parameters (a Socket.IO socket, say) are live objects, not input.
+    if ((type === 'body' || type === 'query') && metatype && metatype !== Object) {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw new BadRequestException(['payload must be an object']);
+      }
+      const key = findForbiddenKey(value);
+      if (key) throw new BadRequestException([`property ${key} should not exist`]);
+    }
     return super.transform(value, metadata);
   }
 }

@@ -56,6 +56,42 @@ export const gatewayConfigSchema = {
     max: 100_000,
     description: 'longest message content, in characters',
   }),
+  rateLimitMessagesPerSecond: int('RATE_LIMIT_MESSAGES_PER_SECOND', {
+    default: 20,
+    min: 1,
+    max: 100_000,
+    description: 'sustained messages per second per user, across all instances and REST',
+  }),
+  rateLimitMessagesBurst: int('RATE_LIMIT_MESSAGES_BURST', {
+    default: 40,
+    min: 1,
+    max: 100_000,
+    description: 'messages a user may send at once before the per-second rate applies',
+  }),
+  rateLimitTypingPerSecond: int('RATE_LIMIT_TYPING_PER_SECOND', {
+    default: 2,
+    min: 1,
+    max: 10_000,
+    description: 'sustained typing events per second per user',
+  }),
+  rateLimitTypingBurst: int('RATE_LIMIT_TYPING_BURST', {
+    default: 5,
+    min: 1,
+    max: 10_000,
+    description: 'typing events a user may send at once',
+  }),
+  presenceHeartbeatMs: int('PRESENCE_HEARTBEAT_MS', {
+    default: 5000,
+    min: 100,
+    max: 60_000,
+    description: 'how often a gateway renews its presence heartbeat and sweeps dead gateways',
+  }),
+  presenceInstanceTtlMs: int('PRESENCE_INSTANCE_TTL_MS', {
+    default: 20_000,
+    min: 500,
+    max: 300_000,
+    description: 'a gateway silent this long is dead: the others mark its users offline',
+  }),
   corsOrigins: str('CORS_ORIGINS', {
     default: '*',
     description: 'comma-separated origins allowed by CORS (REST and Socket.IO), or *',

@@ -23,6 +23,8 @@ export interface ChatsRpc {
     response: { user: User; password_hash: string } | null;
   };
   'users.get': { request: { user_id: Id }; response: User };
+  /** Everyone who shares a conversation with the user: the audience of their presence. */
+  'users.contacts': { request: { user_id: Id }; response: { user_ids: Id[] } };
 
   /** Stores a new refresh token (a new family unless `family_id` is given). */
   'tokens.issue': {

@@ -1,0 +1,250 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Rooms, ServerEvent, type Id } from '@parley/contracts';
+import type { Namespace, Socket } from 'socket.io';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
+import { INSTANCE_ID } from '../gateway.tokens.js';
+import { RedisService } from '../redis/redis.service.js';
+import { ContactsCache } from './contacts.cache.js';
+import {
+  PRESENCE_ADD,
+  PRESENCE_DEAD_INSTANCES,
+  PRESENCE_HEARTBEAT,
+  PRESENCE_REMOVE,
+} from './presence.scripts.js';
+
+interface PresenceScripts {
+  parleyPresenceAdd(
+    user: string,
+    sockets: string,
+    version: string,
+    socketId: string,
+    instance: string,
+    userId: string,
+  ): Promise<number>;
+  parleyPresenceRemove(
+    user: string,
+    sockets: string,
+    version: string,
+    socketId: string,
+    userId: string,
+  ): Promise<number>;
+  parleyPresenceHeartbeat(instances: string, instance: string): Promise<number>;
+  parleyPresenceDead(instances: string, ttlMs: number): Promise<string[]>;
+}
+
+/** What a gateway publishes on a presence transition; every gateway relays it to the contacts' sockets it holds. */
+interface Transition {
+  u: Id;
+  on: boolean;
+  v: number;
+  c: Id[];
+}
+
+/**
+ * Presence across instances and devices: a user is online while any of their sockets is connected to any gateway.
+ * Transitions are announced to the users who share a conversation with them. Gateways heartbeat in Redis; when one
+ * stops (killed), the others remove its sockets and announce the users who are left without any.
+ */
+@Injectable()
+export class PresenceService implements OnModuleDestroy {
+  private readonly logger = new Logger('Presence');
+  private readonly scripts: PresenceScripts;
+  private nsp?: Namespace;
+  private timer?: NodeJS.Timeout;
+  private draining = false;
+  /** Highest version delivered per user, so late events are dropped; pruned after 10 minutes. */
+  private readonly delivered = new Map<Id, { v: number; at: number }>();
+
+  constructor(
+    private readonly redis: RedisService,
+    private readonly contacts: ContactsCache,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(INSTANCE_ID) private readonly instanceId: string,
+  ) {
+    const r = redis.commands;
+    r.defineCommand('parleyPresenceAdd', { numberOfKeys: 3, lua: PRESENCE_ADD });
+    r.defineCommand('parleyPresenceRemove', { numberOfKeys: 3, lua: PRESENCE_REMOVE });
+    r.defineCommand('parleyPresenceHeartbeat', { numberOfKeys: 1, lua: PRESENCE_HEARTBEAT });
+    r.defineCommand('parleyPresenceDead', { numberOfKeys: 1, lua: PRESENCE_DEAD_INSTANCES });
+    this.scripts = r as unknown as PresenceScripts;
+  }
+
+  /** Starts heartbeats, the sweep of dead gateways, and the relay of transitions to local sockets. */
+  async attach(nsp: Namespace): Promise<void> {
+    this.nsp = nsp;
+    const channel = this.redis.key('presence');
+    this.redis.events.on('message', (ch: string, raw: string) => {
+      if (ch === channel) this.relay(raw);
+    });
+    await this.redis.events.subscribe(channel);
+    // After Redis comes back (possibly without its data), put this instance's sockets back.
+    let first = true;
+    this.redis.commands.on('ready', () => {
+      if (first) return void (first = false);
+      void this.reregister();
+    });
+    await this.heartbeat();
+    this.timer = setInterval(() => void this.tick(), this.config.presenceHeartbeatMs);
+    this.timer.unref();
+  }
+
+  /** Registers a new socket; announces the user if it is their first anywhere; tells the socket who is online. */
+  async connected(socket: Socket, userId: Id): Promise<void> {
+    const contacts = await this.register(socket, userId);
+    await this.sendSnapshot(socket, contacts);
+  }
+
+  private async register(socket: Socket, userId: Id): Promise<Id[]> {
+    const v = await this.scripts.parleyPresenceAdd(
+      this.userKey(userId),
+      this.socketsKey(this.instanceId),
+      this.versionKey(userId),
+      socket.id,
+      this.instanceId,
+      String(userId),
+    );
+    const contacts = await this.contacts.get(userId);
+    if (v > 0) await this.publish({ u: userId, on: true, v, c: contacts });
+    return contacts;
+  }
+
+  async disconnected(socket: Socket, userId: Id): Promise<void> {
+    // While draining, sockets are told to reconnect elsewhere; their entries go after a grace period (see below).
+    if (this.draining) return;
+    await this.remove(this.instanceId, socket.id, userId);
+  }
+
+  /**
+   * Shutdown, after this instance's sockets were told to reconnect elsewhere: wait a little so they do, then
+   * remove this instance's entries. Users who reconnected keep a socket and see no offline/online flap.
+   */
+  async drain(): Promise<void> {
+    this.draining = true;
+    clearInterval(this.timer);
+    const grace = Math.min(3000, Math.max(0, this.config.shutdownTimeoutMs / 4));
+    await new Promise((r) => setTimeout(r, grace));
+    await this.sweepInstance(this.instanceId).catch((err: unknown) =>
+      this.logger.warn(`cleanup failed: ${String(err)}`),
+    );
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  private async remove(instanceId: string, socketId: string, userId: Id): Promise<void> {
+    const v = await this.scripts.parleyPresenceRemove(
+      this.userKey(userId),
+      this.socketsKey(instanceId),
+      this.versionKey(userId),
+      socketId,
+      String(userId),
+    );
+    if (v > 0) await this.publish({ u: userId, on: false, v, c: await this.contacts.get(userId) });
+  }
+
+  /** The connecting socket learns which of its contacts are online now (as `user:online` events). */
+  private async sendSnapshot(socket: Socket, contacts: Id[]): Promise<void> {
+    if (contacts.length === 0) return;
+    const pipeline = this.redis.commands.pipeline();
+    for (const id of contacts) pipeline.exists(this.userKey(id));
+    const results = (await pipeline.exec()) ?? [];
+    contacts.forEach((id, i) => {
+      if (results[i]?.[1] === 1) socket.emit(ServerEvent.UserOnline, { userId: id });
+    });
+  }
+
+  private async publish(t: Transition): Promise<void> {
+    await this.redis.commands.publish(this.redis.key('presence'), JSON.stringify(t));
+  }
+
+  private relay(raw: string): void {
+    let t: Transition;
+    try {
+      t = JSON.parse(raw) as Transition;
+    } catch {
+      return;
+    }
+    const seen = this.delivered.get(t.u);
+    if (seen && seen.v >= t.v) return; // an older transition arriving late
+    this.delivered.set(t.u, { v: t.v, at: Date.now() });
+    if (!this.nsp || t.c.length === 0) return;
+    this.nsp.local
+      .to(t.c.map(Rooms.user))
+      .emit(t.on ? ServerEvent.UserOnline : ServerEvent.UserOffline, { userId: t.u });
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      await this.heartbeat();
+      const dead = await this.scripts.parleyPresenceDead(
+        this.redis.key('presence:instances'),
+        this.config.presenceInstanceTtlMs,
+      );
+      for (const id of dead) {
+        if (id === this.instanceId) continue;
+        // One sweeper per dead instance.
+        const lock = await this.redis.commands.set(
+          this.redis.key(`presence:sweep:${id}`),
+          this.instanceId,
+          'PX',
+          60_000,
+          'NX',
+        );
+        if (lock) await this.sweepInstance(id);
+      }
+    } catch (err) {
+      this.logger.warn(`presence tick failed: ${(err as Error).message}`);
+    }
+    const cutoff = Date.now() - 600_000;
+    for (const [u, e] of this.delivered) if (e.at < cutoff) this.delivered.delete(u);
+  }
+
+  private async heartbeat(): Promise<void> {
+    await this.scripts.parleyPresenceHeartbeat(this.redis.key('presence:instances'), this.instanceId);
+  }
+
+  /** Removes every socket an instance registered, announcing users left with none. */
+  private async sweepInstance(instanceId: string): Promise<void> {
+    const members = await this.redis.commands.smembers(this.socketsKey(instanceId));
+    for (const member of members) {
+      const [userId, socketId] = member.split('|');
+      if (userId && socketId) await this.remove(instanceId, socketId, Number(userId));
+    }
+    await this.redis.commands
+      .multi()
+      .del(this.socketsKey(instanceId))
+      .zrem(this.redis.key('presence:instances'), instanceId)
+      .exec();
+    if (instanceId !== this.instanceId && members.length > 0) {
+      this.logger.log(
+        `Gateway ${instanceId} stopped answering: removed its ${members.length} sockets from presence`,
+      );
+    }
+  }
+
+  private async reregister(): Promise<void> {
+    if (!this.nsp || this.draining) return;
+    try {
+      await this.heartbeat();
+      for (const socket of this.nsp.sockets.values()) {
+        const userId = (socket.data as { userId?: Id }).userId;
+        if (userId) await this.register(socket, userId);
+      }
+    } catch (err) {
+      this.logger.warn(`could not re-register sockets after a Redis reconnect: ${(err as Error).message}`);
+    }
+  }
+
+  private userKey(userId: Id): string {
+    return this.redis.key(`presence:user:${userId}`);
+  }
+
+  private socketsKey(instanceId: string): string {
+    return this.redis.key(`presence:sockets:${instanceId}`);
+  }
+
+  private versionKey(userId: Id): string {
+    return this.redis.key(`presence:version:${userId}`);
+  }
+}

@@ -1,0 +1,42 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import { createShardedAdapter } from '@socket.io/redis-adapter';
+import type { Server, ServerOptions } from 'socket.io';
+import type { GatewayConfig } from '../config/gateway.config.js';
+import { RedisService } from '../redis/redis.service.js';
+
+/**
+ * Socket.IO across gateway instances with the sharded Redis adapter (Redis 7 SPUBLISH/SSUBSCRIBE) in `dynamic`
+ * mode: a broadcast to one room goes on that room's own channel, and an instance subscribes only to the channels
+ * of rooms it has sockets in, so adding gateways adds capacity instead of adding copies of every broadcast.
+ */
+export class RedisIoAdapter extends IoAdapter {
+  constructor(
+    app: INestApplicationContext,
+    private readonly config: GatewayConfig,
+  ) {
+    super(app);
+    this.redis = app.get(RedisService);
+  }
+
+  private readonly redis: RedisService;
+
+  override createIOServer(port: number, options?: ServerOptions): Server {
+    const origins =
+      this.config.corsOrigins === '*' ? true : this.config.corsOrigins.split(',').map((o) => o.trim());
+    const server = super.createIOServer(port, {
+      ...options,
+      cors: { origin: origins },
+      maxHttpBufferSize: 1e6,
+      pingInterval: 25_000,
+      pingTimeout: 20_000,
+    } as ServerOptions);
+    server.adapter(
+      createShardedAdapter(this.redis.adapterPub, this.redis.adapterSub, {
+        channelPrefix: this.redis.key('io'),
+        subscriptionMode: 'dynamic',
+      }),
+    );
+    return server;
+  }
+}

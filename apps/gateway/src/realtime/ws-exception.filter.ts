@@ -1,0 +1,54 @@
+import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { ClientEvent, ErrorCode, ErrorMessages, isRpcErrorBody, ServerEvent } from '@parley/contracts';
+import { RpcTimeoutError, RpcUnavailableError } from '@parley/redis-streams';
+import type { Socket } from 'socket.io';
+import { WsError } from './ws-error.js';
+
+/**
+ * The one Socket.IO exception filter: turns any failure into the contract's error string, answers the ack with
+ * `{success: false, error}` and emits the seed's event (`message-error` for send-message, `error` otherwise), so
+ * clients with or without callbacks see it. The socket stays connected.
+ */
+@Catch()
+export class WsExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('WS');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const [socket, data, ack, pattern] = host.getArgs<[Socket, unknown, unknown, string]>();
+    const error = this.toMessage(exception, pattern);
+    if (typeof ack === 'function') (ack as (r: unknown) => void)({ success: false, error });
+    if (pattern === ClientEvent.SendMessage) {
+      const cmid = (data as { client_message_id?: unknown } | null)?.client_message_id;
+      socket.emit(ServerEvent.MessageError, {
+        error,
+        client_message_id: typeof cmid === 'string' ? cmid : null,
+      });
+    } else {
+      socket.emit(ServerEvent.Error, { message: error });
+    }
+  }
+
+  private toMessage(exception: unknown, pattern: string): string {
+    if (exception instanceof WsError) return exception.message;
+    if (exception instanceof HttpException) {
+      // The validation pipe's errors: class-validator's messages, joined as the seed documents them.
+      const body = exception.getResponse() as { message?: string | string[] } | string;
+      const message = typeof body === 'string' ? body : body.message;
+      return Array.isArray(message) ? message.join(', ') : (message ?? exception.message);
+    }
+    if (exception instanceof RpcTimeoutError || exception instanceof RpcUnavailableError)
+      return exception.message;
+    if (isRpcErrorBody(exception)) {
+      if (exception.code === ErrorCode.NotParticipant) {
+        return pattern === ClientEvent.JoinConversation
+          ? ErrorMessages.notParticipantJoin
+          : ErrorMessages.unauthorized;
+      }
+      return exception.message;
+    }
+    this.logger.error(
+      exception instanceof Error ? (exception.stack ?? exception.message) : JSON.stringify(exception),
+    );
+    return 'Internal server error';
+  }
+}

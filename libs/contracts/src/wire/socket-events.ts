@@ -1,0 +1,136 @@
+import type { Conversation, Id, Message, MessageType } from './models.js';
+
+/** The Socket.IO namespace of the chat. */
+export const CHAT_NAMESPACE = '/chat';
+
+/** Room names. Every socket joins `user:<id>` on connect; `conversation:<id>` on `join-conversation`. */
+export const Rooms = {
+  user: (userId: Id) => `user:${userId}`,
+  conversation: (conversationId: Id) => `conversation:${conversationId}`,
+} as const;
+
+export const ClientEvent = {
+  SendMessage: 'send-message',
+  JoinConversation: 'join-conversation',
+  LeaveConversation: 'leave-conversation',
+  Typing: 'typing',
+  MarkRead: 'mark-read',
+} as const;
+
+export const ServerEvent = {
+  ReceiveMessage: 'receive-message',
+  MessageSent: 'message-sent',
+  MessageError: 'message-error',
+  JoinedConversation: 'joined-conversation',
+  RecentMessages: 'recent-messages',
+  UserTyping: 'user-typing',
+  MessagesRead: 'messages-read',
+  UserOnline: 'user:online',
+  UserOffline: 'user:offline',
+  ConversationUpdated: 'conversation-updated',
+  Error: 'error',
+} as const;
+
+// Client → server payloads (validated by the DTOs in `socket/payloads.dto.ts`).
+export interface SendMessagePayload {
+  sender_id: Id;
+  conversation_id: Id;
+  message_type: MessageType;
+  content: string;
+  client_message_id?: string;
+}
+export interface JoinConversationPayload {
+  conversationId: Id;
+  userId: Id;
+  since_seq?: number;
+}
+export interface LeaveConversationPayload {
+  conversationId: Id;
+}
+export interface TypingPayload {
+  conversationId: Id;
+  userId: Id;
+  isTyping: boolean;
+}
+export interface MarkReadPayload {
+  conversationId: Id;
+  seq?: number;
+}
+
+// Acknowledgements: every client event takes an optional callback that receives one of these.
+export interface AckFailure {
+  success: false;
+  error: string;
+}
+export type Ack<T extends object = object> = ({ success: true } & T) | AckFailure;
+export type SendMessageAck = Ack<{ message: Message }>;
+export type JoinConversationAck = Ack<{ conversationId: Id; last_seq: number; last_read_seq: number }>;
+export type LeaveConversationAck = Ack<{ conversationId: Id }>;
+export type TypingAck = Ack<{ conversationId: Id }>;
+export type MarkReadAck = Ack<{ conversationId: Id; seq: number }>;
+
+// Server → client payloads.
+export interface MessageErrorEvent {
+  error: string;
+  client_message_id?: string | null;
+}
+export interface JoinedConversationEvent {
+  conversationId: Id;
+  success: true;
+  last_seq: number;
+}
+export interface RecentMessagesEvent {
+  conversationId: Id;
+  /** Ascending seq. */
+  messages: Message[];
+  /** More messages lie beyond these (page on over REST). */
+  has_more: boolean;
+}
+export interface UserTypingEvent {
+  conversationId: Id;
+  userId: Id;
+  isTyping: boolean;
+}
+export interface MessagesReadEvent {
+  conversationId: Id;
+  userId: Id;
+  seq: number;
+}
+export interface PresenceEvent {
+  userId: Id;
+}
+export interface ConversationUpdatedEvent {
+  conversation: Conversation;
+}
+export interface ErrorEvent {
+  message: string;
+}
+
+/** Both directions of the wire, for `Server<ClientToServerEvents, ServerToClientEvents>` and `Socket<…>` alike. */
+export interface ClientToServerEvents {
+  'send-message': (payload: SendMessagePayload, ack?: (response: SendMessageAck) => void) => void;
+  'join-conversation': (
+    payload: JoinConversationPayload,
+    ack?: (response: JoinConversationAck) => void,
+  ) => void;
+  'leave-conversation': (
+    payload: LeaveConversationPayload,
+    ack?: (response: LeaveConversationAck) => void,
+  ) => void;
+  typing: (payload: TypingPayload, ack?: (response: TypingAck) => void) => void;
+  'mark-read': (payload: MarkReadPayload, ack?: (response: MarkReadAck) => void) => void;
+}
+
+export interface ServerToClientEvents {
+  'receive-message': (message: Message) => void;
+  'message-sent': (message: Message) => void;
+  'message-error': (event: MessageErrorEvent) => void;
+  'joined-conversation': (event: JoinedConversationEvent) => void;
+  'recent-messages': (event: RecentMessagesEvent) => void;
+  'user-typing': (event: UserTypingEvent) => void;
+  'messages-read': (event: MessagesReadEvent) => void;
+  'user:online': (event: PresenceEvent) => void;
+  'user:offline': (event: PresenceEvent) => void;
+  'conversation-updated': (event: ConversationUpdatedEvent) => void;
+  error: (event: ErrorEvent) => void;
+}

@@ -1,0 +1,76 @@
+import type { ClientToServerEvents, ServerToClientEvents } from '@parley/contracts';
+import { io, type Socket } from 'socket.io-client';
+import { waitFor } from '../../tools/lib/wait.js';
+
+export type ChatClient = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export interface ConnectOptions {
+  token?: string;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  reconnection?: boolean;
+}
+
+/** A real socket.io-client connection to a gateway's /chat namespace (WebSocket transport, no reconnection). */
+export function openSocket(baseUrl: string, opts: ConnectOptions = {}): ChatClient {
+  return io(`${baseUrl}/chat`, {
+    auth: opts.token ? { token: opts.token } : {},
+    query: opts.query,
+    extraHeaders: opts.headers,
+    transports: ['websocket'],
+    reconnection: opts.reconnection ?? false,
+    forceNew: true,
+    timeout: 10_000,
+  });
+}
+
+/** Connects and resolves once connected; rejects with the connect_error message. */
+export function connect(baseUrl: string, opts: ConnectOptions = {}): Promise<ChatClient> {
+  const socket = openSocket(baseUrl, opts);
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', (err) => {
+      socket.close();
+      reject(err);
+    });
+  });
+}
+
+/** Records every server event a socket receives, in order. */
+export class Recorder {
+  readonly events: Array<{ event: string; data: unknown }> = [];
+
+  constructor(readonly socket: ChatClient) {
+    socket.onAny((event: string, data: unknown) => this.events.push({ event, data }));
+  }
+
+  of<T = unknown>(event: string): T[] {
+    return this.events.filter((e) => e.event === event).map((e) => e.data as T);
+  }
+
+  /** Waits until `count` events of the kind have arrived (and returns them). */
+  async wait<T = unknown>(event: string, count = 1, timeoutMs = 10_000): Promise<T[]> {
+    await waitFor(
+      `${count} "${event}" event(s) (have ${this.of(event).length})`,
+      () => this.of(event).length >= count,
+      timeoutMs,
+    );
+    return this.of<T>(event);
+  }
+
+  clear(): void {
+    this.events.length = 0;
+  }
+}
+
+/** Emits with an acknowledgement and resolves with it (socket.io's emitWithAck, with a timeout). */
+export function request<T>(
+  socket: ChatClient,
+  event: string,
+  payload: unknown,
+  timeoutMs = 10_000,
+): Promise<T> {
+  return (
+    socket.timeout(timeoutMs) as unknown as { emitWithAck(e: string, p: unknown): Promise<T> }
+  ).emitWithAck(event, payload);
+}

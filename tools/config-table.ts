@@ -1,4 +1,4 @@
-// Prints the configuration table of README.md from the apps' config schemas (`npm run config-table`).
+// The configuration table of README.md, from the apps' config schemas: `npm run config-table` rewrites it in place.
 import { chatsConfigSchema } from '../apps/chats/src/config/chats.config.js';
 import { gatewayConfigSchema } from '../apps/gateway/src/config/gateway.config.js';
 import type { ConfigSchema } from '@parley/config';
@@ -35,4 +35,14 @@ export function configTable(): string {
   return lines.join('\n');
 }
 
-if (process.argv[1]?.endsWith('config-table.ts')) console.log(configTable());
+if (process.argv[1]?.endsWith('config-table.ts')) {
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const path = new URL('../README.md', import.meta.url);
+  const readme = readFileSync(path, 'utf8');
+  const updated = readme.replace(
+    /(<!-- config-table:start -->\n)[\s\S]*?(\n<!-- config-table:end -->)/,
+    (_, start: string, end: string) => `${start}${configTable()}${end}`,
+  );
+  writeFileSync(path, updated);
+  console.log(updated === readme ? 'README.md is up to date' : 'README.md updated');
+}

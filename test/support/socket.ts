@@ -26,7 +26,20 @@ export function openSocket(baseUrl: string, opts: ConnectOptions = {}): ChatClie
 
 /** Connects and resolves once connected; rejects with the connect_error message. */
 export function connect(baseUrl: string, opts: ConnectOptions = {}): Promise<ChatClient> {
+  return connected(openSocket(baseUrl, opts));
+}
+
+/** Connects and records every event from the first one (events can arrive together with the connection). */
+export async function connectRecorded(baseUrl: string, opts: ConnectOptions = {}): Promise<Recorder> {
   const socket = openSocket(baseUrl, opts);
+  const recorder = new Recorder(socket);
+  await connected(socket);
+  return recorder;
+}
+
+/** Resolves once `socket` is connected; rejects with the connect_error message. */
+export function connected(socket: ChatClient): Promise<ChatClient> {
+  if (socket.connected) return Promise.resolve(socket);
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
     socket.once('connect_error', (err) => {

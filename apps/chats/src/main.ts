@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, defaultInstanceId } from '@parley/config';
 import { CHATS_SERVICE } from '@parley/contracts';
-import { exitIfShutdownHangs } from '@parley/observability';
+import { closeOnShutdownSignals } from '@parley/observability';
 import { RedisStreamsServer } from '@parley/redis-streams';
 import { DataSource } from 'typeorm';
 import { ChatsModule } from './chats.module.js';
@@ -50,8 +50,7 @@ async function serve(config: ChatsConfig): Promise<void> {
   });
   const app = await NestFactory.create(ChatsModule.forRoot(config, rpc, instanceId));
   app.connectMicroservice({ strategy: rpc });
-  app.enableShutdownHooks();
-  exitIfShutdownHangs(config.shutdownTimeoutMs);
+  closeOnShutdownSignals(app, config.shutdownTimeoutMs);
   await app.startAllMicroservices();
   await app.listen(config.port, '0.0.0.0');
   logger.log(

@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, defaultInstanceId } from '@parley/config';
 import { messageLimits } from '@parley/contracts';
-import { exitIfShutdownHangs } from '@parley/observability';
+import { closeOnShutdownSignals } from '@parley/observability';
 import { loadGatewayConfig, type GatewayConfig } from './config/gateway.config.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { StrictValidationPipe } from './common/validation.pipe.js';
@@ -60,8 +60,7 @@ async function serve(config: GatewayConfig): Promise<void> {
   const instanceId = config.instanceId ?? defaultInstanceId();
   const app = await createApp(config, instanceId);
   mountSwagger(app);
-  app.enableShutdownHooks();
-  exitIfShutdownHangs(config.shutdownTimeoutMs);
+  closeOnShutdownSignals(app, config.shutdownTimeoutMs);
   await app.listen(config.port, '0.0.0.0');
   logger.log(
     `Gateway ${instanceId} on http://127.0.0.1:${config.port} (Socket.IO /chat, Swagger /api/docs, /metrics)`,

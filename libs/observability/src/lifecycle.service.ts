@@ -21,14 +21,28 @@ export class LifecycleService implements BeforeApplicationShutdown {
   }
 }
 
-/** After SIGTERM or SIGINT, exits anyway once `timeoutMs` has passed (a drain must not hang a deploy). */
-export function exitIfShutdownHangs(timeoutMs: number): void {
-  const arm = (signal: string) => {
+/**
+ * SIGTERM/SIGINT: closes the app (its shutdown hooks drain it) and exits 0; exits 1 if that takes longer than
+ * `timeoutMs`. Used instead of Nest's `enableShutdownHooks`, which re-raises the signal after closing, so the
+ * process would end "killed by SIGTERM" even after a clean drain.
+ */
+export function closeOnShutdownSignals(app: { close(): Promise<void> }, timeoutMs: number): void {
+  let closing = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
     setTimeout(() => {
       console.error(`Shutdown after ${signal} took longer than ${timeoutMs} ms; exiting`);
       process.exit(1);
     }, timeoutMs).unref();
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(`Shutdown after ${signal} failed:`, err);
+        process.exit(1);
+      },
+    );
   };
-  process.once('SIGTERM', () => arm('SIGTERM'));
-  process.once('SIGINT', () => arm('SIGINT'));
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
 }

@@ -77,12 +77,9 @@ export class PresenceService implements OnModuleDestroy {
       if (ch === channel) this.relay(raw);
     });
     await this.redis.events.subscribe(channel);
-    // After Redis comes back (possibly without its data), put this instance's sockets back.
-    let first = true;
-    this.redis.commands.on('ready', () => {
-      if (first) return void (first = false);
-      void this.reregister();
-    });
+    // The connection is already up: every later 'ready' is a reconnect, after which Redis may have lost its data.
+    // Put this instance's sockets back.
+    this.redis.commands.on('ready', () => void this.reregister());
     await this.heartbeat();
     this.timer = setInterval(() => void this.tick(), this.config.presenceHeartbeatMs);
     this.timer.unref();

@@ -90,12 +90,39 @@ function fail(problem: string, hints: string[]): never {
   process.exit(1);
 }
 
+const LEVEL_COLORS: Record<string, string> = {
+  error: '\x1b[31m',
+  fatal: '\x1b[31m',
+  warn: '\x1b[33m',
+  debug: '\x1b[90m',
+};
+const QUIET_FIELDS = new Set(['level', 'time', 'msg', 'app', 'instance', 'context', 'pid', 'hostname']);
+
+/** The apps log JSON (for machines); here each line is shown as `time level [context] message key=value…`. */
+function humanize(line: string): string {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line;
+  }
+  const text = (v: unknown) => (typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v));
+  const level = text(entry.level) || 'info';
+  const time = text(entry.time).slice(11, 23);
+  const context = entry.context ? `[${text(entry.context)}] ` : '';
+  const extra = Object.entries(entry)
+    .filter(([k]) => !QUIET_FIELDS.has(k))
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+  return `${time} ${LEVEL_COLORS[level] ?? ''}${level.padEnd(5)}\x1b[0m ${context}${text(entry.msg)} \x1b[90m${extra}\x1b[0m`;
+}
+
 function printer(name: string, color: string): (chunk: string) => void {
   let partial = '';
   return (chunk) => {
     const lines = (partial + chunk).split('\n');
     partial = lines.pop() ?? '';
-    for (const line of lines) if (line) process.stdout.write(`${color}[${name}]\x1b[0m ${line}\n`);
+    for (const line of lines) if (line) process.stdout.write(`${color}[${name}]\x1b[0m ${humanize(line)}\n`);
   };
 }
 

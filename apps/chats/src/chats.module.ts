@@ -1,8 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { LifecycleService, MetricsModule } from '@parley/observability';
-import type { RedisStreamsServer } from '@parley/redis-streams';
+import { LifecycleService, loggingModule, MetricsModule, TRACE_KEY } from '@parley/observability';
+import type { RedisStreamsContext, RedisStreamsServer } from '@parley/redis-streams';
 import { DataSource } from 'typeorm';
 import { RpcErrorFilter } from './common/rpc-exception.filter.js';
 import { RpcHandlerMetrics, RpcMetricsInterceptor } from './common/rpc-metrics.interceptor.js';
@@ -27,6 +27,13 @@ export class ChatsModule {
     return {
       module: ChatsModule,
       imports: [
+        loggingModule({
+          app: 'chats',
+          instance: instanceId,
+          level: config.logLevel,
+          rpcTraceId: (context) =>
+            context.switchToRpc().getContext<RedisStreamsContext>().getMetadata?.()?.[TRACE_KEY],
+        }),
         MetricsModule.forRoot({ app: 'chats', instance: instanceId }),
         TerminusModule,
         TypeOrmModule.forRootAsync({

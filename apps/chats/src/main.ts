@@ -3,7 +3,8 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, defaultInstanceId } from '@parley/config';
 import { CHATS_SERVICE } from '@parley/contracts';
-import { closeOnShutdownSignals } from '@parley/observability';
+import { closeOnShutdownSignals, traceMiddleware } from '@parley/observability';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { RedisStreamsServer } from '@parley/redis-streams';
 import { DataSource } from 'typeorm';
 import { ChatsModule } from './chats.module.js';
@@ -48,8 +49,11 @@ async function serve(config: ChatsConfig): Promise<void> {
     claimIdleMs: config.rpcClaimIdleMs,
     drainTimeoutMs: Math.max(0, config.shutdownTimeoutMs - 1000),
   });
-  const app = await NestFactory.create(ChatsModule.forRoot(config, rpc, instanceId));
-  app.connectMicroservice({ strategy: rpc });
+  const app = await NestFactory.create(ChatsModule.forRoot(config, rpc, instanceId), { bufferLogs: true });
+  app.useLogger(app.get(PinoNestLogger));
+  app.use(traceMiddleware);
+  // inheritAppConfig: the logging hook (trace id from the packet metadata) applies to RPC handlers too.
+  app.connectMicroservice({ strategy: rpc }, { inheritAppConfig: true });
   closeOnShutdownSignals(app, config.shutdownTimeoutMs);
   await app.startAllMicroservices();
   await app.listen(config.port, '0.0.0.0');

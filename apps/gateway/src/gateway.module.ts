@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { CHATS_SERVICE } from '@parley/contracts';
-import { LifecycleService, MetricsModule } from '@parley/observability';
+import { LifecycleService, loggingModule, MetricsModule } from '@parley/observability';
 import { RedisStreamsClient } from '@parley/redis-streams';
 import { AuthController } from './auth/auth.controller.js';
 import { AuthService } from './auth/auth.service.js';
@@ -15,6 +15,7 @@ import { HealthController } from './health/health.controller.js';
 import { INSTANCE_ID } from './gateway.tokens.js';
 import { ChatEvents } from './realtime/chat-events.service.js';
 import { ChatGateway } from './realtime/chat.gateway.js';
+import { RealtimeMetrics } from './realtime/realtime.metrics.js';
 import { ContactsCache } from './realtime/contacts.cache.js';
 import { MembershipCache } from './realtime/membership.cache.js';
 import { PresenceService } from './realtime/presence.service.js';
@@ -27,7 +28,11 @@ export class GatewayModule {
   static forRoot(config: GatewayConfig, instanceId: string): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [MetricsModule.forRoot({ app: 'gateway', instance: instanceId }), TerminusModule],
+      imports: [
+        loggingModule({ app: 'gateway', instance: instanceId, level: config.logLevel }),
+        MetricsModule.forRoot({ app: 'gateway', instance: instanceId }),
+        TerminusModule,
+      ],
       controllers: [HealthController, AuthController, ConversationsController, MessagesController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
@@ -54,6 +59,7 @@ export class GatewayModule {
         ContactsCache,
         MembershipCache,
         PresenceService,
+        RealtimeMetrics,
         ChatGateway,
       ],
     };

@@ -4,7 +4,8 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, defaultInstanceId } from '@parley/config';
 import { messageLimits } from '@parley/contracts';
-import { closeOnShutdownSignals } from '@parley/observability';
+import { closeOnShutdownSignals, traceMiddleware } from '@parley/observability';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { loadGatewayConfig, type GatewayConfig } from './config/gateway.config.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { StrictValidationPipe } from './common/validation.pipe.js';
@@ -31,7 +32,10 @@ async function createApp(config: GatewayConfig, instanceId: string, opts: { prev
   const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(config, instanceId), {
     preview: opts.preview,
     logger: opts.preview ? false : undefined,
+    bufferLogs: !opts.preview,
   });
+  if (!opts.preview) app.useLogger(app.get(PinoNestLogger));
+  app.use(traceMiddleware);
   app.setGlobalPrefix('api', {
     exclude: [
       { path: 'health/live', method: RequestMethod.GET },

@@ -1,3 +1,4 @@
 export * from './metrics.module.js';
 export * from './lifecycle.service.js';
 export * from './health.js';
+export * from './logging.js';

@@ -33,6 +33,7 @@ import { CurrentUserId } from '../auth/current-user.decorator.js';
 import { ParseIdPipe } from '../common/parse-id.pipe.js';
 import { RateLimiterService } from '../common/rate-limiter.service.js';
 import { ChatEvents } from '../realtime/chat-events.service.js';
+import { RealtimeMetrics } from '../realtime/realtime.metrics.js';
 import { ChatsRpcClient } from '../rpc/chats-rpc.client.js';
 
 @ApiTags('messages')
@@ -45,6 +46,7 @@ export class MessagesController {
     private readonly rpc: ChatsRpcClient,
     private readonly events: ChatEvents,
     private readonly rateLimiter: RateLimiterService,
+    private readonly metrics: RealtimeMetrics,
   ) {}
 
   @Get()
@@ -82,6 +84,7 @@ export class MessagesController {
     });
     res.status(result.created ? 201 : 200);
     this.events.messageStored(result);
+    if (result.created) this.metrics.messagesReceived.inc({ transport: 'rest' });
     return result.message;
   }
 }

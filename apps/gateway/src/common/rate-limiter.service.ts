@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Id } from '@parley/contracts';
+import { METRICS_REGISTRY } from '@parley/observability';
+import { Counter, type Registry } from 'prom-client';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { RedisService } from '../redis/redis.service.js';
 
@@ -33,10 +35,19 @@ export class RateLimiterService {
   private readonly logger = new Logger('RateLimiter');
   private readonly limits: Record<RateLimitKind, { perSecond: number; burst: number }>;
 
+  private readonly limited: Counter<'kind'>;
+
   constructor(
     private readonly redis: RedisService,
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
+    @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
+    this.limited = new Counter({
+      name: 'parley_rate_limited_total',
+      help: 'Requests refused with Rate limit exceeded, by kind (messages over REST and Socket.IO, typing)',
+      labelNames: ['kind'],
+      registers: [registry],
+    });
     this.limits = {
       messages: { perSecond: config.rateLimitMessagesPerSecond, burst: config.rateLimitMessagesBurst },
       typing: { perSecond: config.rateLimitTypingPerSecond, burst: config.rateLimitTypingBurst },
@@ -54,7 +65,10 @@ export class RateLimiterService {
       const client = this.redis.commands as unknown as {
         parleyTokenBucket(key: string, capacity: number, rate: number): Promise<number>;
       };
-      return (await client.parleyTokenBucket(this.redis.key(`rl:${kind}:${userId}`), burst, perSecond)) === 1;
+      const allowed =
+        (await client.parleyTokenBucket(this.redis.key(`rl:${kind}:${userId}`), burst, perSecond)) === 1;
+      if (!allowed) this.limited.inc({ kind });
+      return allowed;
     } catch (err) {
       this.logger.warn(`Rate limit not checked (${(err as Error).message})`);
       return true;

@@ -1,4 +1,4 @@
-import { Inject, Logger, UseFilters, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Inject, Logger, UseFilters, UseInterceptors, type BeforeApplicationShutdown } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -40,6 +40,8 @@ import { socketAuthMiddleware, type SocketData } from './socket-auth.js';
 import { serializePerSocket } from './socket-queue.js';
 import { WsError } from './ws-error.js';
 import { WsExceptionFilter } from './ws-exception.filter.js';
+import { WsTraceInterceptor } from './ws-trace.interceptor.js';
+import { RealtimeMetrics } from './realtime.metrics.js';
 
 type ChatSocket = Socket<Record<string, never>, ServerToClientEvents, Record<string, never>, SocketData>;
 
@@ -49,6 +51,7 @@ type ChatSocket = Socket<Record<string, never>, ServerToClientEvents, Record<str
  */
 @WebSocketGateway({ namespace: CHAT_NAMESPACE })
 @UseFilters(WsExceptionFilter)
+@UseInterceptors(WsTraceInterceptor)
 export class ChatGateway
   implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, BeforeApplicationShutdown
 {
@@ -64,13 +67,19 @@ export class ChatGateway
     private readonly rateLimiter: RateLimiterService,
     private readonly tokens: TokenService,
     private readonly lifecycle: LifecycleService,
+    private readonly metrics: RealtimeMetrics,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
   async afterInit(nsp: Namespace): Promise<void> {
     this.nsp = nsp;
-    nsp.use(socketAuthMiddleware(this.tokens, this.config));
+    nsp.use(
+      socketAuthMiddleware(this.tokens, this.config, (accepted) =>
+        this.metrics.connections.inc({ outcome: accepted ? 'accepted' : 'refused' }),
+      ),
+    );
     this.events.attach(nsp);
+    this.metrics.attach(nsp);
     await this.presence.attach(nsp);
   }
 
@@ -80,6 +89,7 @@ export class ChatGateway
       return;
     }
     const { userId } = socket.data;
+    this.metrics.watch(socket);
     void socket.join(Rooms.user(userId));
     this.registrations.set(
       socket,
@@ -130,6 +140,16 @@ export class ChatGateway
       });
       socket.emit(ServerEvent.MessageSent, result.message);
       this.events.messageStored(result, socket);
+      if (result.created) this.metrics.messagesReceived.inc({ transport: 'socket' });
+      this.logger.debug(
+        {
+          conversationId: result.message.conversation_id,
+          seq: result.message.seq,
+          messageId: result.message.id,
+          created: result.created,
+        },
+        'message stored',
+      );
       return result.message;
     });
     return { success: true, message };
@@ -147,6 +167,7 @@ export class ChatGateway
       conversation_id: dto.conversationId,
     });
     this.membership.remember(`${userId}:${dto.conversationId}`);
+    this.metrics.joins.inc();
     // Join first, then read: a message committed meanwhile arrives live or in the catch-up (perhaps both; clients
     // de-duplicate by id), never in neither.
     await socket.join(Rooms.conversation(dto.conversationId));

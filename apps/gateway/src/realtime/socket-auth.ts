@@ -13,7 +13,11 @@ export interface SocketData {
  * nestjs/nest#882). The token comes from `auth.token`, else `?token=`, else `Authorization: Bearer`; a `userId`
  * query parameter (seed 003) must match it. Refusals reach the client as `connect_error` "Unauthorized".
  */
-export function socketAuthMiddleware(tokens: TokenService, config: GatewayConfig) {
+export function socketAuthMiddleware(
+  tokens: TokenService,
+  config: GatewayConfig,
+  onHandshake: (accepted: boolean) => void = () => undefined,
+) {
   const insecure = config.authMode === 'insecure-user-id';
   if (insecure) {
     new Logger('Auth').warn(
@@ -32,15 +36,18 @@ export function socketAuthMiddleware(tokens: TokenService, config: GatewayConfig
       try {
         userId = tokens.verifyAccess(token);
       } catch {
+        onHandshake(false);
         return next(new Error(ErrorMessages.unauthorized));
       }
     } else if (insecure && claimed !== undefined) {
       userId = claimed;
     }
     if (userId === undefined || (query.userId !== undefined && claimed !== userId)) {
+      onHandshake(false);
       return next(new Error(ErrorMessages.unauthorized));
     }
     (socket.data as SocketData).userId = userId;
+    onHandshake(true);
     next();
   };
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { ChatsPattern, RpcRequest, RpcResponse } from '@parley/contracts';
-import { METRICS_REGISTRY } from '@parley/observability';
+import { currentTraceId, METRICS_REGISTRY, TRACE_KEY } from '@parley/observability';
 import { RedisStreamsClient, RpcTimeoutError, RpcUnavailableError } from '@parley/redis-streams';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -43,6 +43,11 @@ export class ChatsRpcClient implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
+    // The trace id of the request being served travels in the packet's metadata to the chats service's logs.
+    this.transport.setOnDispatchHook((packet) => {
+      const traceId = currentTraceId();
+      if (traceId) packet.metadata = { ...packet.metadata, [TRACE_KEY]: traceId };
+    });
     await this.transport.connect();
   }
 

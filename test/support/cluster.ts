@@ -7,6 +7,10 @@ export const TEST_JWT_SECRET = 'parley-test-secret-0123456789abcdef';
 export interface ClusterOptions {
   gateways?: number;
   chats?: number;
+  /** Another Redis than the shared one (a fault test's private server). */
+  redisUrl?: string;
+  /** Another Postgres than the shared one: the admin URL the test database is created from. */
+  pgAdminUrl?: string;
   /** Environment for every instance (after the defaults). */
   env?: Record<string, string>;
   gatewayEnv?: Record<string, string>;
@@ -19,13 +23,17 @@ export interface ClusterOptions {
  * processes started from the built bundles.
  */
 export class Cluster {
-  readonly db = new TestDatabase();
+  readonly db: TestDatabase;
   readonly redisPrefix = uniquePrefix('e2e');
+  readonly redisUrl: string;
   readonly gateways: AppProcess[] = [];
   readonly chats: AppProcess[] = [];
   private counter = 0;
 
-  private constructor(private readonly options: ClusterOptions) {}
+  private constructor(private readonly options: ClusterOptions) {
+    this.db = new TestDatabase(options.pgAdminUrl);
+    this.redisUrl = options.redisUrl ?? TEST_REDIS_URL;
+  }
 
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
     const cluster = new Cluster(options);
@@ -45,7 +53,7 @@ export class Cluster {
   baseEnv(): Record<string, string> {
     return {
       DATABASE_URL: this.db.url,
-      REDIS_URL: TEST_REDIS_URL,
+      REDIS_URL: this.redisUrl,
       REDIS_PREFIX: this.redisPrefix,
       JWT_SECRET: TEST_JWT_SECRET,
       RPC_CLAIM_IDLE_MS: '1000',
@@ -82,7 +90,7 @@ export class Cluster {
   async stop(): Promise<void> {
     await Promise.all([...this.gateways, ...this.chats].map((p) => p.stop('SIGKILL')));
     await this.db.drop().catch((err: unknown) => console.error('could not drop test database', err));
-    await deleteKeys(this.redisPrefix).catch(() => undefined);
+    await deleteKeys(this.redisPrefix, this.redisUrl).catch(() => undefined);
   }
 
   /** Everything the processes printed, for a failing test's message. */

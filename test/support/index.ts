@@ -4,6 +4,8 @@ export * from '../../tools/lib/wait.js';
 export * from './api.js';
 export * from './cluster.js';
 export * from './postgres.js';
+export * from './private-servers.js';
+export * from './chat-load.js';
 export * from './redis.js';
 export * from './socket.js';
 export * from './tcp-proxy.js';

@@ -25,8 +25,10 @@ export class TestDatabase {
   /** A connection to this database, for assertions on what is stored. */
   async sql<T = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<T[]> {
     if (!this.client) {
-      this.client = new pg.Client({ connectionString: this.url });
-      await this.client.connect();
+      const client = new pg.Client({ connectionString: this.url });
+      client.on('error', () => (this.client = undefined)); // the server went away (a fault test): reconnect next time
+      await client.connect();
+      this.client = client;
     }
     return (await this.client.query(text, values)).rows as T[];
   }

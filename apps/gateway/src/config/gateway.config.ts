@@ -92,6 +92,13 @@ export const gatewayConfigSchema = {
     max: 300_000,
     description: 'a gateway silent this long is dead: the others mark its users offline',
   }),
+  socketMaxBufferedPackets: int('SOCKET_MAX_BUFFERED_PACKETS', {
+    default: 1000,
+    min: 10,
+    max: 1_000_000,
+    description:
+      'a socket with more packets than this waiting to be written (a client that stopped reading) is dropped',
+  }),
   corsOrigins: str('CORS_ORIGINS', {
     default: '*',
     description: 'comma-separated origins allowed by CORS (REST and Socket.IO), or *',

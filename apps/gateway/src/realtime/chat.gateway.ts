@@ -38,6 +38,7 @@ import { MembershipCache } from './membership.cache.js';
 import { PresenceService } from './presence.service.js';
 import { socketAuthMiddleware, type SocketData } from './socket-auth.js';
 import { serializePerSocket } from './socket-queue.js';
+import { guardSlowConsumer } from './slow-consumer.guard.js';
 import { WsError } from './ws-error.js';
 import { WsExceptionFilter } from './ws-exception.filter.js';
 import { WsTraceInterceptor } from './ws-trace.interceptor.js';
@@ -90,6 +91,10 @@ export class ChatGateway
     }
     const { userId } = socket.data;
     this.metrics.watch(socket);
+    guardSlowConsumer(socket, this.config.socketMaxBufferedPackets, () => {
+      this.metrics.slowConsumers.inc();
+      this.logger.warn({ userId, socketId: socket.id }, 'dropped a socket that stopped reading');
+    });
     void socket.join(Rooms.user(userId));
     this.registrations.set(
       socket,

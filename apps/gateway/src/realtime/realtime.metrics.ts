@@ -10,6 +10,7 @@ export class RealtimeMetrics {
   readonly joins: Counter;
   readonly messagesReceived: Counter<'transport'>;
   readonly delivered: Counter<'event'>;
+  readonly slowConsumers: Counter;
   private readonly sockets: Gauge;
   private nsp?: Namespace;
 
@@ -27,6 +28,11 @@ export class RealtimeMetrics {
       name: 'parley_socket_connections_total',
       help: 'Socket.IO handshakes: accepted, or refused (Unauthorized)',
       labelNames: ['outcome'],
+      registers: [registry],
+    });
+    this.slowConsumers = new Counter({
+      name: 'parley_slow_consumers_dropped_total',
+      help: 'Sockets dropped because too many packets waited to be written to them (SOCKET_MAX_BUFFERED_PACKETS)',
       registers: [registry],
     });
     this.joins = new Counter({

@@ -87,16 +87,17 @@ export class AppProcess {
     proc.once('exit', () => running.delete(proc));
     const instance = new AppProcess(app, name, port, proc, opts.onOutput);
     try {
-      await waitFor(
+      const outcome = await waitFor(
         `${name} to be ready`,
         async () => {
-          if (!instance.alive) throw new Error(`${name} exited with ${proc.exitCode}:\n${instance.logs()}`);
+          if (!instance.alive) return 'exited';
           const res = await fetch(`${instance.url}/health/ready`).catch(() => undefined);
-          return res?.status === 200;
+          return res?.status === 200 ? 'ready' : undefined;
         },
         opts.readyTimeoutMs ?? 60_000,
         100,
       );
+      if (outcome === 'exited') throw new Error(`${name} exited with ${proc.exitCode}:\n${instance.logs()}`);
     } catch (err) {
       proc.kill('SIGKILL');
       throw err;

@@ -86,7 +86,12 @@ export function loggingModule(opts: {
       },
     },
     microservice: {
-      useLevel: 'debug',
+      // Successful RPCs at debug; refusals (domain errors with a 4xx status) at info; failures at error.
+      customLogLevel: (_context, error) => {
+        if (!error) return 'debug';
+        const status = (error as { status?: unknown }).status;
+        return typeof status === 'number' && status < 500 ? 'info' : 'error';
+      },
       customAttributeKeys: { reqId: TRACE_KEY },
       genReqId: (context) => traceIdFrom(opts.rpcTraceId?.(context)),
     },

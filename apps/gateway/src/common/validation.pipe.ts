@@ -14,6 +14,8 @@ export class StrictValidationPipe extends ValidationPipe {
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     const { type, metatype } = metadata;
+    // Path parameters get their own pipe (ParseIdPipe) on the raw text: converting first would turn `1e3` into 1000.
+    if (type === 'param') return value;
     // Only request data is checked here: other parameters (a Socket.IO socket, say) are live objects, not input.
     if ((type === 'body' || type === 'query') && metatype && metatype !== Object) {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {

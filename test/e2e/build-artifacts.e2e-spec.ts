@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT, runCommand } from '@parley/testing';
+import { REPO_ROOT, runCommand, TestDatabase } from '@parley/testing';
 
 describe('build artifacts', () => {
   it('docs/openapi.json is what the gateway generates (run "npm run openapi" after changing the REST API)', async () => {
@@ -29,6 +29,24 @@ describe('build artifacts', () => {
       'DATABASE_URL="mysql://x" is invalid: expected a URL with protocol postgres: or postgresql:',
     );
     expect(chats.output).toContain('RPC_CONCURRENCY="0" is invalid: expected an integer between 1 and 10000');
+  });
+});
+
+describe('migrate --check', () => {
+  it('exits 1 while migrations are pending (or the database is missing) and 0 once they are applied', async () => {
+    const db = new TestDatabase();
+    const env = { DATABASE_URL: db.url };
+    try {
+      expect((await runCommand('chats', ['migrate', '--check'], env)).code).toBe(1); // no database yet
+      await db.create();
+      expect((await runCommand('chats', ['migrate', '--check'], env)).code).toBe(1);
+      expect((await runCommand('chats', ['migrate'], env)).code).toBe(0);
+      const checked = await runCommand('chats', ['migrate', '--check'], env);
+      expect(checked.code).toBe(0);
+      expect(checked.output).toContain('Schema is up to date');
+    } finally {
+      await db.drop();
+    }
   });
 });
 

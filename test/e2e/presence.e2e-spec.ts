@@ -146,6 +146,9 @@ describe('presence', () => {
     );
     const exit = leaving.stop('SIGTERM');
     expect(await reason).toBe('transport close'); // not "io server disconnect", which would stop a client reconnecting
+    // New handshakes are refused while it drains, so a load balancer sends them elsewhere.
+    const handshake = await fetch(`${leaving.url}/socket.io/?EIO=4&transport=polling`).catch(() => undefined);
+    if (handshake) expect(handshake.status).toBe(503);
     expect(await exit).toBe(0); // a clean exit after the drain, not a signal
     await sleep(1000);
     expect(presenceOf(watcher, alice.user.id)).toEqual([{ event: 'user:online', userId: alice.user.id }]);

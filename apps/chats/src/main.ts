@@ -25,6 +25,23 @@ function readConfig(): ChatsConfig {
   }
 }
 
+/**
+ * `node main.js migrate --check`: exits 0 when the schema is up to date, 1 when migrations are pending or the
+ * database is not there yet (for an initContainer that waits for the migration Job).
+ */
+async function checkMigrations(config: ChatsConfig): Promise<void> {
+  try {
+    const dataSource = await new DataSource(dataSourceOptions(config.databaseUrl, 1)).initialize();
+    const pending = await dataSource.showMigrations();
+    await dataSource.destroy();
+    logger.log(pending ? 'Migrations are pending' : 'Schema is up to date');
+    process.exitCode = pending ? 1 : 0;
+  } catch (err) {
+    logger.warn(`Cannot check migrations: ${(err as Error).message}`);
+    process.exitCode = 1;
+  }
+}
+
 /** `node main.js migrate`: creates the database if needed, applies pending migrations, exits. */
 async function runMigrations(config: ChatsConfig): Promise<void> {
   if (await ensureDatabase(config.databaseUrl)) logger.log('Created the database');
@@ -63,7 +80,9 @@ async function serve(config: ChatsConfig): Promise<void> {
 }
 
 const config = readConfig();
-if (process.argv[2] === 'migrate') {
+if (process.argv[2] === 'migrate' && process.argv[3] === '--check') {
+  await checkMigrations(config);
+} else if (process.argv[2] === 'migrate') {
   await runMigrations(config);
 } else {
   await serve(config);

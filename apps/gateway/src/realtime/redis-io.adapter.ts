@@ -1,4 +1,6 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { INestApplicationContext } from '@nestjs/common';
+import { LifecycleService } from '@parley/observability';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import type { Server, ServerOptions } from 'socket.io';
@@ -17,9 +19,11 @@ export class RedisIoAdapter extends IoAdapter {
   ) {
     super(app);
     this.redis = app.get(RedisService);
+    this.lifecycle = app.get(LifecycleService);
   }
 
   private readonly redis: RedisService;
+  private readonly lifecycle: LifecycleService;
 
   override createIOServer(port: number, options?: ServerOptions): Server {
     const origins =
@@ -31,6 +35,13 @@ export class RedisIoAdapter extends IoAdapter {
       pingInterval: 25_000,
       pingTimeout: 20_000,
     } as ServerOptions);
+    // While draining, new connections are refused before Socket.IO sees them: a load balancer retries the
+    // handshake on another instance (nginx does on 503), and a direct client backs off and tries again.
+    server.engine.use((_req: IncomingMessage, res: ServerResponse, next: () => void) => {
+      if (!this.lifecycle.draining) return next();
+      res.writeHead(503, { 'Content-Type': 'text/plain', 'Retry-After': '2' });
+      res.end('This instance is shutting down');
+    });
     server.adapter(
       createShardedAdapter(this.redis.adapterPub, this.redis.adapterSub, {
         channelPrefix: this.redis.key('io'),

@@ -19,6 +19,10 @@ import {
 // Faults under load, on real processes and real servers. Each scenario runs socket.io-client users spread over 2
 // gateways (2–3 chats services), prints its counts, and asserts that nothing acknowledged is lost or duplicated.
 // Redis and Postgres are restarted for real: private servers on free ports, so no other test is disturbed.
+// `npm run test:soak` (PARLEY_SOAK_SECONDS=60) stretches each phase of load before and after a fault.
+const SOAK_MS = Number(process.env.PARLEY_SOAK_SECONDS ?? 0) * 1000;
+const phase = (ms: number) => sleep(Math.max(ms, SOAK_MS));
+
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
@@ -62,9 +66,9 @@ describe('faults under load', () => {
     const c = await cluster({ gateways: 2, chats: 3 });
     const l = await load(c);
     l.start();
-    await sleep(2000);
+    await phase(2000);
     await c.chats[0]!.stop('SIGKILL');
-    await sleep(3000);
+    await phase(3000);
     await finish(l, c, 'chats kill -9');
     const claimed = await Promise.all(
       c.chats.filter((x) => x.alive).map((x) => x.metric('parley_rpc_claimed_total')),
@@ -76,9 +80,9 @@ describe('faults under load', () => {
     const c = await cluster({ gateways: 3, chats: 2 });
     const l = await load(c);
     l.start();
-    await sleep(2000);
+    await phase(2000);
     await c.gateways[1]!.stop('SIGKILL');
-    await sleep(3000);
+    await phase(3000);
     const report = await finish(l, c, 'gateway kill -9');
     expect(report.reconnects).toBeGreaterThan(0);
     // Everyone is connected again: each user's last word about their partner is "online", whatever the gateway.
@@ -103,7 +107,7 @@ describe('faults under load', () => {
     const pids = [...c.gateways, ...c.chats].map((p) => p.proc.pid);
     const l = await load(c);
     l.start();
-    await sleep(2000);
+    await phase(2000);
     await redis.stop();
     await sleep(2000);
     const errorsWhileDown = l.users.map((u) => u.lastError).filter(Boolean);
@@ -120,7 +124,7 @@ describe('faults under load', () => {
       200,
     );
     l.markLive();
-    await sleep(3000);
+    await phase(3000);
     const report = await finish(l, c, 'Redis restart');
     console.log(`errors seen while Redis was down: ${[...new Set(errorsWhileDown)].join(' | ')}`);
     expect(errorsWhileDown.every((e) => /Redis is unreachable|No reply to|unavailable/.test(e!))).toBe(true);
@@ -137,7 +141,7 @@ describe('faults under load', () => {
     const c = await cluster({ gateways: 2, chats: 2, pgAdminUrl: postgres.adminUrl });
     const l = await load(c);
     l.start();
-    await sleep(2000);
+    await phase(2000);
     await postgres.stop('immediate'); // a crash: committed work must come back from the WAL
     await sleep(2000);
     const errorsWhileDown = [...new Set(l.users.map((u) => u.lastError).filter(Boolean))];
@@ -163,7 +167,7 @@ describe('faults under load', () => {
     const c = await cluster({ gateways: 3, chats: 3 });
     const l = await load(c);
     l.start();
-    await sleep(2000);
+    await phase(2000);
     const chatsExit = c.chats[0]!.stop('SIGTERM');
     await sleep(1500);
     const errorsBeforeGateway = l.users.reduce((n, u) => n + u.errors, 0);

@@ -25,6 +25,8 @@ RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts
 COPY tsconfig.json nest-cli.json ./
 COPY libs ./libs
 COPY apps ./apps
+COPY tools/build-web.ts ./tools/build-web.ts
+COPY tools/lib ./tools/lib
 RUN npm run build
 
 # --- production-deps: runtime dependencies only (no dev dependencies) ---

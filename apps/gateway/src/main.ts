@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { fileURLToPath } from 'node:url';
 import { Logger, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -46,6 +47,11 @@ async function createApp(config: GatewayConfig, instanceId: string, opts: { prev
   const origins = config.corsOrigins === '*' ? true : config.corsOrigins.split(',').map((o) => o.trim());
   app.enableCors({ origin: origins });
   app.disable('x-powered-by');
+  // The demo page, the browser SDK and its vendored socket.io-client (see tools/build-web.ts).
+  app.useStaticAssets(fileURLToPath(new URL('../../../public', import.meta.url)), {
+    index: 'index.html',
+    maxAge: 0,
+  });
   // The pipe serves REST and Socket.IO alike; the gateway's own filter takes precedence over this one there.
   app.useGlobalPipes(new StrictValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());

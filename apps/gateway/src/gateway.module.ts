@@ -12,6 +12,7 @@ import { ConversationsController } from './chats/conversations.controller.js';
 import { MessagesController } from './chats/messages.controller.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config.js';
 import { HealthController } from './health/health.controller.js';
+import { UsersController } from './users/users.controller.js';
 import { INSTANCE_ID } from './gateway.tokens.js';
 import { ChatEvents } from './realtime/chat-events.service.js';
 import { ChatGateway } from './realtime/chat.gateway.js';
@@ -33,7 +34,13 @@ export class GatewayModule {
         MetricsModule.forRoot({ app: 'gateway', instance: instanceId }),
         TerminusModule,
       ],
-      controllers: [HealthController, AuthController, ConversationsController, MessagesController],
+      controllers: [
+        HealthController,
+        AuthController,
+        UsersController,
+        ConversationsController,
+        MessagesController,
+      ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: INSTANCE_ID, useValue: instanceId },

@@ -17,6 +17,11 @@ export class UsersController {
     return this.users.findCredentials(req);
   }
 
+  @MessagePattern('users.find-by-username')
+  findByUsername(@Payload() req: RpcRequest<'users.find-by-username'>) {
+    return this.users.findByUsername(req);
+  }
+
   @MessagePattern('users.get')
   get(@Payload() req: RpcRequest<'users.get'>) {
     return this.users.get(req);

@@ -31,6 +31,15 @@ export class UsersService {
     return row ? { user: toUser(row), password_hash: row.password_hash } : null;
   }
 
+  async findByUsername(req: RpcRequest<'users.find-by-username'>): Promise<User> {
+    const rows: UserRow[] = await this.db.query({
+      text: `SELECT id, username, display_name, created_at FROM users WHERE username_key = lower($1)`,
+      values: [req.username],
+    });
+    if (rows.length === 0) throw Errors.userNotFound();
+    return toUser(rows[0]!);
+  }
+
   async get(req: RpcRequest<'users.get'>): Promise<User> {
     const rows: UserRow[] = await this.db.query({
       text: `SELECT id, username, display_name, created_at FROM users WHERE id = $1`,

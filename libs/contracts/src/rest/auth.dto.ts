@@ -66,3 +66,11 @@ export class AuthResultDto implements AuthResult {
 export class RefreshResultDto {
   @ApiProperty({ type: TokensDto }) tokens: TokensDto;
 }
+
+export class UserLookupQueryDto {
+  @ApiProperty({ example: 'alice', description: 'Exact username (case-insensitive)' })
+  @Matches(Limits.usernamePattern, { message: 'username may contain only letters, digits, _ . and -' })
+  @Length(Limits.usernameMinLength, Limits.usernameMaxLength)
+  @IsString()
+  username: string;
+}

@@ -23,6 +23,7 @@ export interface ChatsRpc {
     response: { user: User; password_hash: string } | null;
   };
   'users.get': { request: { user_id: Id }; response: User };
+  'users.find-by-username': { request: { username: string }; response: User };
   /** Everyone who shares a conversation with the user: the audience of their presence. */
   'users.contacts': { request: { user_id: Id }; response: { user_ids: Id[] } };
 

@@ -177,6 +177,7 @@ export class ChatLoad {
       if (ack.success && ack.message) {
         u.unacked.delete(cmid);
         u.acked.set(cmid, ack.message.id);
+        u.saw(ack.message.seq);
       } else {
         u.errors++;
         u.lastError = ack.error;
@@ -203,14 +204,14 @@ export class ChatLoad {
         if (u.marked) u.liveAfterMark++;
         u.connectionSeen.add(m.id);
         u.seen.add(m.id);
-        u.maxSeq = Math.max(u.maxSeq, m.seq);
+        u.saw(m.seq);
       });
       socket.on('user:online', ({ userId }) => u.presence.set(userId, 'online'));
       socket.on('user:offline', ({ userId }) => u.presence.set(userId, 'offline'));
       socket.on('recent-messages', (e: RecentMessagesEvent) => {
         for (const m of e.messages) {
           u.seen.add(m.id);
-          u.maxSeq = Math.max(u.maxSeq, m.seq);
+          u.saw(m.seq);
         }
       });
       try {
@@ -241,7 +242,7 @@ export class ChatLoad {
       {
         conversationId: u.conversationId,
         userId: u.auth.user.id,
-        since_seq: u.maxSeq,
+        since_seq: u.contiguousSeq,
       },
       10_000,
     ).catch(() => undefined);
@@ -268,7 +269,9 @@ export class LoadUser {
   errors = 0;
   reconnects = 0;
   liveDuplicates = 0;
-  maxSeq = 0;
+  /** Every seq up to this one has been seen (live, in a catch-up, or as an ack of one's own message). */
+  contiguousSeq = 0;
+  private readonly seqsAhead = new Set<number>();
   lastError?: string;
   readonly unacked = new Map<string, string>();
   readonly acked = new Map<string, number>();
@@ -288,6 +291,16 @@ export class LoadUser {
     readonly conversationId: number,
     readonly index: number,
   ) {}
+
+  /**
+   * Records a seq. A client re-joins with since_seq = the last seq below which it has seen everything (not the
+   * highest it has seen), so a message that never arrived live is caught up, not skipped.
+   */
+  saw(seq: number): void {
+    if (seq <= this.contiguousSeq) return;
+    this.seqsAhead.add(seq);
+    while (this.seqsAhead.delete(this.contiguousSeq + 1)) this.contiguousSeq++;
+  }
 }
 
 export interface LoadReport {

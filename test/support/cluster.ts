@@ -15,6 +15,8 @@ export interface ClusterOptions {
   env?: Record<string, string>;
   gatewayEnv?: Record<string, string>;
   chatsEnv?: Record<string, string>;
+  /** Extra node flags for the app processes (e.g. `--cpu-prof` for the benchmark's profiler). */
+  nodeArgs?: string[];
 }
 
 /**
@@ -63,22 +65,24 @@ export class Cluster {
 
   async startChats(env: Record<string, string> = {}): Promise<AppProcess> {
     const name = `chats-${++this.counter}`;
-    const app = await AppProcess.start('chats', name, {
-      ...this.baseEnv(),
-      ...this.options.chatsEnv,
-      ...env,
-    });
+    const app = await AppProcess.start(
+      'chats',
+      name,
+      { ...this.baseEnv(), ...this.options.chatsEnv, ...env },
+      { nodeArgs: this.options.nodeArgs },
+    );
     this.chats.push(app);
     return app;
   }
 
   async startGateway(env: Record<string, string> = {}): Promise<AppProcess> {
     const name = `gateway-${++this.counter}`;
-    const app = await AppProcess.start('gateway', name, {
-      ...this.baseEnv(),
-      ...this.options.gatewayEnv,
-      ...env,
-    });
+    const app = await AppProcess.start(
+      'gateway',
+      name,
+      { ...this.baseEnv(), ...this.options.gatewayEnv, ...env },
+      { nodeArgs: this.options.nodeArgs },
+    );
     this.gateways.push(app);
     return app;
   }

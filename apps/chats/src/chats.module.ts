@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LifecycleService, loggingModule, MetricsModule, TRACE_KEY } from '@parley/observability';
-import type { RedisStreamsContext, RedisStreamsServer } from '@parley/redis-streams';
+import type { RedisStreamsContext } from '@parley/redis-streams';
 import { DataSource } from 'typeorm';
 import { RpcErrorFilter } from './common/rpc-exception.filter.js';
 import { RpcHandlerMetrics, RpcMetricsInterceptor } from './common/rpc-metrics.interceptor.js';
@@ -14,7 +14,7 @@ import { Db } from './database/db.service.js';
 import { HealthController } from './health/health.controller.js';
 import { MessagesController } from './messages/messages.controller.js';
 import { MessagesService } from './messages/messages.service.js';
-import { RPC_SERVER } from './chats.tokens.js';
+import { RPC_SERVER, type RpcServerHandle } from './chats.tokens.js';
 import { RpcTransportMetrics } from './rpc-metrics.js';
 import { TokensController } from './tokens/tokens.controller.js';
 import { TokensService } from './tokens/tokens.service.js';
@@ -23,7 +23,7 @@ import { UsersService } from './users/users.service.js';
 
 @Module({})
 export class ChatsModule {
-  static forRoot(config: ChatsConfig, rpc: RedisStreamsServer, instanceId: string): DynamicModule {
+  static forRoot(config: ChatsConfig, rpc: RpcServerHandle, instanceId: string): DynamicModule {
     return {
       module: ChatsModule,
       imports: [

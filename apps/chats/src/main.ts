@@ -1,7 +1,10 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError, defaultInstanceId } from '@parley/config';
+import { ConfigError, defaultInstanceId, redisOptionsFromUrl } from '@parley/config';
+import { ServerRedis } from '@nestjs/microservices';
+import type { Redis } from 'ioredis';
+import type { RpcServerHandle } from './chats.tokens.js';
 import { CHATS_SERVICE } from '@parley/contracts';
 import { closeOnShutdownSignals, traceMiddleware } from '@parley/observability';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
@@ -54,10 +57,32 @@ async function runMigrations(config: ChatsConfig): Promise<void> {
   }
 }
 
-async function serve(config: ChatsConfig): Promise<void> {
-  const instanceId = config.instanceId ?? defaultInstanceId();
-  if (config.migrateOnStart) await ensureDatabase(config.databaseUrl);
-  const rpc = new RedisStreamsServer({
+/** The RPC transport: Redis Streams, or NestJS's built-in Redis pub/sub transport for benchmarks of the seed's design. */
+function rpcServer(
+  config: ChatsConfig,
+  instanceId: string,
+): { strategy: RedisStreamsServer | ServerRedis; handle: RpcServerHandle } {
+  if (config.rpcTransport === 'redis-pubsub') {
+    logger.warn(
+      'RPC_TRANSPORT=redis-pubsub: every chats instance receives every request. Run exactly one (benchmarks only).',
+    );
+    const server = new ServerRedis({
+      ...redisOptionsFromUrl(config.redisUrl),
+      retryAttempts: 1_000_000,
+      retryDelay: 1000,
+    });
+    const handle = {
+      redis: () => {
+        try {
+          return server.unwrap<Redis[]>()[0];
+        } catch {
+          return undefined;
+        }
+      },
+    };
+    return { strategy: server, handle };
+  }
+  const streams = new RedisStreamsServer({
     redis: config.redisUrl,
     keyPrefix: config.redisPrefix,
     service: CHATS_SERVICE,
@@ -66,11 +91,28 @@ async function serve(config: ChatsConfig): Promise<void> {
     claimIdleMs: config.rpcClaimIdleMs,
     drainTimeoutMs: Math.max(0, config.shutdownTimeoutMs - 1000),
   });
-  const app = await NestFactory.create(ChatsModule.forRoot(config, rpc, instanceId), { bufferLogs: true });
+  const handle = {
+    streams,
+    redis: () => {
+      try {
+        return streams.unwrap<{ writer: Redis }>().writer;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+  return { strategy: streams, handle };
+}
+
+async function serve(config: ChatsConfig): Promise<void> {
+  const instanceId = config.instanceId ?? defaultInstanceId();
+  if (config.migrateOnStart) await ensureDatabase(config.databaseUrl);
+  const { strategy, handle } = rpcServer(config, instanceId);
+  const app = await NestFactory.create(ChatsModule.forRoot(config, handle, instanceId), { bufferLogs: true });
   app.useLogger(app.get(PinoNestLogger));
   app.use(traceMiddleware);
   // inheritAppConfig: the logging hook (trace id from the packet metadata) applies to RPC handlers too.
-  app.connectMicroservice({ strategy: rpc }, { inheritAppConfig: true });
+  app.connectMicroservice({ strategy }, { inheritAppConfig: true });
   closeOnShutdownSignals(app, config.shutdownTimeoutMs);
   await app.startAllMicroservices();
   await app.listen(config.port, '0.0.0.0');

@@ -1,19 +1,19 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { METRICS_REGISTRY } from '@parley/observability';
-import type { RedisStreamsServer } from '@parley/redis-streams';
 import { Gauge, type Registry } from 'prom-client';
-import { RPC_SERVER } from './chats.tokens.js';
+import { RPC_SERVER, type RpcServerHandle } from './chats.tokens.js';
 
 /** Gauges of the RPC transport: what this instance holds, and the backlog of the whole consumer group. */
 @Injectable()
 export class RpcTransportMetrics implements OnModuleInit {
   constructor(
     @Inject(METRICS_REGISTRY) private readonly registry: Registry,
-    @Inject(RPC_SERVER) private readonly rpc: RedisStreamsServer,
+    @Inject(RPC_SERVER) private readonly handle: RpcServerHandle,
   ) {}
 
   onModuleInit(): void {
-    const rpc = this.rpc;
+    const rpc = this.handle.streams;
+    if (!rpc) return; // NestJS's Redis transport (RPC_TRANSPORT=redis-pubsub) has no stream to report on
     const stat = (name: string, help: string, read: () => number) =>
       new Gauge({
         name,

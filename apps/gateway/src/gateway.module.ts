@@ -1,7 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
+import { redisOptionsFromUrl } from '@parley/config';
 import { CHATS_SERVICE } from '@parley/contracts';
+import { ClientRedis } from '@nestjs/microservices';
 import { LifecycleService, loggingModule, MetricsModule } from '@parley/observability';
 import { RedisStreamsClient } from '@parley/redis-streams';
 import { AuthController } from './auth/auth.controller.js';
@@ -47,13 +49,19 @@ export class GatewayModule {
         {
           provide: CHATS_TRANSPORT,
           useFactory: () =>
-            new RedisStreamsClient({
-              redis: config.redisUrl,
-              keyPrefix: config.redisPrefix,
-              service: CHATS_SERVICE,
-              clientId: instanceId,
-              timeoutMs: config.rpcTimeoutMs,
-            }),
+            config.rpcTransport === 'redis-pubsub'
+              ? new ClientRedis({
+                  ...redisOptionsFromUrl(config.redisUrl),
+                  retryAttempts: 1_000_000,
+                  retryDelay: 1000,
+                })
+              : new RedisStreamsClient({
+                  redis: config.redisUrl,
+                  keyPrefix: config.redisPrefix,
+                  service: CHATS_SERVICE,
+                  clientId: instanceId,
+                  timeoutMs: config.rpcTimeoutMs,
+                }),
         },
         { provide: APP_GUARD, useClass: JwtAuthGuard },
         LifecycleService,

@@ -14,6 +14,11 @@ export const commonConfigSchema = {
     pattern: /^[A-Za-z0-9:_.-]{1,64}$/,
     description: 'prefix of every Redis key and channel of this deployment; give each test run its own',
   }),
+  rpcTransport: oneOf('RPC_TRANSPORT', ['redis-streams', 'redis-pubsub'], {
+    default: 'redis-streams',
+    description:
+      "redis-pubsub is NestJS's built-in Redis transport, kept to benchmark the seed's design: every chats instance gets every request, so run exactly one",
+  }),
   logLevel: oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'], {
     default: 'info',
     description: 'lowest log level written',
@@ -33,4 +38,24 @@ export const commonConfigSchema = {
 /** A name unique to this process, stable for its lifetime. */
 export function defaultInstanceId(): string {
   return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+/** ioredis connection options from a redis:// or rediss:// URL (for clients that take options, not URLs). */
+export function redisOptionsFromUrl(url: string): {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  db?: number;
+  tls?: object;
+} {
+  const u = new URL(url);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.pathname.length > 1 ? { db: Number(u.pathname.slice(1)) } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
 }

@@ -82,7 +82,9 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
   async listen(callback: (err?: unknown) => void): Promise<void> {
     try {
       this.reader = createRedisConnection(this.options.redis, `${this.consumer}:rpc-read`);
-      this.writer = createRedisConnection(this.options.redis, `${this.consumer}:rpc-write`);
+      this.writer = createRedisConnection(this.options.redis, `${this.consumer}:rpc-write`, {
+        autoPipelining: true,
+      });
       for (const [event, fn] of this.listeners) {
         this.reader.on(event, fn);
         this.writer.on(event, fn);

@@ -39,7 +39,11 @@ export class RpcMetricsInterceptor implements NestInterceptor {
   constructor(private readonly metrics: RpcHandlerMetrics) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const pattern = context.switchToRpc().getContext<RedisStreamsContext>().getPattern();
+    // RedisStreamsContext names the pattern; NestJS's RedisContext (RPC_TRANSPORT=redis-pubsub) names the channel.
+    const rpc = context
+      .switchToRpc()
+      .getContext<Partial<RedisStreamsContext> & { getChannel?: () => string }>();
+    const pattern = rpc.getPattern?.() ?? rpc.getChannel?.() ?? 'unknown';
     const end = this.metrics.duration.startTimer({ pattern });
     return next.handle().pipe(
       tap({

@@ -24,6 +24,12 @@ export const chatsConfigSchema = {
     max: 10_000,
     description: 'RPC requests handled at once by this instance; beyond it, requests wait in the stream',
   }),
+  messageBatchMax: int('MESSAGE_BATCH_MAX', {
+    default: 64,
+    min: 1,
+    max: 1000,
+    description: 'most sends committed in one transaction (group commit); 1 stores each message on its own',
+  }),
   rpcClaimIdleMs: int('RPC_CLAIM_IDLE_MS', {
     default: 5000,
     min: 100,

@@ -19,7 +19,10 @@ describe('schema', () => {
   });
 
   it('migrations produce exactly what the entities describe', async () => {
-    expect(await migrate(dataSource)).toEqual(['InitialSchema1763712000000']);
+    expect(await migrate(dataSource)).toEqual([
+      'InitialSchema1763712000000',
+      'SendMessagesFunction1763740000000',
+    ]);
     const pending = await dataSource.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((q) => q.query)).toEqual([]);
   });
@@ -27,10 +30,14 @@ describe('schema', () => {
   it('running migrations again is a no-op, and they can be reverted', async () => {
     expect(await migrate(dataSource)).toEqual([]);
     await dataSource.undoLastMigration();
+    await dataSource.undoLastMigration();
     const tables = await db.sql<{ n: number }>(
       `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'migrations'`,
     );
     expect(tables[0]!.n).toBe(0);
-    expect(await migrate(dataSource)).toEqual(['InitialSchema1763712000000']);
+    expect(await migrate(dataSource)).toEqual([
+      'InitialSchema1763712000000',
+      'SendMessagesFunction1763740000000',
+    ]);
   });
 });

@@ -7,9 +7,7 @@ import {
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
 import { LifecycleService, notDrainingHealth, redisHealth } from '@parley/observability';
-import type { RedisStreamsServer } from '@parley/redis-streams';
-import type { Redis } from 'ioredis';
-import { RPC_SERVER } from '../chats.tokens.js';
+import { RPC_SERVER, type RpcServerHandle } from '../chats.tokens.js';
 
 @ApiTags('operations')
 @Controller('health')
@@ -19,7 +17,7 @@ export class HealthController {
     private readonly indicator: HealthIndicatorService,
     private readonly postgres: TypeOrmHealthIndicator,
     private readonly lifecycle: LifecycleService,
-    @Inject(RPC_SERVER) private readonly rpc: RedisStreamsServer,
+    @Inject(RPC_SERVER) private readonly rpc: RpcServerHandle,
   ) {}
 
   /** The process is up and its event loop turns. */
@@ -35,15 +33,7 @@ export class HealthController {
     return this.health.check([
       () => notDrainingHealth(this.indicator, this.lifecycle),
       () => this.postgres.pingCheck('postgres', { timeout: 1000 }),
-      () => redisHealth(this.indicator, 'redis', this.writer()),
+      () => redisHealth(this.indicator, 'redis', this.rpc.redis()),
     ]);
-  }
-
-  private writer(): Redis | undefined {
-    try {
-      return this.rpc.unwrap<{ writer: Redis }>().writer;
-    } catch {
-      return undefined;
-    }
   }
 }

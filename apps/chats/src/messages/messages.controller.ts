@@ -1,5 +1,6 @@
 import { RpcController } from '../common/rpc-controller.decorator.js';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
+import type { RedisStreamsContext } from '@parley/redis-streams';
 import type { RpcRequest } from '@parley/contracts';
 import { MessagesService } from './messages.service.js';
 
@@ -8,8 +9,10 @@ export class MessagesController {
   constructor(private readonly messages: MessagesService) {}
 
   @MessagePattern('messages.send')
-  send(@Payload() req: RpcRequest<'messages.send'>) {
-    return this.messages.send(req);
+  async send(@Payload() req: RpcRequest<'messages.send'>, @Ctx() ctx: Partial<RedisStreamsContext>) {
+    const result = await this.messages.send(req);
+    // A redelivered request whose message is already there: its first consumer stored it and died unanswered.
+    return !result.created && ctx.isRedelivery?.() === true ? { ...result, recovered: true } : result;
   }
 
   @MessagePattern('messages.history')

@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
-import type { MessagePage, RpcRequest, SendMessageResult } from '@parley/contracts';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Message, MessagePage, RpcRequest, SendMessageResult } from '@parley/contracts';
+import { CHATS_CONFIG, type ChatsConfig } from '../config/chats.config.js';
 import { Errors } from '../common/domain.error.js';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../common/rows.js';
 import { Db } from '../database/db.service.js';
@@ -41,11 +42,131 @@ SELECT ins.*, conv.sender_id AS conv_sender_id, conv.receiver_id AS conv_receive
          AS participants
 FROM ins, conv`;
 
+type SendRequest = RpcRequest<'messages.send'>;
+
+interface Pending {
+  req: SendRequest;
+  resolve: (result: SendMessageResult) => void;
+  reject: (err: unknown) => void;
+}
+
+interface BatchRow {
+  idx: number;
+  status: 'stored' | 'not_found' | 'not_participant' | 'duplicate';
+  id: number;
+  seq: number;
+  created_at: Date;
+  conv_sender_id: number;
+  conv_receiver_id: number;
+  conv_created_at: Date;
+  participants: { user_id: number; last_read_seq: number }[];
+}
+
+/** Batches committed at once; more concurrent sends wait and go together in the next batch. */
+const BATCHES_IN_FLIGHT = 4;
+
 @Injectable()
 export class MessagesService {
-  constructor(private readonly db: Db) {}
+  private readonly queue: Pending[] = [];
+  private batchesInFlight = 0;
 
-  async send(req: RpcRequest<'messages.send'>): Promise<SendMessageResult> {
+  constructor(
+    private readonly db: Db,
+    @Inject(CHATS_CONFIG) private readonly config: ChatsConfig,
+  ) {}
+
+  /**
+   * Stores a message and resolves once it is committed. Concurrent sends are committed together (group commit:
+   * one round trip and one WAL flush for a batch, see parley_send_messages) while each caller still gets its own
+   * result; with no concurrency a batch is a single message, so nothing waits. MESSAGE_BATCH_MAX=1 stores each
+   * message with its own statement.
+   */
+  send(req: SendRequest): Promise<SendMessageResult> {
+    if (this.config.messageBatchMax <= 1) return this.sendOne(req);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ req, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.batchesInFlight < BATCHES_IN_FLIGHT && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.config.messageBatchMax);
+      this.batchesInFlight++;
+      void this.commitBatch(batch).finally(() => {
+        this.batchesInFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async commitBatch(batch: Pending[]): Promise<void> {
+    let rows: BatchRow[];
+    try {
+      rows = await this.db.query<BatchRow>({
+        name: 'parley_send_messages',
+        text: 'SELECT * FROM parley_send_messages($1::jsonb)',
+        values: [
+          JSON.stringify(
+            batch.map((p, i) => ({
+              i,
+              c: p.req.conversation_id,
+              s: p.req.sender_id,
+              t: p.req.message_type,
+              x: p.req.content,
+              k: p.req.client_message_id,
+            })),
+          ),
+        ],
+      });
+    } catch (err) {
+      // One message's failure must not fail the others: store each on its own (a database outage fails all).
+      if (batch.length === 1) return batch[0]!.reject(err);
+      await Promise.all(batch.map((p) => this.sendOne(p.req).then(p.resolve, p.reject)));
+      return;
+    }
+    for (const row of rows) {
+      const pending = batch[row.idx]!;
+      const { req } = pending;
+      if (row.status === 'not_found') pending.reject(Errors.conversationNotFound());
+      else if (row.status === 'not_participant') pending.reject(Errors.notParticipant());
+      else if (row.status === 'duplicate') this.existing(req).then(pending.resolve, pending.reject);
+      else {
+        const message: Message = {
+          id: row.id,
+          sender_id: req.sender_id,
+          conversation_id: req.conversation_id,
+          seq: row.seq,
+          timestamp: row.created_at.toISOString(),
+          message_type: req.message_type,
+          content: req.content,
+          client_message_id: req.client_message_id,
+          conversation: {
+            id: req.conversation_id,
+            sender_id: row.conv_sender_id,
+            receiver_id: row.conv_receiver_id,
+          },
+        };
+        pending.resolve({
+          message,
+          created: true,
+          participants: row.participants.map((p) => ({
+            user_id: Number(p.user_id),
+            last_read_seq: Number(p.last_read_seq),
+          })),
+          conversation: {
+            ...message.conversation,
+            created_at: row.conv_created_at.toISOString(),
+            last_seq: message.seq,
+            last_message: message,
+          },
+        });
+      }
+    }
+  }
+
+  /** One message, one statement (see SEND_SQL). */
+  private async sendOne(req: SendRequest): Promise<SendMessageResult> {
     const rows: SendRow[] = await this.db.query({
       name: 'parley_send_message',
       text: SEND_SQL,
@@ -73,7 +194,7 @@ export class MessagesService {
   }
 
   /** Nothing was inserted: the message is a repeat, or the conversation is missing or not the sender's. */
-  private async explainNoInsert(req: RpcRequest<'messages.send'>): Promise<SendMessageResult> {
+  private async explainNoInsert(req: SendRequest): Promise<SendMessageResult> {
     const rows: { found: boolean; member: boolean }[] = await this.db.query({
       text: `SELECT EXISTS (SELECT 1 FROM conversations WHERE id = $1) AS found,
               EXISTS (SELECT 1 FROM conversation_participants WHERE conversation_id = $1 AND user_id = $2) AS member`,
@@ -81,6 +202,11 @@ export class MessagesService {
     });
     if (!rows[0]!.found) throw Errors.conversationNotFound();
     if (!rows[0]!.member) throw Errors.notParticipant();
+    return this.existing(req);
+  }
+
+  /** The message stored earlier under this sender's client_message_id (a repeat sends nothing new). */
+  private async existing(req: SendRequest): Promise<SendMessageResult> {
     if (req.client_message_id === null) {
       throw new Error('Send inserted nothing without a client_message_id'); // cannot happen: no conflict is possible
     }

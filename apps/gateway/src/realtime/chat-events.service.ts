@@ -22,10 +22,11 @@ export class ChatEvents {
 
   /**
    * `receive-message` to the conversation's room (without the sending socket, which gets `message-sent`), and
-   * `conversation-updated` to each participant's own room with their unread count. Nothing for a repeat.
+   * `conversation-updated` to each participant's own room with their unread count. Nothing for a repeat, unless
+   * the message was recovered from a chats instance that died before anyone broadcast it.
    */
   messageStored(result: SendMessageResult, from?: Socket): void {
-    if (!result.created || !this.nsp) return;
+    if (!(result.created || result.recovered) || !this.nsp) return;
     const room = Rooms.conversation(result.message.conversation_id);
     (from ? from.to(room) : this.nsp.to(room)).emit(ServerEvent.ReceiveMessage, result.message);
     for (const p of result.participants) {

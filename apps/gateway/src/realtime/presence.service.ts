@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Rooms, ServerEvent, type Id } from '@parley/contracts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Namespace, Socket } from 'socket.io';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { INSTANCE_ID } from '../gateway.tokens.js';
@@ -137,7 +138,12 @@ export class PresenceService implements OnModuleDestroy {
       socketId,
       String(userId),
     );
-    if (v > 0) await this.publish({ u: userId, on: false, v, c: await this.contacts.get(userId) });
+    if (v === 0) return;
+    // Bounded: a sweep (or a drain) must not wait out RPC timeouts when the chats service is slow or down; the
+    // offline announcement is then skipped (contacts see it on their next connect's snapshot).
+    const contacts = await Promise.race([this.contacts.get(userId), sleep(1000).then(() => undefined)]);
+    if (contacts) await this.publish({ u: userId, on: false, v, c: contacts });
+    else this.logger.warn(`offline of user ${userId} not announced: contacts unavailable`);
   }
 
   /** The connecting socket learns which of its contacts are online now (as `user:online` events). */
@@ -204,9 +210,13 @@ export class PresenceService implements OnModuleDestroy {
   /** Removes every socket an instance registered, announcing users left with none. */
   private async sweepInstance(instanceId: string): Promise<void> {
     const members = await this.redis.commands.smembers(this.socketsKey(instanceId));
-    for (const member of members) {
-      const [userId, socketId] = member.split('|');
-      if (userId && socketId) await this.remove(instanceId, socketId, Number(userId));
+    for (let i = 0; i < members.length; i += 100) {
+      await Promise.all(
+        members.slice(i, i + 100).map(async (member) => {
+          const [userId, socketId] = member.split('|');
+          if (userId && socketId) await this.remove(instanceId, socketId, Number(userId));
+        }),
+      );
     }
     await this.redis.commands
       .multi()

@@ -4,18 +4,25 @@ import { currentTraceId, METRICS_REGISTRY, TRACE_KEY } from '@parley/observabili
 import { RedisStreamsClient, RpcTimeoutError, RpcUnavailableError } from '@parley/redis-streams';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { firstValueFrom } from 'rxjs';
+import { firstValueFrom, throwError, timeout } from 'rxjs';
+import type { ClientRedis } from '@nestjs/microservices';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 
 export const CHATS_TRANSPORT = Symbol('CHATS_TRANSPORT');
 
-/** The gateway's typed door to the chats service: `call('messages.send', {...})` → the typed response. */
+/**
+ * The gateway's typed door to the chats service: `call('messages.send', {...})` → the typed response. The transport
+ * is the Redis Streams client, or NestJS's built-in Redis client (RPC_TRANSPORT=redis-pubsub, for benchmarks),
+ * which has no timeout of its own, so one is applied here.
+ */
 @Injectable()
 export class ChatsRpcClient implements OnModuleInit, OnApplicationShutdown {
   private readonly latency: Histogram<'pattern'>;
   private readonly failures: Counter<'pattern' | 'kind'>;
 
   constructor(
-    @Inject(CHATS_TRANSPORT) private readonly transport: RedisStreamsClient,
+    @Inject(CHATS_TRANSPORT) private readonly transport: RedisStreamsClient | ClientRedis,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
     this.latency = new Histogram({
@@ -37,7 +44,7 @@ export class ChatsRpcClient implements OnModuleInit, OnApplicationShutdown {
       help: 'RPC requests of this gateway waiting for a reply',
       registers: [registry],
       collect() {
-        this.set(client.stats().waiting);
+        this.set(client instanceof RedisStreamsClient ? client.stats().waiting : 0);
       },
     });
   }
@@ -58,7 +65,8 @@ export class ChatsRpcClient implements OnModuleInit, OnApplicationShutdown {
   /** The connection requests are written on (for health checks). */
   redis(): Redis | undefined {
     try {
-      return this.transport.unwrap<{ writer: Redis }>().writer;
+      const connections = this.transport.unwrap<{ writer: Redis } | Redis[]>();
+      return Array.isArray(connections) ? connections[0] : connections.writer;
     } catch {
       return undefined;
     }
@@ -67,7 +75,16 @@ export class ChatsRpcClient implements OnModuleInit, OnApplicationShutdown {
   async call<P extends ChatsPattern>(pattern: P, request: RpcRequest<P>): Promise<RpcResponse<P>> {
     const end = this.latency.startTimer({ pattern });
     try {
-      return await firstValueFrom(this.transport.send<RpcResponse<P>, RpcRequest<P>>(pattern, request));
+      const reply = this.transport.send<RpcResponse<P>, RpcRequest<P>>(pattern, request);
+      if (this.transport instanceof RedisStreamsClient) return await firstValueFrom(reply);
+      return await firstValueFrom(
+        reply.pipe(
+          timeout({
+            first: this.config.rpcTimeoutMs,
+            with: () => throwError(() => new RpcTimeoutError(pattern, this.config.rpcTimeoutMs)),
+          }),
+        ),
+      );
     } catch (err) {
       const kind =
         err instanceof RpcTimeoutError

@@ -1,0 +1,413 @@
+/* global document, window, sessionStorage, location, history, console, FormData */
+// Parley demo: a small chat front end on the browser SDK (@parley/client), no framework and no bundler.
+// Every message content is rendered with textContent (never as HTML).
+import { ParleyApiError, ParleyAuth, ParleyClient, ParleyRest } from '@parley/client';
+
+const TOKENS_KEY = 'parley.tokens';
+const $ = (id) => document.getElementById(id);
+
+// Tokens live in sessionStorage: per tab, so two tabs never spend the same (single-use) refresh token.
+const auth = new ParleyAuth({
+  baseUrl: '',
+  tokens: readTokens(),
+  onChange: (tokens) =>
+    tokens
+      ? sessionStorage.setItem(TOKENS_KEY, JSON.stringify(tokens))
+      : sessionStorage.removeItem(TOKENS_KEY),
+});
+const rest = new ParleyRest({ baseUrl: '', getToken: auth.getToken });
+
+/** @type {ParleyClient | null} */
+let client = null;
+let me = null;
+let active = null; // the open conversation's id
+const users = new Map(); // id → User
+const conversations = new Map(); // id → Conversation
+const messages = new Map(); // conversation id → Message[] in ascending seq
+const hasOlder = new Map(); // conversation id → boolean
+
+function readTokens() {
+  try {
+    return JSON.parse(sessionStorage.getItem(TOKENS_KEY) ?? 'null');
+  } catch {
+    return null;
+  }
+}
+
+// ---- sign in ------------------------------------------------------------------------------------------------------
+
+$('auth-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const username = String(form.get('username') ?? '').trim();
+  const password = String(form.get('password') ?? '');
+  const displayName = String(form.get('display_name') ?? '').trim();
+  const registering = event.submitter?.value === 'register';
+  $('auth-error').textContent = '';
+  for (const b of event.target.querySelectorAll('button')) b.disabled = true;
+  try {
+    if (registering) await auth.register(username, password, displayName || undefined);
+    else await auth.login(username, password);
+    event.target.reset();
+    await start();
+  } catch (err) {
+    $('auth-error').textContent = err instanceof ParleyApiError ? err.message : String(err);
+  } finally {
+    for (const b of event.target.querySelectorAll('button')) b.disabled = false;
+  }
+});
+
+$('logout').addEventListener('click', () => stop());
+
+function showAuth() {
+  $('auth').hidden = false;
+  $('app').hidden = true;
+  $('me').hidden = true;
+  $('banner').hidden = true;
+  $('username').focus();
+}
+
+function stop() {
+  client?.close();
+  client = null;
+  me = null;
+  active = null;
+  for (const map of [users, conversations, messages, hasOlder]) map.clear();
+  auth.logout();
+  history.replaceState(null, '', location.pathname);
+  showAuth();
+}
+
+// ---- the chat -----------------------------------------------------------------------------------------------------
+
+async function start() {
+  me = await rest.me();
+  users.set(me.id, me);
+  $('auth').hidden = true;
+  $('app').hidden = false;
+  $('me').hidden = false;
+  $('me-name').textContent = me.display_name || me.username;
+
+  client = new ParleyClient({ url: '', getToken: auth.getToken, userId: me.id });
+  client.on('state', showConnection);
+  client.on('message', (m) => {
+    addMessages(m.conversation_id, [m]);
+    const c = conversations.get(m.conversation_id);
+    if (c) {
+      if (!c.last_message || c.last_message.seq < m.seq) c.last_message = m;
+      c.last_seq = Math.max(c.last_seq, m.seq);
+    }
+    if (m.conversation_id === active) {
+      renderMessages(m.sender_id === me.id);
+      markReadIfSeen();
+    }
+    renderList();
+  });
+  client.on('joined', (e) => {
+    if (!hasOlder.has(e.conversationId)) hasOlder.set(e.conversationId, e.hasOlder);
+    if (e.conversationId === active) renderMessages();
+    markReadIfSeen();
+  });
+  client.on('conversation', (c) => {
+    conversations.set(c.id, { ...conversations.get(c.id), ...c });
+    void knowUser(otherOf(c));
+    renderList();
+  });
+  client.on('unread', () => renderList());
+  client.on('presence', () => {
+    renderList();
+    renderHeader();
+  });
+  client.on('typing', (e) => e.conversationId === active && renderTyping());
+  client.on('read', (e) => e.conversationId === active && renderMessages());
+  client.on('error', (err) => console.warn('parley:', err.message));
+
+  const page = await rest.conversations({ limit: 50 });
+  for (const c of page.conversations) conversations.set(c.id, c);
+  client.trackConversations(page.conversations);
+  await Promise.all(page.conversations.map((c) => knowUser(otherOf(c))));
+  renderList();
+  client.connect().catch(() => undefined); // the banner shows the progress; 'closed' sends back to sign-in
+
+  const fromHash = Number(/^#c(\d+)$/.exec(location.hash)?.[1]);
+  if (conversations.has(fromHash)) openConversation(fromHash);
+}
+
+function showConnection(change) {
+  const labels = {
+    idle: 'offline',
+    connecting: 'connecting…',
+    connected: 'online',
+    reconnecting: 'reconnecting…',
+  };
+  $('conn').dataset.state = change.state;
+  $('conn').textContent = labels[change.state] ?? 'offline';
+  const banner = $('banner');
+  if (change.state === 'closed') {
+    if (change.error === 'Unauthorized' && me) stop(); // the session is over: sign in again
+    return;
+  }
+  if (change.state === 'connected' || change.state === 'connecting') {
+    banner.hidden = true;
+    return;
+  }
+  banner.hidden = false;
+  banner.textContent =
+    change.delayMs !== undefined
+      ? `Connection lost. Reconnecting in ${(change.delayMs / 1000).toFixed(1)} s (attempt ${change.attempt})…`
+      : 'Connection lost. Reconnecting…';
+  renderList(); // presence is unknown while disconnected
+}
+
+window.addEventListener('online', () => client?.reconnectNow());
+document.addEventListener('visibilitychange', () => markReadIfSeen());
+
+function otherOf(c) {
+  return c.sender_id === me?.id ? c.receiver_id : c.sender_id;
+}
+
+function nameOf(id) {
+  const u = users.get(id);
+  return u ? u.display_name || u.username : `user ${id}`;
+}
+
+async function knowUser(id) {
+  if (users.has(id)) return;
+  try {
+    users.set(id, await rest.user(id));
+    renderList();
+    renderHeader();
+  } catch (err) {
+    console.warn('parley: user lookup failed', err);
+  }
+}
+
+function addMessages(conversationId, list) {
+  const current = messages.get(conversationId) ?? [];
+  const seen = new Set(current.map((m) => m.id));
+  const merged = [...current, ...list.filter((m) => !seen.has(m.id))].sort((a, b) => a.seq - b.seq);
+  messages.set(conversationId, merged);
+}
+
+// ---- conversation list --------------------------------------------------------------------------------------------
+
+function renderList() {
+  const list = $('conversations');
+  const sorted = [...conversations.values()].sort((a, b) => activity(b).localeCompare(activity(a)));
+  list.replaceChildren(
+    ...sorted.map((c) => {
+      const other = otherOf(c);
+      const online = client?.isOnline(other) ?? false;
+      const unread = client?.unreadCount(c.id) ?? c.unread_count;
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.dataset.conversationId = String(c.id);
+      button.setAttribute('aria-current', String(c.id === active));
+      const dot = document.createElement('span');
+      dot.className = 'dot';
+      dot.dataset.online = String(online);
+      dot.setAttribute('aria-hidden', 'true');
+      const name = document.createElement('span');
+      name.className = 'name';
+      name.textContent = nameOf(other);
+      const status = document.createElement('span');
+      status.className = 'visually-hidden';
+      status.textContent = online ? ' (online)' : ' (offline)';
+      name.append(status);
+      const preview = document.createElement('span');
+      preview.className = 'preview';
+      preview.textContent = c.last_message ? c.last_message.content : 'No messages yet';
+      button.append(dot, name, preview);
+      if (unread > 0) {
+        const badge = document.createElement('span');
+        badge.className = 'badge';
+        badge.textContent = String(unread);
+        badge.setAttribute('aria-label', `${unread} unread`);
+        button.append(badge);
+      }
+      button.addEventListener('click', () => openConversation(c.id));
+      const li = document.createElement('li');
+      li.append(button);
+      return li;
+    }),
+  );
+  $('no-conversations').hidden = conversations.size > 0;
+}
+
+function activity(c) {
+  return c.last_message?.timestamp ?? c.created_at ?? '';
+}
+
+$('start-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const username = $('start-username').value.trim();
+  $('start-error').textContent = '';
+  if (!username) return;
+  try {
+    const user = await rest.findUser(username);
+    users.set(user.id, user);
+    const c = await rest.createConversation(user.id);
+    conversations.set(c.id, { ...conversations.get(c.id), ...c });
+    client?.trackConversations([c]);
+    $('start-username').value = '';
+    renderList();
+    openConversation(c.id);
+  } catch (err) {
+    $('start-error').textContent =
+      err instanceof ParleyApiError && err.status === 404
+        ? `No user named “${username}”`
+        : String(err.message);
+  }
+});
+
+// ---- the open conversation ----------------------------------------------------------------------------------------
+
+function openConversation(id) {
+  active = id;
+  history.replaceState(null, '', `#c${id}`);
+  $('chat-placeholder').hidden = true;
+  $('chat-inner').hidden = false;
+  $('send-error').textContent = '';
+  renderList();
+  renderHeader();
+  renderMessages(true);
+  renderTyping();
+  if (client && !client.conversations.includes(id)) {
+    client.join(id).catch((err) => ($('send-error').textContent = err.message));
+  }
+  markReadIfSeen();
+  $('message-input').focus();
+}
+
+function renderHeader() {
+  const c = conversations.get(active);
+  if (!c) return;
+  const other = otherOf(c);
+  const online = client?.isOnline(other) ?? false;
+  $('chat-title').textContent = nameOf(other);
+  $('chat-dot').dataset.online = String(online);
+  $('chat-presence').textContent = online ? 'online' : 'offline';
+}
+
+function renderTyping() {
+  const names = (client?.typingUsers(active) ?? []).map(nameOf);
+  $('typing').textContent = names.length
+    ? `${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} typing…`
+    : '';
+}
+
+function renderMessages(scrollToEnd = false) {
+  const c = conversations.get(active);
+  if (!c) return;
+  const scroller = $('messages-scroll');
+  const atEnd = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 60;
+  const list = messages.get(active) ?? [];
+  const seenUpTo = client?.readMark(active, otherOf(c)) ?? 0;
+  const lastSeen = list.filter((m) => m.sender_id === me.id && m.seq <= seenUpTo).at(-1);
+  const items = list.map((m, i) => {
+    const mine = m.sender_id === me.id;
+    // who and when, once under each run of messages from the same sender
+    const next = list[i + 1];
+    const endsRun =
+      !next ||
+      next.sender_id !== m.sender_id ||
+      Date.parse(next.timestamp) - Date.parse(m.timestamp) > 300_000;
+    const time = new Date(m.timestamp).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    const meta = endsRun ? `${mine ? 'You' : nameOf(m.sender_id)} · ${time}` : undefined;
+    return bubble(mine, m.content, meta, m === lastSeen ? 'Seen' : undefined, { seq: String(m.seq) });
+  });
+  for (const p of client?.pending ?? []) {
+    if (p.conversationId !== active) continue;
+    const li = bubble(true, p.content, 'Sending…');
+    li.classList.add('pending');
+    items.push(li);
+  }
+  $('messages').replaceChildren(...items);
+  $('load-older').hidden = !(hasOlder.get(active) && list.length > 0);
+  if (scrollToEnd || atEnd) scroller.scrollTop = scroller.scrollHeight;
+}
+
+function bubble(mine, content, meta, seen, data = {}) {
+  const li = document.createElement('li');
+  li.className = mine ? 'msg mine' : 'msg';
+  Object.assign(li.dataset, data);
+  const text = document.createElement('div');
+  text.className = 'bubble';
+  text.textContent = content; // never innerHTML: content is whatever the sender typed
+  li.append(text);
+  if (meta) {
+    const info = document.createElement('div');
+    info.className = 'meta';
+    info.textContent = meta;
+    li.append(info);
+  }
+  if (seen) {
+    const mark = document.createElement('div');
+    mark.className = 'meta seen';
+    mark.textContent = seen;
+    li.append(mark);
+  }
+  return li;
+}
+
+$('load-older').addEventListener('click', async () => {
+  const id = active;
+  const first = messages.get(id)?.[0];
+  if (!first) return;
+  const button = $('load-older');
+  button.disabled = true;
+  try {
+    const page = await rest.messages(id, { before_seq: first.seq, limit: 20 });
+    const scroller = $('messages-scroll');
+    const fromBottom = scroller.scrollHeight - scroller.scrollTop;
+    addMessages(id, page.messages);
+    hasOlder.set(id, page.has_more);
+    if (id === active) {
+      renderMessages();
+      scroller.scrollTop = scroller.scrollHeight - fromBottom; // keep the reader where they were
+    }
+  } catch (err) {
+    $('send-error').textContent = err.message;
+  } finally {
+    button.disabled = false;
+  }
+});
+
+function markReadIfSeen() {
+  if (!client || active === null || document.visibilityState !== 'visible') return;
+  if ((client.unreadCount(active) ?? 0) > 0) client.markRead(active).catch(() => undefined);
+}
+
+$('message-input').addEventListener('input', (event) => {
+  if (active === null || !client) return;
+  if (event.target.value) client.typing(active);
+  else client.stopTyping(active);
+});
+
+$('composer').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const input = $('message-input');
+  const content = input.value;
+  if (!client || active === null || !content.trim()) return;
+  input.value = '';
+  $('send-error').textContent = '';
+  const sending = client.send(active, content);
+  renderMessages(true); // shows it as "Sending…" until the server has it
+  sending
+    .catch((err) => {
+      $('send-error').textContent = `Not sent: ${err.message}`;
+      input.value ||= content;
+    })
+    .finally(() => renderMessages());
+});
+
+// ---- boot ---------------------------------------------------------------------------------------------------------
+
+if (auth.loggedIn) {
+  start().catch((err) => {
+    console.warn('parley: session could not be resumed', err);
+    stop();
+  });
+} else {
+  showAuth();
+}

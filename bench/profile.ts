@@ -1,0 +1,127 @@
+// `npx tsx bench/profile.ts [rate] [seconds]`: runs Parley (2 gateways, 2 chats) under the bench load with
+// --cpu-prof, then prints each app process's hottest functions (self time). Profiles land in bench/results/profiles/.
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { Cluster, TEST_JWT_SECRET } from '../test/support/cluster.js';
+import { accessToken, connectUsers, createPairs, mergeResults, percentiles, sleep, Worker } from './lib.js';
+
+const rate = Number(process.argv[2] ?? 800);
+const seconds = Number(process.argv[3] ?? 8);
+const dir = new URL('./results/profiles/', import.meta.url).pathname;
+rmSync(dir, { recursive: true, force: true });
+mkdirSync(dir, { recursive: true });
+
+const cluster = await Cluster.start({
+  gateways: 2,
+  chats: 2,
+  nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+  env: {
+    RATE_LIMIT_MESSAGES_PER_SECOND: '100000',
+    RATE_LIMIT_MESSAGES_BURST: '100000',
+    LOG_LEVEL: 'warn',
+    ...Object.fromEntries(process.argv.slice(4).map((kv) => kv.split('=') as [string, string])),
+  },
+});
+const workers = [new Worker(), new Worker()];
+try {
+  const convs = await createPairs(cluster.db, 100, 'prof');
+  const users = convs.flatMap((c) => [
+    {
+      id: c.a,
+      token: accessToken(c.a, TEST_JWT_SECRET),
+      conversationId: c.conversationId,
+      url: cluster.gatewayUrl(0),
+      sends: true,
+    },
+    {
+      id: c.b,
+      token: accessToken(c.b, TEST_JWT_SECRET),
+      conversationId: c.conversationId,
+      url: cluster.gatewayUrl(1),
+      sends: true,
+    },
+  ]);
+  await connectUsers(workers, users, true);
+  const replies = await Promise.all(
+    workers.map((w) =>
+      w.ask(
+        {
+          type: 'run',
+          ratePerSender: rate / users.length,
+          warmupMs: 1000,
+          durationMs: seconds * 1000,
+          drainMs: 3000,
+          tag: 'prof',
+        },
+        'result',
+      ),
+    ),
+  );
+  const r = mergeResults(replies.map((m) => m.result));
+  const hist = async (app: (typeof cluster.gateways)[number], name: string, pattern = 'messages.send') => {
+    const text = await app.metrics();
+    const buckets = [
+      ...text.matchAll(
+        new RegExp(`^${name}_bucket\\{le="([^"]+)"[^}]*pattern="${pattern}"[^}]*\\} (\\S+)`, 'gm'),
+      ),
+    ].map((m) => [m[1], Number(m[2])] as const);
+    const count = buckets.at(-1)?.[1] ?? 0;
+    return buckets.map(([le, c]) => `≤${le}:${count ? ((c / count) * 100).toFixed(0) : 0}%`).join(' ');
+  };
+  console.log(`gateway RPC round trip  ${await hist(cluster.gateways[0]!, 'parley_rpc_request_seconds')}`);
+  console.log(`chats handler time      ${await hist(cluster.chats[0]!, 'parley_rpc_handle_seconds')}`);
+  const e2e = percentiles(r.e2e);
+  console.log(
+    `@${rate}/s: sent ${r.sent} acked ${r.acked} delivered ${r.delivered}; e2e p50 ${e2e.p50.toFixed(1)} p99 ${e2e.p99.toFixed(1)} ms`,
+  );
+} finally {
+  await Promise.all(workers.map((w) => w.close()));
+  await Promise.all(cluster.gateways.map((p) => p.stop('SIGTERM')));
+  await Promise.all(cluster.chats.map((p) => p.stop('SIGTERM')));
+  await cluster.stop();
+}
+await sleep(500);
+
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
+  const profile = JSON.parse(readFileSync(`${dir}${file}`, 'utf8')) as { nodes: Node[]; samples: number[] };
+  const total = profile.samples.length;
+  const self = new Map<string, number>();
+  for (const n of profile.nodes) {
+    const { functionName, url, lineNumber } = n.callFrame;
+    const where = url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/dist\//, 'dist/');
+    const key = `${functionName || '(anonymous)'} ${where}:${lineNumber}`;
+    self.set(key, (self.get(key) ?? 0) + (n.hitCount ?? 0));
+  }
+  const idle = [...self.entries()].filter(([k]) => k.startsWith('(idle)')).reduce((a, [, v]) => a + v, 0);
+  console.log(`\n${file}: ${total} samples, ${((1 - idle / total) * 100).toFixed(0)}% busy`);
+  for (const [k, v] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+    console.log(`  ${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}`);
+  }
+  // Self time by package: where a process spends its CPU, in broad strokes.
+  const byPackage = new Map<string, number>();
+  for (const n of profile.nodes) {
+    const url = n.callFrame.url;
+    const pkg =
+      /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ??
+      (url.includes('/dist/')
+        ? `parley:${/dist\/apps\/[^/]+\/((?:apps|libs)\/[^/]+)/.exec(url)?.[1] ?? 'app'}`
+        : url.startsWith('node:')
+          ? 'node'
+          : n.callFrame.functionName.startsWith('(')
+            ? n.callFrame.functionName
+            : 'native');
+    byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + (n.hitCount ?? 0));
+  }
+  console.log(
+    `  by package: ${[...byPackage.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 16)
+      .map(([k, v]) => `${k} ${((v / total) * 100).toFixed(1)}%`)
+      .join(', ')}`,
+  );
+}
+process.exit(0);

@@ -1,0 +1,259 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+
+export type SystemName = 'baseline' | 'stock' | 'parley';
+type Percentiles = { p50: number; p95: number; p99: number; max: number; n: number };
+
+export interface RateStep {
+  offered: number;
+  sent: number;
+  acked: number;
+  unacked: number;
+  delivered: number;
+  lost: number;
+  duplicated: number;
+  outOfOrder: number;
+  deliveredPerSecond: number;
+  e2e: Percentiles;
+  ack: Percentiles;
+  processes: Record<string, { cpuPercent: number; rssMiB: number }>;
+  sustained: boolean;
+}
+
+export interface BenchResults {
+  date: string;
+  command: string;
+  quick: boolean;
+  seconds?: number;
+  config: { rates: number[]; warmupMs: number; durationMs: number; pairs: number; loadWorkers: number };
+  machine: {
+    cpu: string;
+    cores: number;
+    memoryGiB: number;
+    kernel: string;
+    node: string;
+    postgres: string;
+    redis: string;
+  };
+  systems: Partial<Record<SystemName, { steps: RateStep[]; maxSustained: number }>>;
+  connections?: {
+    sockets: number;
+    systems: Partial<
+      Record<
+        'baseline' | 'parley',
+        {
+          connected: number;
+          failed: number;
+          rssBeforeMiB: number;
+          rssAfterMiB: number;
+          bytesPerSocket: number;
+          connectSeconds: number;
+        }
+      >
+    >;
+  };
+  reconnect?: {
+    clients: number;
+    rejoined: number;
+    drainSeconds: number;
+    secondsAfterReady: number;
+    secondsAfterStop: number;
+  };
+  history?: {
+    messages: number;
+    pages: Record<string, Percentiles>;
+    list: Record<string, Percentiles>;
+    plans: Record<string, { indexOnly: boolean; executionMs: number }>;
+  };
+}
+
+const DOC = new URL('../docs/benchmarks.md', import.meta.url);
+const SVG = new URL('../docs/benchmarks-p99.svg', import.meta.url);
+const COLORS: Record<SystemName, string> = { baseline: '#888888', stock: '#d95f02', parley: '#1b9e77' };
+
+/** Rewrites the generated part of docs/benchmarks.md (between the markers) and the chart. */
+export function writeReport(r: BenchResults): void {
+  writeFileSync(SVG, chart(r));
+  const doc = readFileSync(DOC, 'utf8');
+  const start = '<!-- bench:start -->';
+  const end = '<!-- bench:end -->';
+  const i = doc.indexOf(start);
+  const j = doc.indexOf(end);
+  if (i < 0 || j < 0) throw new Error('docs/benchmarks.md lacks the bench:start/bench:end markers');
+  writeFileSync(DOC, `${doc.slice(0, i + start.length)}\n${markdown(r)}\n${doc.slice(j)}`);
+}
+
+const f1 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(1));
+const f2 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(2));
+
+export function markdown(r: BenchResults): string {
+  const lines: string[] = [];
+  const m = r.machine;
+  lines.push(
+    `Run of ${r.date.slice(0, 16).replace('T', ' ')} UTC, \`${r.command}\` (${r.seconds ?? '?'} s): ${m.cores} × ${m.cpu}, ` +
+      `${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, ${m.postgres}, Redis ${m.redis}. Raw results: ` +
+      `\`bench/results/latest.json\`. Each rate: ${r.config.warmupMs / 1000} s warm-up, ${r.config.durationMs / 1000} s measured, ` +
+      `${r.config.pairs} conversations × 2 members, every member sending, ${r.config.loadWorkers} load-worker processes ` +
+      `on the same 2 cores as the servers.`,
+    '',
+  );
+  const sys = r.systems;
+  const at = (name: SystemName, rate: number) => sys[name]?.steps.find((s) => s.offered === rate);
+  if (sys.baseline || sys.stock || sys.parley) {
+    const ratio = (a?: number, b?: number) => (a && b ? `${((a / b) * 100).toFixed(0)}%` : '–');
+    lines.push(
+      '| system | max sustained (msg/s) | parley / it | e2e p50 at 1,000/s | e2e p99 at 1,000/s | ack p99 at 1,000/s |',
+    );
+    lines.push('| --- | --- | --- | --- | --- | --- |');
+    for (const name of ['baseline', 'stock', 'parley'] as const) {
+      const s = sys[name];
+      if (!s) continue;
+      const k = at(name, 1000);
+      lines.push(
+        `| ${name} | ${s.maxSustained.toLocaleString('en')} | ${name === 'parley' ? '–' : ratio(sys.parley?.maxSustained, s.maxSustained)} | ` +
+          `${k ? `${f2(k.e2e.p50)} ms` : '–'} | ${k ? `${f2(k.e2e.p99)} ms` : '–'} | ${k ? `${f2(k.ack.p99)} ms` : '–'} |`,
+      );
+    }
+    lines.push(
+      '',
+      '"Max sustained": the highest offered rate at which every message was acknowledged, delivered once, none lost, and the',
+      'end-to-end p99 (send → `receive-message` at the other member, on another gateway where there are several) stayed ≤ 50 ms.',
+      '',
+      '![p99 end-to-end latency against offered rate](benchmarks-p99.svg)',
+      '',
+    );
+    for (const name of ['baseline', 'stock', 'parley'] as const) {
+      const s = sys[name];
+      if (!s) continue;
+      lines.push(`<details><summary>${name}: every rate</summary>`, '');
+      lines.push(
+        '| offered/s | delivered/s | sent | lost | dup | out of order | e2e p50 | p95 | p99 | max | ack p99 | CPU % by process | ✓ |',
+      );
+      lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+      for (const st of s.steps) {
+        const cpu = Object.entries(st.processes)
+          .filter(([, p]) => p.cpuPercent > 0.5)
+          .map(([n, p]) => `${n} ${p.cpuPercent.toFixed(0)}`)
+          .join(', ');
+        lines.push(
+          `| ${st.offered} | ${st.deliveredPerSecond} | ${st.sent} | ${st.lost} | ${st.duplicated} | ${st.outOfOrder} | ${f2(st.e2e.p50)} | ` +
+            `${f2(st.e2e.p95)} | ${f2(st.e2e.p99)} | ${f1(st.e2e.max)} | ${f2(st.ack.p99)} | ${cpu} | ${st.sustained ? '✓' : '✗'} |`,
+        );
+      }
+      lines.push('', '</details>', '');
+    }
+  }
+  if (r.connections) {
+    const c = r.connections.systems;
+    lines.push(
+      `**Memory per idle socket** (${r.connections.sockets.toLocaleString('en')} sockets on one process, RSS growth):`,
+      '',
+    );
+    lines.push(
+      '| server | connected | RSS before → after | bytes per socket | time to connect all |',
+      '| --- | --- | --- | --- | --- |',
+    );
+    for (const name of ['baseline', 'parley'] as const) {
+      const s = c[name];
+      if (s)
+        lines.push(
+          `| ${name} | ${s.connected} | ${s.rssBeforeMiB.toFixed(0)} → ${s.rssAfterMiB.toFixed(0)} MiB | ${s.bytesPerSocket.toLocaleString('en')} | ${s.connectSeconds.toFixed(1)} s |`,
+        );
+    }
+    if (c.baseline && c.parley)
+      lines.push(
+        '',
+        `Parley / baseline: ${(c.parley.bytesPerSocket / c.baseline.bytesPerSocket).toFixed(2)}×.`,
+      );
+    lines.push('');
+  }
+  if (r.reconnect) {
+    const x = r.reconnect;
+    lines.push(
+      `**Reconnect after a gateway restart**: ${x.rejoined.toLocaleString('en')} of ${x.clients.toLocaleString('en')} clients reconnected and re-joined ` +
+        `their conversation ${x.secondsAfterReady.toFixed(1)} s after the new gateway was ready (${x.secondsAfterStop.toFixed(1)} s after SIGTERM; ` +
+        `the old one drained in ${x.drainSeconds.toFixed(1)} s). Clients back off exponentially (0.5 s → 3 s, ±50% jitter).`,
+      '',
+    );
+  }
+  if (r.history) {
+    const h = r.history;
+    lines.push(
+      `**History** (one conversation of ${h.messages.toLocaleString('en')} messages; a user with 1,000 conversations), REST end to end through the gateway, 500 sequential requests each:`,
+      '',
+    );
+    lines.push('| request | p50 | p99 |', '| --- | --- | --- |');
+    const names: Record<string, string> = {
+      newest: 'history, newest page (`page=1`)',
+      middle: 'history, middle (`before_seq`)',
+      oldest: 'history, oldest (`after_seq=0`)',
+      deepPage: 'history, `page` in the middle',
+      firstPage: 'conversation list, first page',
+      page26: 'conversation list, 26th page (cursor)',
+    };
+    for (const [k, v] of [...Object.entries(h.pages), ...Object.entries(h.list)])
+      lines.push(`| ${names[k] ?? k} | ${f2(v.p50)} ms | ${f2(v.p99)} ms |`);
+    lines.push(
+      '',
+      `Query plans (EXPLAIN ANALYZE): ${Object.entries(h.plans)
+        .map(([k, p]) => `${k} ${p.indexOnly ? 'index scans only' : 'SEQ SCAN'} in ${f2(p.executionMs)} ms`)
+        .join('; ')}.`,
+      '',
+    );
+  }
+  return lines.join('\n');
+}
+
+/** p99 end-to-end latency against offered rate, one line per system (log-scaled axes). */
+export function chart(r: BenchResults): string {
+  const W = 720;
+  const H = 420;
+  const pad = { l: 70, r: 140, t: 30, b: 55 };
+  const steps = (['baseline', 'stock', 'parley'] as const).flatMap((n) =>
+    (r.systems[n]?.steps ?? []).map((s) => ({ n, s })),
+  );
+  if (steps.length === 0) return '<svg xmlns="http://www.w3.org/2000/svg"/>';
+  const xs = steps.map(({ s }) => s.offered);
+  const ys = steps.map(({ s }) => Math.max(0.5, Math.min(s.e2e.p99, 5000)));
+  const [x0, x1] = [Math.min(...xs) / 1.2, Math.max(...xs) * 1.2];
+  const [y0, y1] = [Math.min(0.5, ...ys), Math.max(100, ...ys) * 1.3];
+  const X = (x: number) =>
+    pad.l + ((Math.log(x) - Math.log(x0)) / (Math.log(x1) - Math.log(x0))) * (W - pad.l - pad.r);
+  const Y = (y: number) =>
+    H - pad.b - ((Math.log(y) - Math.log(y0)) / (Math.log(y1) - Math.log(y0))) * (H - pad.t - pad.b);
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2 - 60}" y="18" font-size="14">p99 end-to-end latency (ms) vs offered rate</text>`,
+  ];
+  for (const y of [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000].filter((v) => v >= y0 && v <= y1)) {
+    parts.push(
+      `<line x1="${pad.l}" x2="${W - pad.r}" y1="${Y(y)}" y2="${Y(y)}" stroke="${y === 50 ? '#c00' : '#eee'}"${y === 50 ? ' stroke-dasharray="4 3"' : ''}/>`,
+    );
+    parts.push(`<text x="${pad.l - 8}" y="${Y(y) + 4}" text-anchor="end">${y}</text>`);
+  }
+  for (const x of [250, 500, 1000, 2000, 4000, 8000, 16000, 32000].filter((v) => v >= x0 && v <= x1)) {
+    parts.push(`<line x1="${X(x)}" x2="${X(x)}" y1="${pad.t}" y2="${H - pad.b}" stroke="#eee"/>`);
+    parts.push(
+      `<text x="${X(x)}" y="${H - pad.b + 16}" text-anchor="middle">${x >= 1000 ? `${x / 1000}k` : x}</text>`,
+    );
+  }
+  parts.push(`<text x="${W / 2 - 60}" y="${H - 12}">offered messages / s (log)</text>`);
+  parts.push(`<text x="${W - pad.r + 8}" y="${Y(50) + 4}" fill="#c00">p99 = 50 ms</text>`);
+  let legend = 0;
+  for (const n of ['baseline', 'stock', 'parley'] as const) {
+    const pts = (r.systems[n]?.steps ?? []).map(
+      (s) => [X(s.offered), Y(Math.max(0.5, Math.min(s.e2e.p99, 5000)))] as const,
+    );
+    if (pts.length === 0) continue;
+    parts.push(
+      `<polyline fill="none" stroke="${COLORS[n]}" stroke-width="2.5" points="${pts.map((p) => p.join(',')).join(' ')}"/>`,
+    );
+    for (const [x, y] of pts) parts.push(`<circle cx="${x}" cy="${y}" r="3.5" fill="${COLORS[n]}"/>`);
+    parts.push(
+      `<text x="${W - pad.r + 8}" y="${pad.t + 20 + legend * 18}" fill="${COLORS[n]}">${n} (max ${r.systems[n]!.maxSustained}/s)</text>`,
+    );
+    legend++;
+  }
+  parts.push('</svg>');
+  return parts.join('\n');
+}

@@ -1,0 +1,486 @@
+// `npm run bench`: Parley against a raw Socket.IO baseline and the seed's "stock" design, in one run, on this machine.
+// Writes bench/results/<date>.json (and latest.json), docs/benchmarks.md's generated section and docs/benchmarks-p99.svg.
+// Options: --systems baseline,stock,parley  --rates 500,1000,...  --duration 6  --warmup 2  --pairs 100
+//          --skip rates,connections,reconnect,history  --quick (short runs, fewer rates; for trying a change)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { cpus, totalmem, release } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Cluster, TEST_JWT_SECRET } from '../test/support/cluster.js';
+import { freePort } from '../tools/lib/ports.js';
+import { waitFor } from '../tools/lib/wait.js';
+import { REPO_ROOT } from '../tools/lib/app-process.js';
+import {
+  accessToken,
+  connectUsers,
+  createPairs,
+  mergeResults,
+  percentiles,
+  pidsNamed,
+  procStat,
+  sleep,
+  Worker,
+} from './lib.js';
+import type { BenchUser } from './protocol.js';
+import { writeReport, type BenchResults, type RateStep, type SystemName } from './report.js';
+
+const argv = process.argv.slice(2);
+const opt = (name: string, fallback: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1]! : fallback;
+};
+const quick = argv.includes('--quick');
+const systems = opt('systems', 'baseline,stock,parley').split(',') as SystemName[];
+const rates = opt('rates', quick ? '1000,2000,4000,8000' : '500,1000,2000,3000,4000,6000,8000,12000,16000')
+  .split(',')
+  .map(Number);
+const warmupMs = Number(opt('warmup', quick ? '1' : '2')) * 1000;
+const durationMs = Number(opt('duration', quick ? '4' : '6')) * 1000;
+const pairs = Number(opt('pairs', '100'));
+const skip = new Set(opt('skip', '').split(','));
+const now = () => performance.timeOrigin + performance.now();
+
+// Rate limits are raised: the benchmark measures delivery, not the limiter (whose Redis call is still made).
+const BENCH_ENV = {
+  RATE_LIMIT_MESSAGES_PER_SECOND: '100000',
+  RATE_LIMIT_MESSAGES_BURST: '100000',
+  LOG_LEVEL: 'warn',
+};
+
+interface RunningSystem {
+  name: SystemName;
+  /** URLs for the two members of each pair (different instances where there are several). */
+  urls: [string, string];
+  pids: Record<string, number>;
+  cluster?: Cluster;
+  users(pairs: number, tag: string): Promise<BenchUser[]>;
+  stop(): Promise<void>;
+}
+
+async function startBaseline(): Promise<RunningSystem & { proc: ChildProcess }> {
+  const port = await freePort();
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./baseline-server.ts', import.meta.url)), String(port)],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      cwd: REPO_ROOT,
+    },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(
+    'the baseline server',
+    async () => (await fetch(`${url}/health/ready`).catch(() => undefined))?.ok,
+    30_000,
+  );
+  let nextUser = 1;
+  return {
+    name: 'baseline',
+    proc,
+    urls: [url, url],
+    pids: { baseline: proc.pid! },
+    async users(n: number) {
+      const users: BenchUser[] = [];
+      for (let i = 0; i < n; i++) {
+        const a = nextUser++;
+        const b = nextUser++;
+        users.push(
+          { id: a, token: '', conversationId: i + 1, url, sends: true },
+          { id: b, token: '', conversationId: i + 1, url, sends: true },
+        );
+      }
+      return users;
+    },
+    async stop() {
+      proc.kill('SIGTERM');
+      await new Promise((r) => proc.once('exit', r));
+    },
+  };
+}
+
+async function startParley(
+  name: 'parley' | 'stock',
+  opts: { gateways?: number; chats?: number; gatewayPort?: number } = {},
+): Promise<RunningSystem> {
+  const stock = name === 'stock';
+  const cluster = await Cluster.start({
+    gateways: 0,
+    chats: opts.chats ?? (stock ? 1 : 2),
+    env: { ...BENCH_ENV, ...(stock ? { RPC_TRANSPORT: 'redis-pubsub', MESSAGE_BATCH_MAX: '1' } : {}) },
+  });
+  const gateways = opts.gateways ?? (stock ? 1 : 2);
+  for (let i = 0; i < gateways; i++)
+    await cluster.startGateway(opts.gatewayPort && i === 0 ? { PORT: String(opts.gatewayPort) } : {});
+  const pids: Record<string, number> = {};
+  for (const p of [...cluster.gateways, ...cluster.chats]) pids[p.name] = p.proc.pid!;
+  return {
+    name,
+    cluster,
+    urls: [cluster.gatewayUrl(0), cluster.gatewayUrl(1)],
+    pids,
+    async users(n: number, tag: string) {
+      const convs = await createPairs(cluster.db, n, tag);
+      return convs.flatMap((c) => [
+        {
+          id: c.a,
+          token: accessToken(c.a, TEST_JWT_SECRET),
+          conversationId: c.conversationId,
+          url: cluster.gatewayUrl(0),
+          sends: true,
+        },
+        {
+          id: c.b,
+          token: accessToken(c.b, TEST_JWT_SECRET),
+          conversationId: c.conversationId,
+          url: cluster.gatewayUrl(1),
+          sends: true,
+        },
+      ]);
+    },
+    stop: () => cluster.stop(),
+  };
+}
+
+function sampleAll(pids: Record<string, number>): Record<string, { cpu: number; rss: number }> {
+  const all: Record<string, { cpu: number; rss: number }> = {};
+  for (const [name, pid] of Object.entries(pids)) all[name] = procStat(pid);
+  const sum = (list: number[]) =>
+    list.map(procStat).reduce((a, b) => ({ cpu: a.cpu + b.cpu, rss: a.rss + b.rss }), { cpu: 0, rss: 0 });
+  all.postgres = sum(pidsNamed('postgres'));
+  all.redis = sum(pidsNamed('redis-server'));
+  return all;
+}
+
+async function measure(
+  sys: RunningSystem,
+  workers: Worker[],
+  senders: number,
+  rate: number,
+): Promise<RateStep> {
+  const tag = `r${rate}-${Date.now().toString(36)}`;
+  const ratePerSender = rate / senders;
+  const pids = { ...sys.pids, ...Object.fromEntries(workers.map((w, i) => [`load-worker-${i + 1}`, w.pid])) };
+  const results = Promise.all(
+    workers.map((w) =>
+      w.ask({ type: 'run', ratePerSender, warmupMs, durationMs, drainMs: 5000, tag }, 'result'),
+    ),
+  );
+  await sleep(warmupMs);
+  const before = sampleAll(pids);
+  await sleep(durationMs);
+  const after = sampleAll(pids);
+  const r = mergeResults((await results).map((m) => m.result));
+  const e2e = percentiles(r.e2e);
+  const ack = percentiles(r.ack);
+  const lost = Math.max(0, r.expected - r.delivered);
+  const seconds = durationMs / 1000;
+  const processes = Object.fromEntries(
+    Object.entries(after).map(([name, a]) => [
+      name,
+      {
+        cpuPercent: Math.round(((a.cpu - (before[name]?.cpu ?? 0)) / seconds) * 1000) / 10,
+        rssMiB: Math.round(a.rss / 2 ** 20),
+      },
+    ]),
+  );
+  const step: RateStep = {
+    offered: rate,
+    sent: r.sent,
+    acked: r.acked,
+    unacked: r.sent - r.acked,
+    delivered: r.delivered,
+    lost,
+    duplicated: r.duplicated,
+    outOfOrder: r.outOfOrder,
+    deliveredPerSecond: Math.round(r.delivered / seconds),
+    e2e,
+    ack,
+    processes,
+    sustained: lost === 0 && r.duplicated === 0 && r.sent === r.acked && e2e.p99 <= 50 && r.sent > 0,
+  };
+  const fmt = (x: number) => x.toFixed(1);
+  console.log(
+    `  ${sys.name} @ ${rate}/s: sent ${r.sent} acked ${r.acked} delivered ${r.delivered} lost ${lost} dup ${r.duplicated} ` +
+      `ooo ${r.outOfOrder} | e2e p50 ${fmt(e2e.p50)} p99 ${fmt(e2e.p99)} max ${fmt(e2e.max)} ms | ack p99 ${fmt(ack.p99)} ms ` +
+      `${step.sustained ? '✓' : '✗'}`,
+  );
+  return step;
+}
+
+async function rateSweep(name: SystemName): Promise<{ steps: RateStep[]; maxSustained: number }> {
+  console.log(`\n[${name}] rate sweep`);
+  const sys = name === 'baseline' ? await startBaseline() : await startParley(name);
+  const workers = [new Worker(), new Worker()];
+  try {
+    const users = await sys.users(pairs, `${name}b`);
+    const { connected, failed } = await connectUsers(workers, users, true);
+    if (failed > 0) throw new Error(`${failed} of ${users.length} users could not connect`);
+    console.log(`  ${connected} users connected (${pairs} conversations), ${workers.length} load workers`);
+    const senders = users.filter((u) => u.sends).length;
+    const steps: RateStep[] = [];
+    let lastPass = 0;
+    for (const rate of rates) {
+      const step = await measure(sys, workers, senders, rate);
+      steps.push(step);
+      if (step.sustained) {
+        lastPass = rate;
+        continue;
+      }
+      // One bisection step between the last sustained rate and this one, then stop.
+      const mid = Math.round((lastPass + rate) / 2 / 100) * 100;
+      if (lastPass > 0 && mid > lastPass && mid < rate) {
+        const midStep = await measure(sys, workers, senders, mid);
+        steps.push(midStep);
+        if (midStep.sustained) lastPass = mid;
+      }
+      break;
+    }
+    return { steps: steps.sort((a, b) => a.offered - b.offered), maxSustained: lastPass };
+  } finally {
+    await Promise.all(workers.map((w) => w.close()));
+    await sys.stop();
+  }
+}
+
+async function connections(): Promise<BenchResults['connections']> {
+  const sockets = quick ? 2000 : 10_000;
+  console.log(`\n[connections] ${sockets} idle sockets on one server`);
+  const out: NonNullable<BenchResults['connections']> = { sockets, systems: {} };
+  for (const name of ['baseline', 'parley'] as const) {
+    const sys =
+      name === 'baseline' ? await startBaseline() : await startParley('parley', { gateways: 1, chats: 1 });
+    const workers = [new Worker(), new Worker()];
+    try {
+      const pid = Object.values(sys.pids)[0]!;
+      const users = await sys.users(sockets / 2, `${name}c`);
+      await sleep(3000);
+      const before = procStat(pid).rss;
+      const t0 = now();
+      const { connected, failed } = await connectUsers(workers, users, false);
+      const connectMs = now() - t0;
+      await sleep(5000);
+      const after = procStat(pid).rss;
+      out.systems[name] = {
+        connected,
+        failed,
+        rssBeforeMiB: before / 2 ** 20,
+        rssAfterMiB: after / 2 ** 20,
+        bytesPerSocket: Math.round((after - before) / connected),
+        connectSeconds: connectMs / 1000,
+      };
+      console.log(
+        `  ${name}: ${connected} connected (${failed} failed) in ${(connectMs / 1000).toFixed(1)} s; RSS ${(before / 2 ** 20).toFixed(0)} → ${(after / 2 ** 20).toFixed(0)} MiB = ${out.systems[name].bytesPerSocket} B/socket`,
+      );
+    } finally {
+      await Promise.all(workers.map((w) => w.close()));
+      await sys.stop();
+    }
+  }
+  return out;
+}
+
+async function reconnect(): Promise<BenchResults['reconnect']> {
+  const clients = quick ? 1000 : 5000;
+  console.log(`\n[reconnect] ${clients} clients, gateway restarted`);
+  const port = await freePort();
+  const sys = await startParley('parley', { gateways: 1, chats: 1, gatewayPort: port });
+  const cluster = sys.cluster!;
+  const workers = [new Worker(), new Worker()];
+  try {
+    const users = await sys.users(clients / 2, 'rc');
+    const { connected } = await connectUsers(workers, users, true, true);
+    const stoppedAt = now();
+    await cluster.gateways[0]!.stop('SIGTERM');
+    const downMs = now() - stoppedAt;
+    cluster.gateways.pop();
+    await cluster.startGateway({ PORT: String(port) });
+    const readyAt = now();
+    let rejoined = 0;
+    let last = 0;
+    await waitFor(
+      'every client to reconnect and re-join',
+      async () => {
+        const counts = await Promise.all(workers.map((w) => w.ask({ type: 'count' }, 'count')));
+        const times = counts.flatMap((c) => c.reconnectedAt).filter((t) => t > 0);
+        rejoined = times.length;
+        last = Math.max(0, ...times);
+        return rejoined >= connected;
+      },
+      120_000,
+      250,
+    );
+    const result = {
+      clients: connected,
+      rejoined,
+      drainSeconds: downMs / 1000,
+      secondsAfterReady: (last - readyAt) / 1000,
+      secondsAfterStop: (last - stoppedAt) / 1000,
+    };
+    console.log(
+      `  ${rejoined}/${connected} re-joined ${result.secondsAfterReady.toFixed(1)} s after the new gateway was ready (${result.secondsAfterStop.toFixed(1)} s after SIGTERM)`,
+    );
+    return result;
+  } finally {
+    await Promise.all(workers.map((w) => w.close()));
+    await sys.stop();
+  }
+}
+
+async function history(): Promise<BenchResults['history']> {
+  const total = quick ? 200_000 : 1_000_000;
+  console.log(`\n[history] one conversation with ${total} messages; one user with 1,000 conversations`);
+  const sys = await startParley('parley', { gateways: 1, chats: 1 });
+  const cluster = sys.cluster!;
+  const db = cluster.db;
+  try {
+    const [pair] = await createPairs(db, 1, 'h');
+    const t0 = now();
+    await db.sql(
+      `INSERT INTO messages (conversation_id, seq, sender_id, message_type, content, created_at)
+       SELECT $1, g, CASE WHEN g % 2 = 0 THEN $2::bigint ELSE $3::bigint END, 'text', 'history message ' || g, now()
+       FROM generate_series(1, $4::int) g`,
+      [pair!.conversationId, pair!.a, pair!.b, total],
+    );
+    await db.sql(
+      `UPDATE conversations SET last_seq = $2, last_message_id = (SELECT max(id) FROM messages WHERE conversation_id = $1) WHERE id = $1`,
+      [pair!.conversationId, total],
+    );
+    await db.sql('ANALYZE');
+    console.log(`  inserted ${total} messages in ${((now() - t0) / 1000).toFixed(1)} s`);
+    const token = accessToken(pair!.a, TEST_JWT_SECRET);
+    const url = cluster.gatewayUrl(0);
+    const time = async (path: string, n = 500) => {
+      const samples: number[] = [];
+      for (let i = 0; i < n + 50; i++) {
+        const s = now();
+        const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+        await res.arrayBuffer();
+        if (res.status !== 200) throw new Error(`${path}: ${res.status}`);
+        if (i >= 50) samples.push(now() - s);
+      }
+      return percentiles(samples);
+    };
+    const base = `/api/chats/conversations/${pair!.conversationId}/messages`;
+    const pages = {
+      newest: await time(`${base}?page=1&limit=20`),
+      middle: await time(`${base}?before_seq=${Math.floor(total / 2) + 1}&limit=20`),
+      oldest: await time(`${base}?after_seq=0&limit=20`),
+      deepPage: await time(`${base}?page=${Math.floor(total / 20 / 2)}&limit=20`),
+    };
+    // A user with 1,000 conversations.
+    const [owner] = await db.sql<{ id: number }>(
+      `INSERT INTO users (username, username_key, display_name, password_hash) VALUES ('hlist','hlist','hlist','x') RETURNING id`,
+    );
+    const others = await db.sql<{ id: number }>(
+      `INSERT INTO users (username, username_key, display_name, password_hash) SELECT 'hl' || g, 'hl' || g, 'hl' || g, 'x' FROM generate_series(1, 1000) g RETURNING id`,
+    );
+    const convs = await db.sql<{ id: number }>(
+      `INSERT INTO conversations (sender_id, receiver_id, pair_low, pair_high)
+       SELECT $1::bigint, o, least($1::bigint, o), greatest($1::bigint, o) FROM unnest($2::bigint[]) o RETURNING id`,
+      [owner!.id, others.map((o) => o.id)],
+    );
+    await db.sql(
+      `INSERT INTO conversation_participants (conversation_id, user_id, activity)
+       SELECT c.id, u, nextval('conversation_activity_seq') FROM conversations c, unnest(ARRAY[c.sender_id, c.receiver_id]) u WHERE c.id = ANY($1::bigint[])`,
+      [convs.map((c) => c.id)],
+    );
+    await db.sql('ANALYZE');
+    const ownerToken = accessToken(owner!.id, TEST_JWT_SECRET);
+    let cursor: string | null = null;
+    for (let i = 0; i < 25; i++) {
+      const res = await fetch(`${url}/api/chats/conversations?limit=20${cursor ? `&cursor=${cursor}` : ''}`, {
+        headers: { authorization: `Bearer ${ownerToken}` },
+      });
+      cursor = ((await res.json()) as { next_cursor: string | null }).next_cursor;
+    }
+    const timeAs = async (path: string) => {
+      const samples: number[] = [];
+      for (let i = 0; i < 550; i++) {
+        const s = now();
+        const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${ownerToken}` } });
+        await res.arrayBuffer();
+        if (i >= 50) samples.push(now() - s);
+      }
+      return percentiles(samples);
+    };
+    const list = {
+      firstPage: await timeAs('/api/chats/conversations?limit=20'),
+      page26: await timeAs(`/api/chats/conversations?limit=20&cursor=${cursor}`),
+    };
+    const explain = async (sql: string, values: unknown[]) => {
+      const rows = await db.sql<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, values);
+      const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+      return {
+        indexOnly: !/Seq Scan/.test(plan),
+        executionMs: Number(/Execution Time: ([\d.]+)/.exec(plan)?.[1] ?? NaN),
+      };
+    };
+    const plans = {
+      oldest: await explain(
+        'SELECT * FROM messages WHERE conversation_id = $1 AND seq > 0 ORDER BY seq LIMIT 21',
+        [pair!.conversationId],
+      ),
+      middle: await explain(
+        'SELECT * FROM messages WHERE conversation_id = $1 AND seq <= $2 ORDER BY seq DESC LIMIT 21',
+        [pair!.conversationId, total / 2],
+      ),
+      list: await explain(
+        'SELECT * FROM conversation_participants p JOIN conversations c ON c.id = p.conversation_id WHERE p.user_id = $1 ORDER BY p.activity DESC LIMIT 21',
+        [owner!.id],
+      ),
+    };
+    const fmt = (p: { p50: number; p99: number }) => `p50 ${p.p50.toFixed(2)} p99 ${p.p99.toFixed(2)} ms`;
+    for (const [k, v] of Object.entries(pages)) console.log(`  history ${k}: ${fmt(v)}`);
+    for (const [k, v] of Object.entries(list)) console.log(`  list ${k}: ${fmt(v)}`);
+    return { messages: total, pages, list, plans };
+  } finally {
+    await sys.stop();
+  }
+}
+
+async function machine(): Promise<BenchResults['machine']> {
+  const cluster = await Cluster.start({ gateways: 0, chats: 0 });
+  try {
+    const [pg] = await cluster.db.sql<{ version: string }>('SELECT version()');
+    const redis = (await import('ioredis')).Redis;
+    const r = new redis(cluster.redisUrl);
+    const info = await r.info('server');
+    r.disconnect();
+    return {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      kernel: release(),
+      node: process.version,
+      postgres: pg!.version.split(' on ')[0]!,
+      redis: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown',
+    };
+  } finally {
+    await cluster.stop();
+  }
+}
+
+const started = now();
+const results: BenchResults = {
+  date: new Date().toISOString(),
+  command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+  quick,
+  config: { rates, warmupMs, durationMs, pairs, loadWorkers: 2 },
+  machine: await machine(),
+  systems: {},
+};
+if (!skip.has('rates')) for (const s of systems) results.systems[s] = await rateSweep(s);
+if (!skip.has('connections')) results.connections = await connections();
+if (!skip.has('reconnect')) results.reconnect = await reconnect();
+if (!skip.has('history')) results.history = await history();
+results.seconds = Math.round((now() - started) / 1000);
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+const stamp = results.date.replace(/[:.]/g, '-');
+writeFileSync(new URL(`./results/${stamp}.json`, import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+if (!quick) writeReport(results);
+console.log(
+  `\nDone in ${results.seconds} s: bench/results/${stamp}.json${quick ? ' (quick run: docs not rewritten)' : ', docs/benchmarks.md'}`,
+);
+process.exit(0);

@@ -1,0 +1,182 @@
+import type {
+  AuthResult,
+  AuthTokens,
+  Conversation,
+  ConversationPage,
+  Id,
+  Message,
+  MessagePage,
+  MessageType,
+  ReadMark,
+  User,
+} from '@parley/contracts/wire';
+
+/** Supplies an access token. `forceRefresh`: the last one was refused, get a new one (refresh it). */
+export type GetToken = (options?: { forceRefresh?: boolean }) => string | Promise<string>;
+
+/** An HTTP error from the API (Nest's `{statusCode, message, error}` body), or a network failure (`status` 0). */
+export class ParleyApiError extends Error {
+  override readonly name = 'ParleyApiError';
+
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly body?: unknown,
+  ) {
+    super(message);
+  }
+
+  /** 401: the credentials or the token were refused. */
+  get unauthorized(): boolean {
+    return this.status === 401;
+  }
+}
+
+export interface RestOptions {
+  /** The gateway's origin, e.g. `https://chat.example.com`; `''` in a page served by the gateway. */
+  baseUrl: string;
+  /** For authenticated calls; called before each, and with `forceRefresh` once after a 401. */
+  getToken?: GetToken;
+  /** Another `fetch` (tests, instrumentation). Default: the global one. */
+  fetch?: typeof fetch;
+  /** Per-request timeout (ms). Default 15 000. */
+  timeoutMs?: number;
+}
+
+export interface HistoryQuery {
+  /** Messages before this seq (older), newest `limit` of them. */
+  before_seq?: number;
+  /** Messages after this seq (newer), oldest `limit` of them; 0 is the start. */
+  after_seq?: number;
+  /** Page 1 is the newest messages. */
+  page?: number;
+  /** 1..100, default 20. */
+  limit?: number;
+}
+
+/** The REST calls a chat front end needs (`/api/...`), typed with the wire contract, over `fetch`. */
+export class ParleyRest {
+  private readonly baseUrl: string;
+  private readonly fetchFn: typeof fetch;
+
+  constructor(private readonly options: RestOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  }
+
+  register(body: { username: string; password: string; display_name?: string }): Promise<AuthResult> {
+    return this.request('POST', '/api/auth/register', { body, auth: false });
+  }
+
+  login(username: string, password: string): Promise<AuthResult> {
+    return this.request('POST', '/api/auth/login', { body: { username, password }, auth: false });
+  }
+
+  /** Trades a refresh token for new tokens. The old refresh token is spent: store the new one. */
+  refresh(refresh: string): Promise<{ tokens: AuthTokens }> {
+    return this.request('POST', '/api/auth/refresh', { body: { refresh }, auth: false });
+  }
+
+  me(): Promise<User> {
+    return this.request('GET', '/api/users/me');
+  }
+
+  user(id: Id): Promise<User> {
+    return this.request('GET', `/api/users/${id}`);
+  }
+
+  /** Exact username, case-insensitive; 404 (`ParleyApiError`) when there is none. */
+  findUser(username: string): Promise<User> {
+    return this.request('GET', `/api/users${query({ username })}`);
+  }
+
+  /** Most recent activity first. */
+  conversations(page: { cursor?: string | null; limit?: number } = {}): Promise<ConversationPage> {
+    return this.request(
+      'GET',
+      `/api/chats/conversations${query({ cursor: page.cursor ?? undefined, limit: page.limit })}`,
+    );
+  }
+
+  conversation(id: Id): Promise<Conversation> {
+    return this.request('GET', `/api/chats/conversations/${id}`);
+  }
+
+  /** The 1:1 conversation with `receiverId`, created when it does not exist yet. */
+  createConversation(receiverId: Id): Promise<Conversation> {
+    return this.request('POST', '/api/chats/conversations', { body: { receiver_id: receiverId } });
+  }
+
+  /** History in ascending seq; `has_more` says more lie beyond in the direction of paging. */
+  messages(conversationId: Id, q: HistoryQuery = {}): Promise<MessagePage> {
+    return this.request('GET', `/api/chats/conversations/${conversationId}/messages${query({ ...q })}`);
+  }
+
+  sendMessage(
+    conversationId: Id,
+    body: { message_type: MessageType; content: string; client_message_id?: string },
+  ): Promise<Message> {
+    return this.request('POST', `/api/chats/conversations/${conversationId}/messages`, { body });
+  }
+
+  markRead(conversationId: Id, seq?: number): Promise<ReadMark> {
+    return this.request('POST', `/api/chats/conversations/${conversationId}/read`, {
+      body: seq === undefined ? {} : { seq },
+    });
+  }
+
+  private async request<T>(
+    method: string,
+    path: string,
+    opts: { body?: unknown; auth?: boolean } = {},
+  ): Promise<T> {
+    const auth = opts.auth ?? true;
+    if (auth && !this.options.getToken) throw new ParleyApiError(401, 'No token source configured');
+    let token = auth ? await this.options.getToken!() : undefined;
+    let res = await this.fetchOnce(method, path, opts.body, token);
+    if (res.status === 401 && auth) {
+      token = await this.options.getToken!({ forceRefresh: true });
+      res = await this.fetchOnce(method, path, opts.body, token);
+    }
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = text;
+    }
+    if (!res.ok) throw new ParleyApiError(res.status, errorText(body, res.status), body);
+    return body as T;
+  }
+
+  private async fetchOnce(method: string, path: string, body: unknown, token: string | undefined) {
+    const headers: Record<string, string> = {};
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    try {
+      return await this.fetchFn(`${this.baseUrl}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 15_000),
+      });
+    } catch (err) {
+      throw new ParleyApiError(0, `${method} ${path} failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+function query(params: Record<string, string | number | undefined>): string {
+  const pairs = Object.entries(params).filter(
+    (entry): entry is [string, string | number] => entry[1] !== undefined,
+  );
+  if (pairs.length === 0) return '';
+  return `?${pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`).join('&')}`;
+}
+
+function errorText(body: unknown, status: number): string {
+  const message = (body as { message?: unknown } | undefined)?.message;
+  if (Array.isArray(message)) return message.join(', ');
+  if (typeof message === 'string') return message;
+  return `HTTP ${status}`;
+}

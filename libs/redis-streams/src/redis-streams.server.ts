@@ -62,6 +62,8 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
   private slotWaiters: Array<() => void> = [];
   private readonly counters = { handled: 0, claimed: 0, expired: 0, malformed: 0 };
   private readonly listeners: Array<[string, (...args: unknown[]) => void]> = [];
+  /** When each reply stream's expiry was last renewed (renewed at most every replyTtlMs / 4). */
+  private readonly replyExpirySetAt = new Map<string, number>();
 
   constructor(private readonly options: RedisStreamsServerOptions) {
     super();
@@ -105,6 +107,7 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
           () => void this.removeStaleConsumers(),
           Math.max(1000, Math.min(60_000, this.staleConsumerMs)),
         ),
+        setInterval(() => void this.trimAnswered(), 1000),
       );
       for (const t of this.timers) t.unref();
       callback();
@@ -285,7 +288,12 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
     }
   }
 
-  /** Writes a reply; the final one also acknowledges and deletes the request, in one round trip. */
+  /**
+   * Writes a reply; the final one also acknowledges the request. Both go on the same (auto-pipelined) connection,
+   * so they reach Redis in this order without a MULTI: a crash between them leaves the request pending, and its
+   * redelivery is answered again (handlers are idempotent; the client ignores a second answer). Answered requests
+   * are deleted in bulk by `trimAnswered`, not one by one.
+   */
   private async reply(
     entryId: string,
     replyTo: string | undefined,
@@ -293,17 +301,18 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
   ): Promise<void> {
     const writer = this.writer!;
     const body = JSON.stringify(this.serializer.serialize(response));
-    const tx = writer.multi();
+    const writes: Promise<unknown>[] = [];
     if (replyTo) {
-      tx.xadd(replyTo, 'MAXLEN', '~', this.replyMaxLength, '*', Field.packet, body);
-      tx.pexpire(replyTo, this.replyTtlMs);
+      writes.push(writer.xadd(replyTo, 'MAXLEN', '~', this.replyMaxLength, '*', Field.packet, body));
+      const now = Date.now();
+      if ((this.replyExpirySetAt.get(replyTo) ?? 0) < now - this.replyTtlMs / 4) {
+        this.replyExpirySetAt.set(replyTo, now);
+        writes.push(writer.pexpire(replyTo, this.replyTtlMs));
+      }
     }
-    if (response.isDisposed) {
-      tx.xack(this.stream, this.group, entryId);
-      tx.xdel(this.stream, entryId);
-    }
+    if (response.isDisposed) writes.push(writer.xack(this.stream, this.group, entryId));
     try {
-      await tx.exec();
+      await Promise.all(writes);
     } finally {
       if (response.isDisposed) {
         this.counters.handled++;
@@ -314,9 +323,31 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
 
   private async acknowledge(entryId: string): Promise<void> {
     try {
-      await this.writer!.multi().xack(this.stream, this.group, entryId).xdel(this.stream, entryId).exec();
+      await this.writer!.xack(this.stream, this.group, entryId);
     } finally {
       this.release(entryId);
+    }
+  }
+
+  /**
+   * Deletes answered requests: every entry older than the group's oldest pending one (or, with nothing pending,
+   * up to the last one delivered) has been acknowledged. One XTRIM a second instead of an XDEL per request.
+   */
+  private async trimAnswered(): Promise<void> {
+    if (!this.running) return;
+    try {
+      const writer = this.writer!;
+      const [summary, groups] = await Promise.all([
+        writer.xpending(this.stream, this.group) as Promise<[number, string | null, string | null, unknown]>,
+        writer.xinfo('GROUPS', this.stream) as Promise<unknown[]>,
+      ]);
+      const group = groups.map(toRecord).find((g) => g.name === this.group);
+      const lastDelivered = group?.['last-delivered-id'];
+      const oldestPending = summary[0] > 0 ? summary[1] : null;
+      const minId = oldestPending ?? (lastDelivered ? nextId(lastDelivered) : null);
+      if (minId && minId !== '0-1') await writer.xtrim(this.stream, 'MINID', minId);
+    } catch {
+      // Redis unreachable: the next tick tries again (MAXLEN still bounds the stream).
     }
   }
 
@@ -388,6 +419,12 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
       // best effort
     }
   }
+}
+
+/** The stream id right after `id` (`ms-seq` → `ms-(seq+1)`). */
+function nextId(id: string): string {
+  const [ms, seq] = id.split('-');
+  return `${ms}-${Number(seq ?? 0) + 1}`;
 }
 
 /** `[k1, v1, k2, v2, …]` (RESP2) or a map (RESP3) → `{ k1: v1, … }`: stream entries and XINFO replies. */

@@ -90,6 +90,25 @@ describe('presence', () => {
     expect(presenceOf(strangerRec, bob.user.id)).toEqual([]);
   });
 
+  it('tells two online users about each other as soon as one starts a conversation with the other', async () => {
+    const [alice, bob] = await Promise.all([registerUser(gw[0], 'nA'), registerUser(gw[1], 'nB')]);
+    // Both online, on different gateways, each having looked up (and cached) their contacts: none yet.
+    const aliceRec = await watch(gw[0], alice);
+    const bobRec = await watch(gw[1], bob);
+    await sleep(300);
+    expect(presenceOf(aliceRec, bob.user.id)).toEqual([]);
+
+    await contacts(alice, bob);
+    await waitFor('alice hears bob is online', () => presenceOf(aliceRec, bob.user.id).length === 1);
+    await waitFor('bob hears alice is online', () => presenceOf(bobRec, alice.user.id).length === 1);
+    expect(presenceOf(aliceRec, bob.user.id)).toEqual([{ event: 'user:online', userId: bob.user.id }]);
+
+    // Bob's gateway had cached "no contacts" for him: his going offline must still reach alice.
+    bobRec.socket.close();
+    await waitFor('alice hears bob went offline', () => presenceOf(aliceRec, bob.user.id).length === 2);
+    expect(presenceOf(aliceRec, bob.user.id)[1]).toEqual({ event: 'user:offline', userId: bob.user.id });
+  });
+
   it('ends in the right state after a storm of connects and disconnects across instances', async () => {
     const [alice, bob] = await Promise.all([registerUser(gw[0], 'rA'), registerUser(gw[1], 'rB')]);
     await contacts(alice, bob);

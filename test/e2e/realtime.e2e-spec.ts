@@ -1,4 +1,13 @@
-import type { AuthResult, Conversation, Message, MessagePage } from '@parley/contracts';
+import {
+  CHATS_SERVICE,
+  type AuthResult,
+  type Conversation,
+  type Message,
+  type MessagePage,
+  type SendMessageResult,
+} from '@parley/contracts';
+import { RedisStreamsClient } from '@parley/redis-streams';
+import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   api,
@@ -317,6 +326,49 @@ describe('delivery across instances', () => {
     const [forAlice] = await ra.wait<{ conversation: Conversation }>('conversation-updated');
     expect(forAlice!.conversation.unread_count).toBe(0);
     expect(rb.of('receive-message')).toEqual([]);
+  });
+
+  it('broadcasts a message once, on the retry, when the gateway that stored it died before broadcasting', async () => {
+    const [alice, bob] = await Promise.all([registerUser(gw[0], 'orphA'), registerUser(gw[1], 'orphB')]);
+    const conversation = await conversationBetween(alice, bob);
+    const a = await open(gw[0], alice);
+    const b = await open(gw[1], bob);
+    const rb = new Recorder(b);
+    await request(b, 'join-conversation', { conversationId: conversation.id, userId: bob.user.id });
+    const send = {
+      sender_id: alice.user.id,
+      conversation_id: conversation.id,
+      message_type: 'text' as const,
+      content: 'committed, never broadcast',
+      client_message_id: 'orphan-1',
+    };
+    // What a gateway killed between the commit and the broadcast leaves behind: its request answered by a chats
+    // service, the message stored, nothing broadcast. Sent here over the real RPC transport, as a gateway does.
+    const rpc = new RedisStreamsClient({
+      redis: cluster.redisUrl,
+      keyPrefix: cluster.redisPrefix,
+      service: CHATS_SERVICE,
+    });
+    await rpc.connect();
+    const stored = await firstValueFrom<SendMessageResult>(rpc.send('messages.send', send));
+    await rpc.close();
+    expect(stored.created).toBe(true);
+    await sleep(300);
+    expect(rb.of('receive-message')).toEqual([]);
+
+    // The sender retries with the same client_message_id (on the gateway that is still up): bob gets it now.
+    const retry = await request<{ message: Message }>(a, 'send-message', send);
+    expect(retry.message).toEqual(stored.message);
+    expect(await rb.wait<Message>('receive-message')).toEqual([stored.message]);
+    // Further retries, over Socket.IO and REST, on either gateway, broadcast nothing more.
+    await request(a, 'send-message', send);
+    const rest = await api<Message>(gw[1], 'POST', `/api/chats/conversations/${conversation.id}/messages`, {
+      token: alice.tokens.access,
+      body: { message_type: 'text', content: send.content, client_message_id: send.client_message_id },
+    });
+    expect(rest).toEqual({ status: 200, body: stored.message });
+    await sleep(500);
+    expect(rb.of('receive-message')).toEqual([stored.message]);
   });
 
   it('mark-read sends messages-read to the room and to the reader’s other sockets, only when the mark moves', async () => {

@@ -151,10 +151,16 @@ describe('users', () => {
     const { user, tokens } = await registerUser(gw0, 'Lookup');
     const other = await registerUser(gw1, 'seek');
     expect((await api(gw1, 'GET', '/api/users/me', { token: tokens.access })).body).toEqual(user);
-    expect((await api(gw0, 'GET', `/api/users/${other.user.id}`, { token: tokens.access })).body).toEqual(other.user);
-    const byName = await api(gw1, 'GET', `/api/users?username=${other.user.username.toUpperCase()}`, { token: tokens.access });
+    expect((await api(gw0, 'GET', `/api/users/${other.user.id}`, { token: tokens.access })).body).toEqual(
+      other.user,
+    );
+    const byName = await api(gw1, 'GET', `/api/users?username=${other.user.username.toUpperCase()}`, {
+      token: tokens.access,
+    });
     expect(byName).toEqual({ status: 200, body: other.user });
-    expect((await api(gw0, 'GET', '/api/users?username=nobody-at-all', { token: tokens.access })).status).toBe(404);
+    expect(
+      (await api(gw0, 'GET', '/api/users?username=nobody-at-all', { token: tokens.access })).status,
+    ).toBe(404);
     expect((await api(gw0, 'GET', '/api/users?username=x', { token: tokens.access })).status).toBe(400);
     expect((await api(gw0, 'GET', '/api/users/99999999', { token: tokens.access })).status).toBe(404);
     expect((await api(gw0, 'GET', `/api/users/${other.user.id}`)).status).toBe(401);

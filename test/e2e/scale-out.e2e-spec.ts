@@ -7,7 +7,12 @@ let cluster: Cluster;
 const pairs: { a: AuthResult; b: AuthResult; conversation: Conversation }[] = [];
 
 beforeAll(async () => {
-  cluster = await Cluster.start({ gateways: 2, chats: 3 });
+  // Rate limits are tested in rate-limits.e2e-spec.ts; here they would only make the outcome depend on speed.
+  cluster = await Cluster.start({
+    gateways: 2,
+    chats: 3,
+    gatewayEnv: { RATE_LIMIT_MESSAGES_PER_SECOND: '100000', RATE_LIMIT_MESSAGES_BURST: '100000' },
+  });
   for (let i = 0; i < 10; i++) {
     const [a, b] = await Promise.all([
       registerUser(cluster.gatewayUrl(0), 'sa'),

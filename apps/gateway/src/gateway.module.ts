@@ -16,6 +16,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config.js';
 import { HealthController } from './health/health.controller.js';
 import { UsersController } from './users/users.controller.js';
 import { INSTANCE_ID } from './gateway.tokens.js';
+import { AsyncApiController } from './docs/asyncapi.controller.js';
 import { ChatEvents } from './realtime/chat-events.service.js';
 import { ChatGateway } from './realtime/chat.gateway.js';
 import { RealtimeMetrics } from './realtime/realtime.metrics.js';
@@ -42,6 +43,7 @@ export class GatewayModule {
         UsersController,
         ConversationsController,
         MessagesController,
+        AsyncApiController,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },

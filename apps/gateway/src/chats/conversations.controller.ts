@@ -1,4 +1,15 @@
-import { Body, Controller, ForbiddenException, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  Logger,
+  Param,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -21,15 +32,19 @@ import type { Response } from 'express';
 import { CurrentUserId } from '../auth/current-user.decorator.js';
 import { ParseIdPipe } from '../common/parse-id.pipe.js';
 import { ChatEvents } from '../realtime/chat-events.service.js';
+import { PresenceService } from '../realtime/presence.service.js';
 import { ChatsRpcClient } from '../rpc/chats-rpc.client.js';
 
 @ApiTags('conversations')
 @ApiBearerAuth()
 @Controller('chats/conversations')
 export class ConversationsController {
+  private readonly logger = new Logger('Conversations');
+
   constructor(
     private readonly rpc: ChatsRpcClient,
     private readonly events: ChatEvents,
+    private readonly presence: PresenceService,
   ) {}
 
   @Post()
@@ -50,6 +65,13 @@ export class ConversationsController {
       receiver_id: dto.receiver_id,
     });
     res.status(created ? 201 : 200);
+    if (created) {
+      this.presence
+        .contactsAdded(userId, dto.receiver_id)
+        .catch((err: unknown) =>
+          this.logger.warn(`presence of new contacts not shared: ${(err as Error).message}`),
+        );
+    }
     return conversation;
   }
 

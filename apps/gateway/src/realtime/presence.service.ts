@@ -41,6 +41,12 @@ interface Transition {
   c: Id[];
 }
 
+/** Published when two users start a conversation: each user's presence (online, version) when it was created. */
+interface NewContacts {
+  pair: [Id, Id];
+  state: [[boolean, number], [boolean, number]];
+}
+
 /**
  * Presence across instances and devices: a user is online while any of their sockets is connected to any gateway.
  * Transitions are announced to the users who share a conversation with them. Gateways heartbeat in Redis; when one
@@ -146,6 +152,34 @@ export class PresenceService implements OnModuleDestroy {
     else this.logger.warn(`offline of user ${userId} not announced: contacts unavailable`);
   }
 
+  /**
+   * Two users just started a conversation, so each is now in the other's presence audience: every gateway forgets
+   * their cached contacts, and tells each user's sockets if the other is online. A transition of either user that
+   * was already delivered with a higher version wins over this snapshot.
+   */
+  async contactsAdded(a: Id, b: Id): Promise<void> {
+    const results = await this.redis.commands
+      .multi()
+      .exists(this.userKey(a))
+      .get(this.versionKey(a))
+      .exists(this.userKey(b))
+      .get(this.versionKey(b))
+      .exec();
+    if (!results) return;
+    const [onA, vA, onB, vB] = results.map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    });
+    const message: NewContacts = {
+      pair: [a, b],
+      state: [
+        [onA === 1, Number(vA ?? 0)],
+        [onB === 1, Number(vB ?? 0)],
+      ],
+    };
+    await this.redis.commands.publish(this.redis.key('presence'), JSON.stringify(message));
+  }
+
   /** The connecting socket learns which of its contacts are online now (as `user:online` events). */
   private async sendSnapshot(socket: Socket, contacts: Id[]): Promise<void> {
     if (contacts.length === 0) return;
@@ -162,10 +196,14 @@ export class PresenceService implements OnModuleDestroy {
   }
 
   private relay(raw: string): void {
-    let t: Transition;
+    let t: Transition | NewContacts;
     try {
-      t = JSON.parse(raw) as Transition;
+      t = JSON.parse(raw) as Transition | NewContacts;
     } catch {
+      return;
+    }
+    if ('pair' in t) {
+      this.relayNewContacts(t);
       return;
     }
     const seen = this.delivered.get(t.u);
@@ -175,6 +213,18 @@ export class PresenceService implements OnModuleDestroy {
     this.nsp.local
       .to(t.c.map(Rooms.user))
       .emit(t.on ? ServerEvent.UserOnline : ServerEvent.UserOffline, { userId: t.u });
+  }
+
+  private relayNewContacts({ pair, state }: NewContacts): void {
+    this.contacts.forget(...pair);
+    if (!this.nsp) return;
+    pair.forEach((user, i) => {
+      const other = pair[1 - i]!;
+      const [online, version] = state[1 - i]!;
+      const seen = this.delivered.get(other);
+      if (!online || (seen && seen.v > version)) return;
+      this.nsp!.local.to(Rooms.user(user)).emit(ServerEvent.UserOnline, { userId: other });
+    });
   }
 
   private async tick(): Promise<void> {

@@ -11,6 +11,7 @@ export class RealtimeMetrics {
   readonly messagesReceived: Counter<'transport'>;
   readonly delivered: Counter<'event'>;
   readonly slowConsumers: Counter;
+  readonly lateBroadcasts: Counter;
   private readonly sockets: Gauge;
   private nsp?: Namespace;
 
@@ -33,6 +34,11 @@ export class RealtimeMetrics {
     this.slowConsumers = new Counter({
       name: 'parley_slow_consumers_dropped_total',
       help: 'Sockets dropped because too many packets waited to be written to them (SOCKET_MAX_BUFFERED_PACKETS)',
+      registers: [registry],
+    });
+    this.lateBroadcasts = new Counter({
+      name: 'parley_messages_broadcast_late_total',
+      help: 'Messages broadcast on a retry, because the request that stored them was never answered or broadcast',
       registers: [registry],
     });
     this.joins = new Counter({

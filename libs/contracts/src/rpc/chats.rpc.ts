@@ -84,12 +84,6 @@ export interface SendMessageResult {
   message: Message;
   /** False when `client_message_id` matched an earlier message, which is returned instead (nothing new stored). */
   created: boolean;
-  /**
-   * The message was already stored, by a chats instance that died before answering this same request (which was
-   * then claimed and re-run): nobody has broadcast it yet, so the gateway must. Not set for a client's own retry,
-   * which is a new request and whose first attempt was answered (and broadcast) already.
-   */
-  recovered?: boolean;
   /** Each participant's read mark after the send, for their `conversation-updated` event. */
   participants: { user_id: Id; last_read_seq: number }[];
   /** Conversation fields needed to build `conversation-updated` without another round trip. */

@@ -1,0 +1,246 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, Cluster, REPO_ROOT } from '@parley/testing';
+
+// The demo page (apps/gateway/public, on the browser SDK) in a real Chromium: two users in two browser contexts,
+// each on its own gateway instance. Debian's Chromium must be installed (`apt-get install -y chromium`); this test
+// installs nothing. PARLEY_UPDATE_SCREENSHOTS=1 writes the screenshots to docs/screenshots/ (else to a temp dir).
+
+const CHROMIUM = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const SCREENSHOTS = process.env.PARLEY_UPDATE_SCREENSHOTS
+  ? join(REPO_ROOT, 'docs/screenshots')
+  : join(tmpdir(), 'parley-screenshots');
+
+/** The page's globals, typed just enough for the functions run in the page (this tsconfig has no DOM lib). */
+interface PageGlobals {
+  document: {
+    querySelector(
+      selector: string,
+    ): { getAttribute(name: string): string | null; textContent: string | null } | null;
+    querySelectorAll(selector: string): Iterable<{ textContent: string | null }> & { length: number };
+  };
+  sessionStorage: { getItem(key: string): string | null };
+  pwned?: number;
+}
+
+let cluster: Cluster;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}. Install Debian's package: "apt-get install -y chromium" ` +
+        '(or set PARLEY_CHROMIUM to a Chromium binary). This test installs nothing itself.',
+    );
+  }
+  if (!existsSync(join(REPO_ROOT, 'dist/apps/gateway/public/sdk/client/src/index.js'))) {
+    throw new Error('The browser SDK is not built: run "npm run build" (or "npm run build:web") first');
+  }
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  [cluster, browser] = await Promise.all([
+    Cluster.start({
+      gateways: 2,
+      chats: 1,
+      gatewayEnv: { RATE_LIMIT_MESSAGES_PER_SECOND: '1000', RATE_LIMIT_MESSAGES_BURST: '1000' },
+    }),
+    chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
+  ]);
+});
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => undefined);
+  await browser?.close();
+  await cluster?.stop();
+});
+
+async function openPage(url: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1024, height: 640 }, colorScheme: 'light' });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(err.message));
+  page.on('console', (msg) => msg.type() === 'error' && problems.push(`${msg.text()} ${msg.location().url}`));
+  (page as Page & { problems: string[] }).problems = problems;
+  await page.goto(url);
+  return page;
+}
+
+async function register(page: Page, username: string, displayName: string): Promise<void> {
+  await page.locator('#username').fill(username);
+  await page.locator('#password').fill('correct horse battery');
+  await page.locator('#display-name').fill(displayName);
+  await page.getByRole('button', { name: 'Register' }).click();
+  await page.locator('#app').waitFor({ state: 'visible' });
+  await page.locator('#conn[data-state="connected"]').waitFor();
+}
+
+const conversationButton = (page: Page, name: string) =>
+  page.locator('#conversations button', { hasText: name });
+const bubbles = (page: Page) => page.locator('#messages li.msg .bubble');
+
+/** Waits until `page` shows a message bubble whose text is exactly `text`. */
+async function seeMessage(page: Page, text: string, timeout = 10_000): Promise<void> {
+  await page.waitForFunction(
+    (t) =>
+      [...(globalThis as unknown as PageGlobals).document.querySelectorAll('#messages .bubble')].some(
+        (b) => b.textContent === t,
+      ),
+    text,
+    { timeout },
+  );
+}
+
+async function presenceOf(page: Page, name: string): Promise<string | null> {
+  return conversationButton(page, name).locator('.dot').getAttribute('data-online');
+}
+
+describe('the demo page, two users on two gateways', () => {
+  it('register, start a conversation, type, exchange messages, read marks, history after a reload, presence', async () => {
+    const suffix = Date.now().toString(36);
+    const [alice, bob] = [`alice_${suffix}`, `bob_${suffix}`];
+    const pageB = await openPage(cluster.gatewayUrl(1));
+    await register(pageB, bob, 'Bob');
+    const pageA = await openPage(cluster.gatewayUrl(0));
+    await register(pageA, alice, 'Alice');
+
+    // Alice starts the conversation by username and writes first. HTML in a message is text, never markup.
+    await pageA.locator('#start-username').fill(bob);
+    await pageA.getByRole('button', { name: 'Start' }).click();
+    await pageA.locator('#chat-title', { hasText: 'Bob' }).waitFor();
+    // Both are online: the new contact's presence shows at once, without reconnecting.
+    await pageA.waitForFunction(
+      () =>
+        (globalThis as unknown as PageGlobals).document.querySelector('#chat-presence')?.textContent ===
+        'online',
+    );
+    const hello = 'Hi Bob! <b>not bold</b> <img src=x onerror="window.pwned=1">';
+    await pageA.locator('#message-input').fill(hello);
+    await pageA.getByRole('button', { name: 'Send' }).click();
+    await seeMessage(pageA, hello);
+
+    // Bob's list gets the new conversation with an unread badge; opening it shows the message and reads it.
+    await conversationButton(pageB, 'Alice').locator('.badge', { hasText: '1' }).waitFor();
+    await conversationButton(pageB, 'Alice').click();
+    await seeMessage(pageB, hello);
+    expect(await pageB.locator('#messages .bubble b, #messages .bubble img').count()).toBe(0);
+    expect(await pageB.evaluate(() => (globalThis as unknown as PageGlobals).pwned)).toBeUndefined();
+    await conversationButton(pageB, 'Alice').locator('.badge').waitFor({ state: 'detached' });
+    // ...and Alice sees that he has seen it
+    await pageA.locator('#messages li.msg.mine .seen', { hasText: 'Seen' }).waitFor();
+
+    // Bob types: Alice sees the indicator, then his message, and the indicator goes away
+    await pageB.locator('#message-input').pressSequentially('Hello Alice', { delay: 40 });
+    await pageA.locator('#typing', { hasText: 'Bob is typing' }).waitFor();
+    await pageB.getByRole('button', { name: 'Send' }).click();
+    await seeMessage(pageA, 'Hello Alice');
+    await pageA
+      .locator('#typing', { hasText: 'typing' })
+      .waitFor({ state: 'detached' })
+      .catch(async () => {
+        expect(await pageA.locator('#typing').textContent()).toBe('');
+      });
+    expect(await pageA.locator('#typing').textContent()).toBe('');
+
+    // Enough history for paging: 55 more messages over REST, from both
+    const tokenOf = (page: Page) =>
+      page.evaluate(
+        () =>
+          (
+            JSON.parse(
+              (globalThis as unknown as PageGlobals).sessionStorage.getItem('parley.tokens') ?? '{}',
+            ) as {
+              access: string;
+            }
+          ).access,
+      );
+    const tokens = [await tokenOf(pageA), await tokenOf(pageB)];
+    const conversationId = Number(/#c(\d+)$/.exec(pageA.url())?.[1]);
+    for (let i = 1; i <= 55; i++) {
+      const res = await api(
+        cluster.gatewayUrl(0),
+        'POST',
+        `/api/chats/conversations/${conversationId}/messages`,
+        {
+          token: tokens[i % 2],
+          body: { message_type: 'text', content: `history ${i}` },
+        },
+      );
+      expect(res.status).toBe(201);
+    }
+    await seeMessage(pageB, 'history 55');
+
+    // Bob reloads: a new connection, the latest messages, and presence again (his snapshot shows Alice online).
+    await pageB.reload();
+    await pageB.locator('#chat-title', { hasText: 'Alice' }).waitFor();
+    await seeMessage(pageB, 'history 55');
+    // the latest 50 after the reload; older ones on demand
+    await pageB.waitForFunction(
+      () =>
+        (globalThis as unknown as PageGlobals).document.querySelectorAll('#messages .bubble').length === 50,
+    );
+    expect(await bubbles(pageB).first().textContent()).toBe('history 6');
+    await pageB.getByRole('button', { name: 'Load older messages' }).click();
+    await seeMessage(pageB, hello);
+    expect(await bubbles(pageB).allTextContents()).toEqual([
+      hello,
+      'Hello Alice',
+      ...Array.from({ length: 55 }, (_, i) => `history ${i + 1}`),
+    ]);
+    await pageB.getByRole('button', { name: 'Load older messages' }).waitFor({ state: 'hidden' });
+
+    await pageA.waitForFunction(
+      () =>
+        (globalThis as unknown as PageGlobals).document
+          .querySelector('#conversations button .dot')
+          ?.getAttribute('data-online') === 'true',
+    );
+    await pageB.waitForFunction(
+      () =>
+        (globalThis as unknown as PageGlobals).document
+          .querySelector('#conversations button .dot')
+          ?.getAttribute('data-online') === 'true',
+    );
+    expect(await presenceOf(pageA, 'Bob')).toBe('true');
+    expect(await pageA.locator('#chat-presence').textContent()).toBe('online');
+    expect(await presenceOf(pageB, 'Alice')).toBe('true');
+    await pageB.locator('#message-input').pressSequentially('See you', { delay: 40 });
+    await pageA.locator('#typing', { hasText: 'Bob is typing' }).waitFor();
+    await pageA.locator('#messages li.msg.mine .seen', { hasText: 'Seen' }).waitFor();
+    await pageA.screenshot({ path: join(SCREENSHOTS, 'demo-chat.png') });
+
+    // Bob leaves: Alice sees him go offline
+    await contexts.find((c) => c.pages().includes(pageB))!.close();
+    await pageA.waitForFunction(
+      () =>
+        (globalThis as unknown as PageGlobals).document
+          .querySelector('#conversations button .dot')
+          ?.getAttribute('data-online') === 'false',
+    );
+
+    // Alice's gateway dies: the page says it is reconnecting
+    await cluster.gateways[0]!.stop('SIGKILL');
+    await pageA.locator('#banner', { hasText: 'Reconnecting' }).waitFor();
+    await pageA.screenshot({ path: join(SCREENSHOTS, 'demo-reconnecting.png') });
+
+    for (const page of [pageA, pageB]) {
+      const problems = (page as Page & { problems: string[] }).problems.filter(
+        (p) => !/ERR_CONNECTION_REFUSED|WebSocket connection/.test(p), // the killed gateway
+      );
+      expect(problems).toEqual([]);
+    }
+  });
+});

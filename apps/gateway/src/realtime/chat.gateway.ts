@@ -90,6 +90,9 @@ export class ChatGateway
       return;
     }
     const { userId } = socket.data;
+    // The handshake (headers, auth, address) has been read; the HTTP request that opened the connection is not
+    // needed again and is the biggest thing an idle socket keeps alive (Socket.IO's memory-usage advice).
+    (socket.conn as { request: unknown }).request = null;
     this.metrics.watch(socket);
     guardSlowConsumer(socket, this.config.socketMaxBufferedPackets, () => {
       this.metrics.slowConsumers.inc();

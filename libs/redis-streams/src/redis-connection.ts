@@ -8,7 +8,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 export function createRedisConnection(
   target: string | RedisOptions,
   name: string,
-  opts: { failFast?: boolean; autoPipelining?: boolean } = {},
+  opts: { failFast?: boolean } = {},
 ): Redis {
   const base: RedisOptions = typeof target === 'string' ? {} : target;
   const options: RedisOptions = {
@@ -18,9 +18,9 @@ export function createRedisConnection(
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), 2000),
     maxRetriesPerRequest: opts.failFast ? 0 : null,
     enableOfflineQueue: !opts.failFast,
-    // Commands issued in one event-loop tick go out in one write: under load, far fewer syscalls per message.
-    // (Not for connections that block, where a pipelined command would wait behind the blocking one.)
-    enableAutoPipelining: opts.autoPipelining ?? false,
+    // No auto-pipelining: measured under the benchmark's load it cost more CPU and latency than it saved
+    // (docs/benchmarks.md, "Optimizations"). Writes that belong together use an explicit pipeline.
+    enableAutoPipelining: false,
   };
   return typeof target === 'string' ? new Redis(target, options) : new Redis(options);
 }

@@ -142,10 +142,7 @@ export class RedisStreamsClient extends ClientProxy {
 
   private async open(): Promise<void> {
     // Requests fail fast while Redis is down; the reply reader waits for it to come back.
-    this.writer = createRedisConnection(this.options.redis, `${this.clientId}:rpc-send`, {
-      failFast: true,
-      autoPipelining: true,
-    });
+    this.writer = createRedisConnection(this.options.redis, `${this.clientId}:rpc-send`, { failFast: true });
     this.reader = createRedisConnection(this.options.redis, `${this.clientId}:rpc-reply`);
     this.writer.on('error', () => undefined); // reported through failed requests and health checks
     this.reader.on('error', () => undefined);

@@ -84,9 +84,7 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
   async listen(callback: (err?: unknown) => void): Promise<void> {
     try {
       this.reader = createRedisConnection(this.options.redis, `${this.consumer}:rpc-read`);
-      this.writer = createRedisConnection(this.options.redis, `${this.consumer}:rpc-write`, {
-        autoPipelining: true,
-      });
+      this.writer = createRedisConnection(this.options.redis, `${this.consumer}:rpc-write`);
       for (const [event, fn] of this.listeners) {
         this.reader.on(event, fn);
         this.writer.on(event, fn);
@@ -289,30 +287,30 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
   }
 
   /**
-   * Writes a reply; the final one also acknowledges the request. Both go on the same (auto-pipelined) connection,
-   * so they reach Redis in this order without a MULTI: a crash between them leaves the request pending, and its
-   * redelivery is answered again (handlers are idempotent; the client ignores a second answer). Answered requests
-   * are deleted in bulk by `trimAnswered`, not one by one.
+   * Writes a reply; the final one also acknowledges the request. Both go in one pipeline (one write, no MULTI), so
+   * they reach Redis in this order: a crash between them leaves the request pending, and its redelivery is
+   * answered again (handlers are idempotent; the client ignores a second answer). Answered requests are deleted in
+   * bulk by `trimAnswered`, not one by one.
    */
   private async reply(
     entryId: string,
     replyTo: string | undefined,
     response: WritePacket & { id: string },
   ): Promise<void> {
-    const writer = this.writer!;
     const body = JSON.stringify(this.serializer.serialize(response));
-    const writes: Promise<unknown>[] = [];
+    const writes = this.writer!.pipeline();
     if (replyTo) {
-      writes.push(writer.xadd(replyTo, 'MAXLEN', '~', this.replyMaxLength, '*', Field.packet, body));
+      writes.xadd(replyTo, 'MAXLEN', '~', this.replyMaxLength, '*', Field.packet, body);
       const now = Date.now();
       if ((this.replyExpirySetAt.get(replyTo) ?? 0) < now - this.replyTtlMs / 4) {
         this.replyExpirySetAt.set(replyTo, now);
-        writes.push(writer.pexpire(replyTo, this.replyTtlMs));
+        writes.pexpire(replyTo, this.replyTtlMs);
       }
     }
-    if (response.isDisposed) writes.push(writer.xack(this.stream, this.group, entryId));
+    if (response.isDisposed) writes.xack(this.stream, this.group, entryId);
     try {
-      await Promise.all(writes);
+      const failed = ((await writes.exec()) ?? []).find(([err]) => err);
+      if (failed) throw failed[0];
     } finally {
       if (response.isDisposed) {
         this.counters.handled++;

@@ -21,11 +21,8 @@ export class RedisService implements OnApplicationShutdown {
     private readonly config: GatewayConfig,
     name: string,
   ) {
-    this.commands = createRedisConnection(config.redisUrl, `${name}:commands`, {
-      failFast: true,
-      autoPipelining: true,
-    });
-    this.adapterPub = createRedisConnection(config.redisUrl, `${name}:io-pub`, { autoPipelining: true });
+    this.commands = createRedisConnection(config.redisUrl, `${name}:commands`, { failFast: true });
+    this.adapterPub = createRedisConnection(config.redisUrl, `${name}:io-pub`);
     this.adapterSub = createRedisConnection(config.redisUrl, `${name}:io-sub`);
     this.events = createRedisConnection(config.redisUrl, `${name}:events-sub`);
     for (const client of [this.commands, this.adapterPub, this.adapterSub, this.events]) {

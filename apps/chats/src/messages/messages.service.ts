@@ -62,6 +62,28 @@ interface BatchRow {
   participants: { user_id: number; last_read_seq: number }[];
 }
 
+/** The answer to a send that stored `message`: it, its conversation's new state and every participant's read mark. */
+function storedResult(
+  message: Message,
+  participants: { user_id: number; last_read_seq: number }[],
+  convCreatedAt: Date,
+): SendMessageResult {
+  return {
+    message,
+    created: true,
+    participants: participants.map((p) => ({
+      user_id: Number(p.user_id),
+      last_read_seq: Number(p.last_read_seq),
+    })),
+    conversation: {
+      ...message.conversation,
+      created_at: convCreatedAt.toISOString(),
+      last_seq: message.seq,
+      last_message: message,
+    },
+  };
+}
+
 /** Batches committed at once; more concurrent sends wait and go together in the next batch. */
 const BATCHES_IN_FLIGHT = 4;
 
@@ -147,20 +169,7 @@ export class MessagesService {
             receiver_id: row.conv_receiver_id,
           },
         };
-        pending.resolve({
-          message,
-          created: true,
-          participants: row.participants.map((p) => ({
-            user_id: Number(p.user_id),
-            last_read_seq: Number(p.last_read_seq),
-          })),
-          conversation: {
-            ...message.conversation,
-            created_at: row.conv_created_at.toISOString(),
-            last_seq: message.seq,
-            last_message: message,
-          },
-        });
+        pending.resolve(storedResult(message, row.participants, row.conv_created_at));
       }
     }
   }
@@ -173,23 +182,7 @@ export class MessagesService {
       values: [req.conversation_id, req.sender_id, req.message_type, req.content, req.client_message_id],
     });
     const row = rows[0];
-    if (row) {
-      const message = toMessage(row);
-      return {
-        message,
-        created: true,
-        participants: row.participants.map((p) => ({
-          user_id: Number(p.user_id),
-          last_read_seq: Number(p.last_read_seq),
-        })),
-        conversation: {
-          ...message.conversation,
-          created_at: row.conv_created_at.toISOString(),
-          last_seq: message.seq,
-          last_message: message,
-        },
-      };
-    }
+    if (row) return storedResult(toMessage(row), row.participants, row.conv_created_at);
     return this.explainNoInsert(req);
   }
 

@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, Cluster, REPO_ROOT } from '@parley/testing';
 
 // The demo page (apps/gateway/public, on the browser SDK) in a real Chromium: two users in two browser contexts,
-// each on its own gateway instance. Debian's Chromium must be installed (`apt-get install -y chromium`); this test
-// installs nothing. PARLEY_UPDATE_SCREENSHOTS=1 writes the screenshots to docs/screenshots/ (else to a temp dir).
+// each on its own gateway instance. Debian's Chromium must be installed: `npm test` and `npm run test:browser` run
+// tools/ensure-chromium.sh first, which installs it with apt-get where missing. PARLEY_UPDATE_SCREENSHOTS=1 writes
+// the screenshots to docs/screenshots/ (else to a temp dir).
 
 const CHROMIUM = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -44,7 +45,7 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
       `Chromium not found at ${CHROMIUM}. Install Debian's package: "apt-get install -y chromium" ` +
-        '(or set PARLEY_CHROMIUM to a Chromium binary). This test installs nothing itself.',
+        '(or set PARLEY_CHROMIUM to a Chromium binary); `npm test` does so where it runs as root.',
     );
   }
   if (!existsSync(join(REPO_ROOT, 'dist/apps/gateway/public/sdk/client/src/index.js'))) {

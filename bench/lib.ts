@@ -46,6 +46,23 @@ export async function createPairs(
   return convs.map((c) => ({ a: c.sender_id, b: c.receiver_id, conversationId: c.id }));
 }
 
+/** Both members of each pair as bench users, every one sending: `a` on `urls[0]`, `b` on `urls[1]`. */
+export function pairUsers(
+  convs: { a: number; b: number; conversationId: number }[],
+  urls: [string, string],
+  secret: string,
+): BenchUser[] {
+  return convs.flatMap((c) =>
+    ([c.a, c.b] as const).map((id, i) => ({
+      id,
+      token: accessToken(id, secret),
+      conversationId: c.conversationId,
+      url: urls[i]!,
+      sends: true,
+    })),
+  );
+}
+
 /** A load worker process (bench/load-worker.ts) and its request/response helper. */
 export class Worker {
   private readonly proc: ChildProcess;

@@ -20,6 +20,9 @@ interface Client {
 }
 
 let clients: Client[] = [];
+/** Connection errors and disconnect reasons, by message (reported with the counts). */
+const events = new Map<string, number>();
+const tally = (what: string) => events.set(what, (events.get(what) ?? 0) + 1);
 let run: { tag: string; measuring: boolean; result: WorkerResult } | undefined;
 /** How many receivers each conversation has in this whole run (other members), to count expected deliveries. */
 const receiversOf = new Map<number, number>();
@@ -37,6 +40,7 @@ async function handle(m: ToWorker): Promise<void> {
       connected: clients.filter((c) => c.socket.connected).length,
       joined: clients.filter((c) => c.joined).length,
       reconnectedAt: clients.map((c) => c.reconnectedAt ?? 0),
+      events: Object.fromEntries(events),
     });
     return;
   }
@@ -70,19 +74,24 @@ function connectOne(user: BenchUser, join: boolean, reconnection: boolean): Prom
   const client: Client = { user, socket, joined: false, lastFrom: new Map(), seen: new Set(), n: 0 };
   socket.on('receive-message', (msg: { content: string; conversation_id: number }) => onReceive(client, msg));
   if (reconnection) {
+    socket.on('disconnect', (reason) => tally(`disconnect: ${reason}`));
+    socket.on('connect_error', (err) => tally(`connect_error: ${err.message}`));
     socket.io.on('reconnect', () => {
       client.joined = false;
       void joinConversation(client).then(() => (client.reconnectedAt = now()));
     });
   }
   return new Promise((resolve) => {
-    socket.once('connect', () => {
-      if (!join) return resolve(client);
-      void joinConversation(client).then(() => resolve(client));
-    });
-    socket.once('connect_error', () => {
+    // Only the first connection's failure gives up on this user; later ones are the reconnection's business.
+    const failed = () => {
       socket.close();
       resolve(undefined);
+    };
+    socket.once('connect_error', failed);
+    socket.once('connect', () => {
+      socket.off('connect_error', failed);
+      if (!join) return resolve(client);
+      void joinConversation(client).then(() => resolve(client));
     });
   });
 }

@@ -1,11 +1,26 @@
-// `npx tsx bench/profile.ts [rate] [seconds]`: runs Parley (2 gateways, 2 chats) under the bench load with
-// --cpu-prof, then prints each app process's hottest functions (self time). Profiles land in bench/results/profiles/.
+// `npx tsx bench/profile.ts [rate] [seconds] [--cpu-only] [NAME=value ...]`: runs Parley (2 gateways, 2 chats) under
+// the bench load with --cpu-prof, then prints each app process's hottest functions (self time). Profiles land in
+// bench/results/profiles/. It also prints the CPU time of every process (apps, load workers, Postgres, Redis) over
+// the whole run per message sent: with --cpu-only (no profiler) and NAME=value settings for the apps, that is the
+// A/B measurement of docs/benchmarks.md, "Optimizations".
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Cluster, TEST_JWT_SECRET } from '../test/support/cluster.js';
-import { accessToken, connectUsers, createPairs, mergeResults, percentiles, sleep, Worker } from './lib.js';
+import {
+  connectUsers,
+  createPairs,
+  mergeResults,
+  pairUsers,
+  percentiles,
+  pidsNamed,
+  procStat,
+  sleep,
+  Worker,
+} from './lib.js';
 
 const rate = Number(process.argv[2] ?? 800);
 const seconds = Number(process.argv[3] ?? 8);
+const cpuOnly = process.argv.includes('--cpu-only');
+const settings = process.argv.slice(4).filter((a) => a.includes('='));
 const dir = new URL('./results/profiles/', import.meta.url).pathname;
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
@@ -13,34 +28,30 @@ mkdirSync(dir, { recursive: true });
 const cluster = await Cluster.start({
   gateways: 2,
   chats: 2,
-  nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+  nodeArgs: cpuOnly ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`],
   env: {
     RATE_LIMIT_MESSAGES_PER_SECOND: '100000',
     RATE_LIMIT_MESSAGES_BURST: '100000',
     LOG_LEVEL: 'warn',
-    ...Object.fromEntries(process.argv.slice(4).map((kv) => kv.split('=') as [string, string])),
+    ...Object.fromEntries(settings.map((kv) => kv.split('=') as [string, string])),
   },
 });
 const workers = [new Worker(), new Worker()];
 try {
   const convs = await createPairs(cluster.db, 100, 'prof');
-  const users = convs.flatMap((c) => [
-    {
-      id: c.a,
-      token: accessToken(c.a, TEST_JWT_SECRET),
-      conversationId: c.conversationId,
-      url: cluster.gatewayUrl(0),
-      sends: true,
-    },
-    {
-      id: c.b,
-      token: accessToken(c.b, TEST_JWT_SECRET),
-      conversationId: c.conversationId,
-      url: cluster.gatewayUrl(1),
-      sends: true,
-    },
-  ]);
+  const users = pairUsers(convs, [cluster.gatewayUrl(0), cluster.gatewayUrl(1)], TEST_JWT_SECRET);
   await connectUsers(workers, users, true);
+  const pids: Record<string, number[]> = {
+    ...Object.fromEntries([...cluster.gateways, ...cluster.chats].map((p) => [p.name, [p.proc.pid!]])),
+    ...Object.fromEntries(workers.map((w, i) => [`load-worker-${i + 1}`, [w.pid]])),
+    postgres: pidsNamed('postgres'),
+    redis: pidsNamed('redis-server'),
+  };
+  const cpu = () =>
+    Object.fromEntries(
+      Object.entries(pids).map(([name, list]) => [name, list.reduce((a, pid) => a + procStat(pid).cpu, 0)]),
+    );
+  const cpuBefore = cpu();
   const replies = await Promise.all(
     workers.map((w) =>
       w.ask(
@@ -57,6 +68,14 @@ try {
     ),
   );
   const r = mergeResults(replies.map((m) => m.result));
+  const cpuAfter = cpu();
+  const msPerMessage = (name: string) => ((cpuAfter[name]! - cpuBefore[name]!) * 1000) / r.sent;
+  const total = Object.keys(pids).reduce((a, name) => a + msPerMessage(name), 0);
+  console.log(
+    `CPU ms per message: ${Object.keys(pids)
+      .map((name) => `${name} ${msPerMessage(name).toFixed(2)}`)
+      .join(', ')} | total ${total.toFixed(2)}`,
+  );
   const hist = async (app: (typeof cluster.gateways)[number], name: string, pattern = 'messages.send') => {
     const text = await app.metrics();
     const buckets = [

@@ -19,7 +19,14 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'connected'; connected: number; failed: number; ms: number }
   | { type: 'result'; result: WorkerResult }
-  | { type: 'count'; connected: number; joined: number; reconnectedAt: number[] }
+  | {
+      type: 'count';
+      connected: number;
+      joined: number;
+      reconnectedAt: number[];
+      /** Connection errors and disconnect reasons seen so far, by message. */
+      events: Record<string, number>;
+    }
   | { type: 'error'; message: string };
 
 export interface WorkerResult {

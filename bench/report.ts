@@ -16,7 +16,11 @@ export interface RateStep {
   e2e: Percentiles;
   ack: Percentiles;
   processes: Record<string, { cpuPercent: number; rssMiB: number }>;
+  /** CPU time of every process on the machine (servers, Postgres, Redis, load workers) per message sent. */
+  cpuMsPerMessage?: number;
   sustained: boolean;
+  /** 2 when the rate failed once and was run again (this is the second run). */
+  attempts?: number;
 }
 
 export interface BenchResults {
@@ -54,6 +58,10 @@ export interface BenchResults {
   reconnect?: {
     clients: number;
     rejoined: number;
+    /** False when the wait ended before every client was back. */
+    complete?: boolean;
+    /** Connection errors and disconnect reasons the clients saw, by message. */
+    events?: Record<string, number>;
     drainSeconds: number;
     secondsAfterReady: number;
     secondsAfterStop: number;
@@ -126,9 +134,9 @@ export function markdown(r: BenchResults): string {
       if (!s) continue;
       lines.push(`<details><summary>${name}: every rate</summary>`, '');
       lines.push(
-        '| offered/s | delivered/s | sent | lost | dup | out of order | e2e p50 | p95 | p99 | max | ack p99 | CPU % by process | ✓ |',
+        '| offered/s | delivered/s | sent | lost | dup | out of order | e2e p50 | p95 | p99 | max | ack p99 | CPU % by process | CPU ms / msg | ✓ |',
       );
-      lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+      lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
       for (const st of s.steps) {
         const cpu = Object.entries(st.processes)
           .filter(([, p]) => p.cpuPercent > 0.5)
@@ -136,7 +144,7 @@ export function markdown(r: BenchResults): string {
           .join(', ');
         lines.push(
           `| ${st.offered} | ${st.deliveredPerSecond} | ${st.sent} | ${st.lost} | ${st.duplicated} | ${st.outOfOrder} | ${f2(st.e2e.p50)} | ` +
-            `${f2(st.e2e.p95)} | ${f2(st.e2e.p99)} | ${f1(st.e2e.max)} | ${f2(st.ack.p99)} | ${cpu} | ${st.sustained ? '✓' : '✗'} |`,
+            `${f2(st.e2e.p95)} | ${f2(st.e2e.p99)} | ${f1(st.e2e.max)} | ${f2(st.ack.p99)} | ${cpu} | ${f2(st.cpuMsPerMessage)} | ${st.sustained ? '✓' : '✗'}${st.attempts === 2 ? ' (2nd run)' : ''} |`,
         );
       }
       lines.push('', '</details>', '');
@@ -171,7 +179,14 @@ export function markdown(r: BenchResults): string {
     lines.push(
       `**Reconnect after a gateway restart**: ${x.rejoined.toLocaleString('en')} of ${x.clients.toLocaleString('en')} clients reconnected and re-joined ` +
         `their conversation ${x.secondsAfterReady.toFixed(1)} s after the new gateway was ready (${x.secondsAfterStop.toFixed(1)} s after SIGTERM; ` +
-        `the old one drained in ${x.drainSeconds.toFixed(1)} s). Clients back off exponentially (0.5 s → 3 s, ±50% jitter).`,
+        `the old one drained in ${x.drainSeconds.toFixed(1)} s). Clients back off exponentially (0.5 s → 3 s, ±50% jitter).` +
+        (x.complete === false
+          ? ` **Not all came back**: the measurement stopped waiting; what the clients saw: ${Object.entries(
+              x.events ?? {},
+            )
+              .map(([k, v]) => `${k} × ${v}`)
+              .join(', ')}.`
+          : ''),
       '',
     );
   }
@@ -231,7 +246,7 @@ export function chart(r: BenchResults): string {
     );
     parts.push(`<text x="${pad.l - 8}" y="${Y(y) + 4}" text-anchor="end">${y}</text>`);
   }
-  for (const x of [250, 500, 1000, 2000, 4000, 8000, 16000, 32000].filter((v) => v >= x0 && v <= x1)) {
+  for (const x of [100, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000].filter((v) => v >= x0 && v <= x1)) {
     parts.push(`<line x1="${X(x)}" x2="${X(x)}" y1="${pad.t}" y2="${H - pad.b}" stroke="#eee"/>`);
     parts.push(
       `<text x="${X(x)}" y="${H - pad.b + 16}" text-anchor="middle">${x >= 1000 ? `${x / 1000}k` : x}</text>`,

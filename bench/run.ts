@@ -1,6 +1,7 @@
 // `npm run bench`: Parley against a raw Socket.IO baseline and the seed's "stock" design, in one run, on this machine.
 // Writes bench/results/<date>.json (and latest.json), docs/benchmarks.md's generated section and docs/benchmarks-p99.svg.
 // Options: --systems baseline,stock,parley  --rates 500,1000,...  --duration 6  --warmup 2  --pairs 100
+//          --instances 1,1 (Parley's gateways,chats; 2,2 by default)
 //          --skip rates,connections,reconnect,history  --quick (short runs, fewer rates; for trying a change)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
@@ -16,6 +17,7 @@ import {
   connectUsers,
   createPairs,
   mergeResults,
+  pairUsers,
   percentiles,
   pidsNamed,
   procStat,
@@ -32,14 +34,23 @@ const opt = (name: string, fallback: string) => {
 };
 const quick = argv.includes('--quick');
 const systems = opt('systems', 'baseline,stock,parley').split(',') as SystemName[];
-const rates = opt('rates', quick ? '1000,2000,4000,8000' : '500,1000,2000,3000,4000,6000,8000,12000,16000')
+const rates = opt(
+  'rates',
+  quick ? '250,500,1000,2000,4000,8000' : '100,200,300,400,600,1000,2000,3000,4000,6000,8000,12000,16000',
+)
   .split(',')
   .map(Number);
 const warmupMs = Number(opt('warmup', quick ? '1' : '2')) * 1000;
 const durationMs = Number(opt('duration', quick ? '4' : '6')) * 1000;
 const pairs = Number(opt('pairs', '100'));
 const skip = new Set(opt('skip', '').split(','));
+/** Parley's instances, `gateways,chats` (2,2 as shipped; 1,1 runs it with the process count of "stock"). */
+const [parleyGateways, parleyChats] = opt('instances', '2,2').split(',').map(Number) as [number, number];
 const now = () => performance.timeOrigin + performance.now();
+/** The offered rate of the summary table's latency columns. */
+const TABLE_RATE = 1000;
+/** How long the reconnect measurement waits for every client to be back. */
+const RECONNECT_WAIT_MS = 120_000;
 
 // Rate limits are raised: the benchmark measures delivery, not the limiter (whose Redis call is still made).
 const BENCH_ENV = {
@@ -121,22 +132,7 @@ async function startParley(
     pids,
     async users(n: number, tag: string) {
       const convs = await createPairs(cluster.db, n, tag);
-      return convs.flatMap((c) => [
-        {
-          id: c.a,
-          token: accessToken(c.a, TEST_JWT_SECRET),
-          conversationId: c.conversationId,
-          url: cluster.gatewayUrl(0),
-          sends: true,
-        },
-        {
-          id: c.b,
-          token: accessToken(c.b, TEST_JWT_SECRET),
-          conversationId: c.conversationId,
-          url: cluster.gatewayUrl(1),
-          sends: true,
-        },
-      ]);
+      return pairUsers(convs, [cluster.gatewayUrl(0), cluster.gatewayUrl(1)], TEST_JWT_SECRET);
     },
     stop: () => cluster.stop(),
   };
@@ -157,6 +153,7 @@ async function measure(
   workers: Worker[],
   senders: number,
   rate: number,
+  label = '',
 ): Promise<RateStep> {
   const tag = `r${rate}-${Date.now().toString(36)}`;
   const ratePerSender = rate / senders;
@@ -184,8 +181,10 @@ async function measure(
       },
     ]),
   );
+  const cpuSeconds = Object.entries(after).reduce((a, [n, v]) => a + v.cpu - (before[n]?.cpu ?? 0), 0);
   const step: RateStep = {
     offered: rate,
+    cpuMsPerMessage: r.sent > 0 ? Math.round((cpuSeconds / r.sent) * 1e5) / 100 : 0,
     sent: r.sent,
     acked: r.acked,
     unacked: r.sent - r.acked,
@@ -201,7 +200,7 @@ async function measure(
   };
   const fmt = (x: number) => x.toFixed(1);
   console.log(
-    `  ${sys.name} @ ${rate}/s: sent ${r.sent} acked ${r.acked} delivered ${r.delivered} lost ${lost} dup ${r.duplicated} ` +
+    `  ${sys.name} @ ${rate}/s${label ? ` (${label})` : ''}: sent ${r.sent} acked ${r.acked} delivered ${r.delivered} lost ${lost} dup ${r.duplicated} ` +
       `ooo ${r.outOfOrder} | e2e p50 ${fmt(e2e.p50)} p99 ${fmt(e2e.p99)} max ${fmt(e2e.max)} ms | ack p99 ${fmt(ack.p99)} ms ` +
       `${step.sustained ? '✓' : '✗'}`,
   );
@@ -210,7 +209,10 @@ async function measure(
 
 async function rateSweep(name: SystemName): Promise<{ steps: RateStep[]; maxSustained: number }> {
   console.log(`\n[${name}] rate sweep`);
-  const sys = name === 'baseline' ? await startBaseline() : await startParley(name);
+  const sys =
+    name === 'baseline'
+      ? await startBaseline()
+      : await startParley(name, name === 'parley' ? { gateways: parleyGateways, chats: parleyChats } : {});
   const workers = [new Worker(), new Worker()];
   try {
     const users = await sys.users(pairs, `${name}b`);
@@ -218,23 +220,38 @@ async function rateSweep(name: SystemName): Promise<{ steps: RateStep[]; maxSust
     if (failed > 0) throw new Error(`${failed} of ${users.length} users could not connect`);
     console.log(`  ${connected} users connected (${pairs} conversations), ${workers.length} load workers`);
     const senders = users.filter((u) => u.sends).length;
+    // One unrecorded step first, so every system is measured with its code already compiled by the JIT.
+    await measure(sys, workers, senders, rates[0]!, 'warm-up');
+    // On a shared 2-core machine one step can fail on a passing hiccup: a failed rate is run once more, and counts
+    // as failed only when that fails too (the report marks rates passed at the second try).
+    const attempt = async (rate: number) => {
+      const first = await measure(sys, workers, senders, rate);
+      if (first.sustained) return first;
+      const second = await measure(sys, workers, senders, rate, 'again');
+      return { ...second, attempts: 2 };
+    };
     const steps: RateStep[] = [];
     let lastPass = 0;
     for (const rate of rates) {
-      const step = await measure(sys, workers, senders, rate);
+      const step = await attempt(rate);
       steps.push(step);
       if (step.sustained) {
         lastPass = rate;
         continue;
       }
       // One bisection step between the last sustained rate and this one, then stop.
-      const mid = Math.round((lastPass + rate) / 2 / 100) * 100;
+      const grain = rate <= 1000 ? 50 : 100;
+      const mid = Math.round((lastPass + rate) / 2 / grain) * grain;
       if (lastPass > 0 && mid > lastPass && mid < rate) {
-        const midStep = await measure(sys, workers, senders, mid);
+        const midStep = await attempt(mid);
         steps.push(midStep);
         if (midStep.sustained) lastPass = mid;
       }
       break;
+    }
+    // The summary table compares the systems at 1,000 messages/s: measured even past a system's maximum.
+    if (rates.includes(TABLE_RATE) && !steps.some((st) => st.offered === TABLE_RATE)) {
+      steps.push(await measure(sys, workers, senders, TABLE_RATE));
     }
     return { steps: steps.sort((a, b) => a.offered - b.offered), maxSustained: lastPass };
   } finally {
@@ -298,6 +315,8 @@ async function reconnect(): Promise<BenchResults['reconnect']> {
     const readyAt = now();
     let rejoined = 0;
     let last = 0;
+    let events: Record<string, number> = {};
+    let complete = true;
     await waitFor(
       'every client to reconnect and re-join',
       async () => {
@@ -305,20 +324,27 @@ async function reconnect(): Promise<BenchResults['reconnect']> {
         const times = counts.flatMap((c) => c.reconnectedAt).filter((t) => t > 0);
         rejoined = times.length;
         last = Math.max(0, ...times);
+        events = {};
+        for (const [k, v] of counts.flatMap((c) => Object.entries(c.events)))
+          events[k] = (events[k] ?? 0) + v;
         return rejoined >= connected;
       },
-      120_000,
+      RECONNECT_WAIT_MS,
       250,
-    );
+    ).catch(() => {
+      complete = false; // reported as "n of m", with the errors the clients saw
+    });
     const result = {
       clients: connected,
       rejoined,
+      complete,
+      events,
       drainSeconds: downMs / 1000,
       secondsAfterReady: (last - readyAt) / 1000,
       secondsAfterStop: (last - stoppedAt) / 1000,
     };
     console.log(
-      `  ${rejoined}/${connected} re-joined ${result.secondsAfterReady.toFixed(1)} s after the new gateway was ready (${result.secondsAfterStop.toFixed(1)} s after SIGTERM)`,
+      `  ${rejoined}/${connected} re-joined${complete ? '' : ` (gave up waiting after ${RECONNECT_WAIT_MS / 1000} s; client events: ${JSON.stringify(events)})`} ${result.secondsAfterReady.toFixed(1)} s after the new gateway was ready (${result.secondsAfterStop.toFixed(1)} s after SIGTERM)`,
     );
     return result;
   } finally {
@@ -478,9 +504,18 @@ results.seconds = Math.round((now() - started) / 1000);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 const stamp = results.date.replace(/[:.]/g, '-');
 writeFileSync(new URL(`./results/${stamp}.json`, import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
-writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
-if (!quick) writeReport(results);
+// Only a full run (every system, every section, the default rates and instances) rewrites latest.json and the docs.
+const full =
+  !quick &&
+  systems.length === 3 &&
+  ![...skip].some(Boolean) &&
+  !argv.includes('--rates') &&
+  !argv.includes('--instances');
+if (full) {
+  writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+  writeReport(results);
+}
 console.log(
-  `\nDone in ${results.seconds} s: bench/results/${stamp}.json${quick ? ' (quick run: docs not rewritten)' : ', docs/benchmarks.md'}`,
+  `\nDone in ${results.seconds} s: bench/results/${stamp}.json${full ? ', docs/benchmarks.md' : ' (not a full run: docs not rewritten)'}`,
 );
 process.exit(0);

@@ -2,7 +2,8 @@
 // the bench load with --cpu-prof, then prints each app process's hottest functions (self time). Profiles land in
 // bench/results/profiles/. It also prints the CPU time of every process (apps, load workers, Postgres, Redis) over
 // the whole run per message sent: with --cpu-only (no profiler) and NAME=value settings for the apps, that is the
-// A/B measurement of docs/benchmarks.md, "Optimizations".
+// A/B measurement of docs/benchmarks.md, "Optimizations" (compare its "relative cost" line, which the VM's drifting
+// speed moves least).
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Cluster, TEST_JWT_SECRET } from '../test/support/cluster.js';
 import {
@@ -75,6 +76,15 @@ try {
     `CPU ms per message: ${Object.keys(pids)
       .map((name) => `${name} ${msPerMessage(name).toFixed(2)}`)
       .join(', ')} | total ${total.toFixed(2)}`,
+  );
+  // This VM's speed drifts by a quarter within minutes, moving every figure above alike. The load workers do the
+  // same work per message whatever the apps do, so the rest measured in load-worker units is the figure to compare
+  // between an A and a B (docs/benchmarks.md, "Optimizations").
+  const workerMs = Object.keys(pids)
+    .filter((name) => name.startsWith('load-worker'))
+    .reduce((a, name) => a + msPerMessage(name), 0);
+  console.log(
+    `relative cost (all but the load workers, in load-worker units): ${((total - workerMs) / workerMs).toFixed(2)}`,
   );
   const hist = async (app: (typeof cluster.gateways)[number], name: string, pattern = 'messages.send') => {
     const text = await app.metrics();

@@ -234,32 +234,42 @@ export class MessagesService {
    * at the given seq. Cost does not depend on how deep the page is.
    */
   async history(req: RpcRequest<'messages.history'>): Promise<MessagePage> {
-    const access: { last_seq: number; member: boolean }[] = await this.db.query({
-      text: `SELECT c.last_seq, EXISTS (SELECT 1 FROM conversation_participants p WHERE p.conversation_id = c.id AND p.user_id = $2) AS member
-       FROM conversations c WHERE c.id = $1`,
-      values: [req.conversation_id, req.user_id],
-    });
-    if (access.length === 0) throw Errors.conversationNotFound();
-    if (!access[0]!.member) throw Errors.notParticipant();
-    const lastSeq = access[0]!.last_seq;
-
-    let rows: MessageRow[];
-    if (req.mode === 'after') {
-      rows = await this.db.query({
-        text: `SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN conversations c ON c.id = m.conversation_id
-         WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3`,
-        values: [req.conversation_id, req.after_seq, req.limit + 1],
-      });
-      const hasMore = rows.length > req.limit;
-      return { messages: rows.slice(0, req.limit).map(toMessage), has_more: hasMore };
-    }
-    const upTo = req.mode === 'before' ? req.before_seq - 1 : lastSeq - (req.page - 1) * req.limit;
-    rows = await this.db.query({
-      text: `SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN conversations c ON c.id = m.conversation_id
-       WHERE m.conversation_id = $1 AND m.seq <= $2 ORDER BY m.seq DESC LIMIT $3`,
-      values: [req.conversation_id, upTo, req.limit + 1],
-    });
-    const hasMore = rows.length > req.limit;
-    return { messages: rows.slice(0, req.limit).reverse().map(toMessage), has_more: hasMore };
+    // One statement, one round trip: the access check, and the page only for a member. No row: no such
+    // conversation; `member` false: not a participant (no page read); a member with nothing in range gets one row
+    // of NULL message columns. Newer-first pages end at $3 (before_seq - 1) or, for `page`, at last_seq - $4.
+    const ascending = req.mode === 'after';
+    const rows: (Partial<MessageRow> & { member: boolean })[] = await this.db.query(
+      ascending
+        ? {
+            text: `SELECT a.member, page.* FROM conversations c
+             CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM conversation_participants p
+               WHERE p.conversation_id = c.id AND p.user_id = $2) AS member) a
+             LEFT JOIN LATERAL (SELECT ${MESSAGE_COLUMNS} FROM messages m
+               WHERE a.member AND m.conversation_id = c.id AND m.seq > $3 ORDER BY m.seq ASC LIMIT $4) page ON true
+             WHERE c.id = $1`,
+            values: [req.conversation_id, req.user_id, req.after_seq, req.limit + 1],
+          }
+        : {
+            text: `SELECT a.member, page.* FROM conversations c
+             CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM conversation_participants p
+               WHERE p.conversation_id = c.id AND p.user_id = $2) AS member) a
+             LEFT JOIN LATERAL (SELECT ${MESSAGE_COLUMNS} FROM messages m
+               WHERE a.member AND m.conversation_id = c.id AND m.seq <= coalesce($3, c.last_seq - $4)
+               ORDER BY m.seq DESC LIMIT $5) page ON true
+             WHERE c.id = $1`,
+            values: [
+              req.conversation_id,
+              req.user_id,
+              req.mode === 'before' ? req.before_seq - 1 : null,
+              req.mode === 'page' ? (req.page - 1) * req.limit : null,
+              req.limit + 1,
+            ],
+          },
+    );
+    if (rows.length === 0) throw Errors.conversationNotFound();
+    if (!rows[0]!.member) throw Errors.notParticipant();
+    const found = rows.filter((r): r is MessageRow & { member: boolean } => r.id != null);
+    const page = found.slice(0, req.limit).map(toMessage);
+    return { messages: ascending ? page : page.reverse(), has_more: found.length > req.limit };
   }
 }

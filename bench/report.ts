@@ -68,6 +68,8 @@ export interface BenchResults {
   };
   history?: {
     messages: number;
+    /** `GET /health/live` on the same gateway, the same way: what any REST request costs here (older runs lack it). */
+    floor?: Percentiles;
     pages: Record<string, Percentiles>;
     list: Record<string, Percentiles>;
     plans: Record<string, { indexOnly: boolean; executionMs: number }>;
@@ -205,6 +207,10 @@ export function markdown(r: BenchResults): string {
       firstPage: 'conversation list, first page',
       page26: 'conversation list, 26th page (cursor)',
     };
+    if (h.floor)
+      lines.push(
+        `| \`GET /health/live\` (no RPC, no database: the floor of any REST request here) | ${f2(h.floor.p50)} ms | ${f2(h.floor.p99)} ms |`,
+      );
     for (const [k, v] of [...Object.entries(h.pages), ...Object.entries(h.list)])
       lines.push(`| ${names[k] ?? k} | ${f2(v.p50)} ms | ${f2(v.p99)} ms |`);
     lines.push(

@@ -387,6 +387,8 @@ async function history(): Promise<BenchResults['history']> {
       }
       return percentiles(samples);
     };
+    // The same request loop on an endpoint that does no RPC and no query: the floor the pages are measured above.
+    const floor = await time('/health/live');
     const base = `/api/chats/conversations/${pair!.conversationId}/messages`;
     const pages = {
       newest: await time(`${base}?page=1&limit=20`),
@@ -457,9 +459,10 @@ async function history(): Promise<BenchResults['history']> {
       ),
     };
     const fmt = (p: { p50: number; p99: number }) => `p50 ${p.p50.toFixed(2)} p99 ${p.p99.toFixed(2)} ms`;
+    console.log(`  GET /health/live (the floor): ${fmt(floor)}`);
     for (const [k, v] of Object.entries(pages)) console.log(`  history ${k}: ${fmt(v)}`);
     for (const [k, v] of Object.entries(list)) console.log(`  list ${k}: ${fmt(v)}`);
-    return { messages: total, pages, list, plans };
+    return { messages: total, floor, pages, list, plans };
   } finally {
     await sys.stop();
   }

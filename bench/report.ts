@@ -50,6 +50,8 @@ export interface BenchResults {
           rssBeforeMiB: number;
           rssAfterMiB: number;
           bytesPerSocket: number;
+          /** Heap in use per socket, both readings after a full GC (older runs lack it). */
+          heapBytesPerSocket?: number;
           connectSeconds: number;
         }
       >
@@ -155,24 +157,28 @@ export function markdown(r: BenchResults): string {
   if (r.connections) {
     const c = r.connections.systems;
     lines.push(
-      `**Memory per idle socket** (${r.connections.sockets.toLocaleString('en')} sockets on one process, RSS growth):`,
+      `**Memory per idle socket** (${r.connections.sockets.toLocaleString('en')} sockets on one process; growth of RSS and of the heap in use, each reading after a full GC):`,
       '',
     );
     lines.push(
-      '| server | connected | RSS before → after | bytes per socket | time to connect all |',
-      '| --- | --- | --- | --- | --- |',
+      '| server | connected | RSS before → after | RSS per socket | heap per socket | time to connect all |',
+      '| --- | --- | --- | --- | --- | --- |',
     );
     for (const name of ['baseline', 'parley'] as const) {
       const s = c[name];
       if (s)
         lines.push(
-          `| ${name} | ${s.connected} | ${s.rssBeforeMiB.toFixed(0)} → ${s.rssAfterMiB.toFixed(0)} MiB | ${s.bytesPerSocket.toLocaleString('en')} | ${s.connectSeconds.toFixed(1)} s |`,
+          `| ${name} | ${s.connected} | ${s.rssBeforeMiB.toFixed(0)} → ${s.rssAfterMiB.toFixed(0)} MiB | ${s.bytesPerSocket.toLocaleString('en')} B | ${s.heapBytesPerSocket?.toLocaleString('en') ?? '–'} B | ${s.connectSeconds.toFixed(1)} s |`,
         );
     }
     if (c.baseline && c.parley)
       lines.push(
         '',
-        `Parley / baseline: ${(c.parley.bytesPerSocket / c.baseline.bytesPerSocket).toFixed(2)}×.`,
+        `Parley / baseline: ${(c.parley.bytesPerSocket / c.baseline.bytesPerSocket).toFixed(2)}× in RSS${
+          c.parley.heapBytesPerSocket && c.baseline.heapBytesPerSocket
+            ? `, ${(c.parley.heapBytesPerSocket / c.baseline.heapBytesPerSocket).toFixed(2)}× in heap`
+            : ''
+        }.`,
       );
     lines.push('');
   }

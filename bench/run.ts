@@ -3,6 +3,7 @@
 // Options: --systems baseline,stock,parley  --rates 500,1000,...  --duration 6  --warmup 2  --pairs 100
 //          --instances 1,1 (Parley's gateways,chats; 2,2 by default)
 //          --skip rates,connections,reconnect,history  --quick (short runs, fewer rates; for trying a change)
+import { WebSocket } from 'ws';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
@@ -260,6 +261,54 @@ async function rateSweep(name: SystemName): Promise<{ steps: RateStep[]; maxSust
   }
 }
 
+/**
+ * What a process keeps after a full garbage collection: its heap in use and its RSS. The bench opens the process's
+ * inspector (SIGUSR1, which Node answers by listening on 127.0.0.1:9229) and asks it to collect garbage, then for
+ * `process.memoryUsage()`. Without the collection, a reading counts whatever garbage the connecting left behind
+ * (it moved the RSS ratio between 1.1× and 1.5× from run to run). One process at a time.
+ */
+async function memoryAfterGc(pid: number): Promise<{ rss: number; heapUsed: number }> {
+  process.kill(pid, 'SIGUSR1');
+  const targets = await waitFor(
+    'the inspector',
+    async () => {
+      const res = await fetch('http://127.0.0.1:9229/json/list').catch(() => undefined);
+      return res?.ok ? ((await res.json()) as { webSocketDebuggerUrl: string }[]) : undefined;
+    },
+    10_000,
+  );
+  const ws = new WebSocket(targets[0]!.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  let nextId = 0;
+  const call = (method: string, params: object = {}) =>
+    new Promise<{ result?: { result?: { value?: unknown } } }>((resolve) => {
+      const id = ++nextId;
+      const onMessage = (raw: Buffer) => {
+        const reply = JSON.parse(raw.toString()) as {
+          id?: number;
+          result?: { result?: { value?: unknown } };
+        };
+        if (reply.id !== id) return;
+        ws.off('message', onMessage);
+        resolve(reply);
+      };
+      ws.on('message', onMessage);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  try {
+    await call('HeapProfiler.collectGarbage');
+    await call('HeapProfiler.collectGarbage'); // a second pass frees what the first one's finalizers released
+    const usage = await call('Runtime.evaluate', {
+      expression: 'JSON.stringify(process.memoryUsage())',
+      returnByValue: true,
+    });
+    const { heapUsed } = JSON.parse(String(usage.result?.result?.value)) as { heapUsed: number };
+    return { rss: procStat(pid).rss, heapUsed };
+  } finally {
+    ws.close();
+  }
+}
+
 async function connections(): Promise<BenchResults['connections']> {
   const sockets = quick ? 2000 : 10_000;
   console.log(`\n[connections] ${sockets} idle sockets on one server`);
@@ -272,22 +321,23 @@ async function connections(): Promise<BenchResults['connections']> {
       const pid = Object.values(sys.pids)[0]!;
       const users = await sys.users(sockets / 2, `${name}c`);
       await sleep(3000);
-      const before = procStat(pid).rss;
+      const { rss: before, heapUsed: heapBefore } = await memoryAfterGc(pid);
       const t0 = now();
       const { connected, failed } = await connectUsers(workers, users, false);
       const connectMs = now() - t0;
-      await sleep(5000);
-      const after = procStat(pid).rss;
+      await sleep(3000);
+      const { rss: after, heapUsed: heapAfter } = await memoryAfterGc(pid);
       out.systems[name] = {
         connected,
         failed,
         rssBeforeMiB: before / 2 ** 20,
         rssAfterMiB: after / 2 ** 20,
         bytesPerSocket: Math.round((after - before) / connected),
+        heapBytesPerSocket: Math.round((heapAfter - heapBefore) / connected),
         connectSeconds: connectMs / 1000,
       };
       console.log(
-        `  ${name}: ${connected} connected (${failed} failed) in ${(connectMs / 1000).toFixed(1)} s; RSS ${(before / 2 ** 20).toFixed(0)} → ${(after / 2 ** 20).toFixed(0)} MiB = ${out.systems[name].bytesPerSocket} B/socket`,
+        `  ${name}: ${connected} connected (${failed} failed) in ${(connectMs / 1000).toFixed(1)} s; RSS ${(before / 2 ** 20).toFixed(0)} → ${(after / 2 ** 20).toFixed(0)} MiB = ${out.systems[name].bytesPerSocket} B/socket; heap ${out.systems[name].heapBytesPerSocket} B/socket (after a full GC)`,
       );
     } finally {
       await Promise.all(workers.map((w) => w.close()));

@@ -38,7 +38,7 @@ import { MembershipCache } from './membership.cache.js';
 import { PresenceService } from './presence.service.js';
 import { socketAuthMiddleware, type SocketData } from './socket-auth.js';
 import { serializePerSocket } from './socket-queue.js';
-import { guardSlowConsumer } from './slow-consumer.guard.js';
+import { slowConsumerGuard } from './slow-consumer.guard.js';
 import { WsError } from './ws-error.js';
 import { WsExceptionFilter } from './ws-exception.filter.js';
 import { WsTraceInterceptor } from './ws-trace.interceptor.js';
@@ -59,6 +59,7 @@ export class ChatGateway
   private readonly logger = new Logger('ChatGateway');
   private nsp?: Namespace;
   private readonly registrations = new WeakMap<Socket, Promise<void>>();
+  private readonly guardSlowConsumer: (socket: Socket) => void;
 
   constructor(
     private readonly rpc: ChatsRpcClient,
@@ -70,7 +71,15 @@ export class ChatGateway
     private readonly lifecycle: LifecycleService,
     private readonly metrics: RealtimeMetrics,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-  ) {}
+  ) {
+    this.guardSlowConsumer = slowConsumerGuard(config.socketMaxBufferedPackets, (socket) => {
+      this.metrics.slowConsumers.inc();
+      this.logger.warn(
+        { userId: (socket.data as SocketData).userId, socketId: socket.id },
+        'dropped a socket that stopped reading',
+      );
+    });
+  }
 
   async afterInit(nsp: Namespace): Promise<void> {
     this.nsp = nsp;
@@ -94,17 +103,16 @@ export class ChatGateway
     // needed again and is the biggest thing an idle socket keeps alive (Socket.IO's memory-usage advice).
     (socket.conn as { request: unknown }).request = null;
     this.metrics.watch(socket);
-    guardSlowConsumer(socket, this.config.socketMaxBufferedPackets, () => {
-      this.metrics.slowConsumers.inc();
-      this.logger.warn({ userId, socketId: socket.id }, 'dropped a socket that stopped reading');
-    });
+    this.guardSlowConsumer(socket);
     void socket.join(Rooms.user(userId));
-    this.registrations.set(
-      socket,
-      this.presence.connected(socket, userId).catch((err: unknown) => {
+    // Kept only until it settles (an idle socket should cost as little as possible).
+    const registration = this.presence
+      .connected(socket, userId)
+      .catch((err: unknown) => {
         this.logger.warn(`presence of user ${userId} not recorded: ${(err as Error).message}`);
-      }),
-    );
+      })
+      .finally(() => this.registrations.delete(socket));
+    this.registrations.set(socket, registration);
   }
 
   handleDisconnect(socket: ChatSocket): void {

@@ -66,8 +66,11 @@ export class RealtimeMetrics {
 
   /** Counts the message events this socket is sent, broadcasts included. */
   watch(socket: Socket): void {
-    socket.onAnyOutgoing((event: string) => {
-      if (event === 'receive-message' || event === 'message-sent') this.delivered.inc({ event });
-    });
+    socket.onAnyOutgoing(this.countOutgoing);
   }
+
+  /** One listener for every socket (not a closure per socket). */
+  private readonly countOutgoing = (event: string): void => {
+    if (event === 'receive-message' || event === 'message-sent') this.delivered.inc({ event });
+  };
 }

@@ -107,7 +107,15 @@ export async function connectUsers(
   join: boolean,
   reconnection = false,
 ) {
-  const parts = workers.map((_, w) => users.filter((_, i) => i % workers.length === w));
+  // Both members of a conversation in the same worker: each worker then waits for exactly the deliveries its own
+  // sends should cause. (Split by user, a worker could stop counting while a message to it was still on its way,
+  // and report it lost.)
+  const conversations = new Map<number, number>();
+  for (const u of users)
+    if (!conversations.has(u.conversationId)) conversations.set(u.conversationId, conversations.size);
+  const parts = workers.map((_, w) =>
+    users.filter((u) => conversations.get(u.conversationId)! % workers.length === w),
+  );
   const replies = await Promise.all(
     workers.map((w, i) => w.ask({ type: 'connect', users: parts[i]!, join, reconnection }, 'connected')),
   );

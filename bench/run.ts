@@ -3,12 +3,12 @@
 // Options: --systems baseline,stock,parley  --rates 500,1000,...  --duration 6  --warmup 2  --pairs 100
 //          --instances 1,1 (Parley's gateways,chats; 2,2 by default)
 //          --skip rates,connections,reconnect,history  --quick (short runs, fewer rates; for trying a change)
-import { WebSocket } from 'ws';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
 import { Cluster, TEST_JWT_SECRET } from '../test/support/cluster.js';
 import { freePort } from '../tools/lib/ports.js';
 import { waitFor } from '../tools/lib/wait.js';
@@ -281,14 +281,16 @@ async function memoryAfterGc(pid: number): Promise<{ rss: number; heapUsed: numb
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
   let nextId = 0;
   const call = (method: string, params: object = {}) =>
-    new Promise<{ result?: { result?: { value?: unknown } } }>((resolve) => {
+    new Promise<{ result?: { result?: { value?: unknown } } }>((resolve, reject) => {
       const id = ++nextId;
+      const timer = setTimeout(() => reject(new Error(`inspector: no answer to ${method}`)), 60_000);
       const onMessage = (raw: Buffer) => {
         const reply = JSON.parse(raw.toString()) as {
           id?: number;
           result?: { result?: { value?: unknown } };
         };
         if (reply.id !== id) return;
+        clearTimeout(timer);
         ws.off('message', onMessage);
         resolve(reply);
       };
@@ -299,11 +301,14 @@ async function memoryAfterGc(pid: number): Promise<{ rss: number; heapUsed: numb
     await call('HeapProfiler.collectGarbage');
     await call('HeapProfiler.collectGarbage'); // a second pass frees what the first one's finalizers released
     const usage = await call('Runtime.evaluate', {
-      expression: 'JSON.stringify(process.memoryUsage())',
+      expression: 'JSON.stringify({ pid: process.pid, ...process.memoryUsage() })',
       returnByValue: true,
     });
-    const { heapUsed } = JSON.parse(String(usage.result?.result?.value)) as { heapUsed: number };
-    return { rss: procStat(pid).rss, heapUsed };
+    const reading = JSON.parse(String(usage.result?.result?.value)) as { pid: number; heapUsed: number };
+    // Port 9229 answered, but for this process? (Another one listening there would give its own figures.)
+    if (reading.pid !== pid)
+      throw new Error(`the inspector on 127.0.0.1:9229 is process ${reading.pid}'s, not ${pid}'s`);
+    return { rss: procStat(pid).rss, heapUsed: reading.heapUsed };
   } finally {
     ws.close();
   }

@@ -182,3 +182,17 @@ export function pidsNamed(name: string): number[] {
   }
   return pids;
 }
+
+/**
+ * CPU seconds and RSS of each named process, plus Postgres (all its backends) and Redis, read now from /proc: sampled
+ * before and after a step, the difference is what each spent on it.
+ */
+export function sampleProcesses(pids: Record<string, number>): Record<string, { cpu: number; rss: number }> {
+  const all: Record<string, { cpu: number; rss: number }> = {};
+  for (const [name, pid] of Object.entries(pids)) all[name] = procStat(pid);
+  const sum = (list: number[]) =>
+    list.map(procStat).reduce((a, b) => ({ cpu: a.cpu + b.cpu, rss: a.rss + b.rss }), { cpu: 0, rss: 0 });
+  all.postgres = sum(pidsNamed('postgres'));
+  all.redis = sum(pidsNamed('redis-server'));
+  return all;
+}

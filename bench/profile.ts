@@ -12,8 +12,7 @@ import {
   mergeResults,
   pairUsers,
   percentiles,
-  pidsNamed,
-  procStat,
+  sampleProcesses,
   sleep,
   Worker,
 } from './lib.js';
@@ -42,17 +41,11 @@ try {
   const convs = await createPairs(cluster.db, 100, 'prof');
   const users = pairUsers(convs, [cluster.gatewayUrl(0), cluster.gatewayUrl(1)], TEST_JWT_SECRET);
   await connectUsers(workers, users, true);
-  const pids: Record<string, number[]> = {
-    ...Object.fromEntries([...cluster.gateways, ...cluster.chats].map((p) => [p.name, [p.proc.pid!]])),
-    ...Object.fromEntries(workers.map((w, i) => [`load-worker-${i + 1}`, [w.pid]])),
-    postgres: pidsNamed('postgres'),
-    redis: pidsNamed('redis-server'),
+  const pids: Record<string, number> = {
+    ...Object.fromEntries([...cluster.gateways, ...cluster.chats].map((p) => [p.name, p.proc.pid!])),
+    ...Object.fromEntries(workers.map((w, i) => [`load-worker-${i + 1}`, w.pid])),
   };
-  const cpu = () =>
-    Object.fromEntries(
-      Object.entries(pids).map(([name, list]) => [name, list.reduce((a, pid) => a + procStat(pid).cpu, 0)]),
-    );
-  const cpuBefore = cpu();
+  const before = sampleProcesses(pids);
   const replies = await Promise.all(
     workers.map((w) =>
       w.ask(
@@ -69,18 +62,19 @@ try {
     ),
   );
   const r = mergeResults(replies.map((m) => m.result));
-  const cpuAfter = cpu();
-  const msPerMessage = (name: string) => ((cpuAfter[name]! - cpuBefore[name]!) * 1000) / r.sent;
-  const total = Object.keys(pids).reduce((a, name) => a + msPerMessage(name), 0);
+  const after = sampleProcesses(pids);
+  const names = Object.keys(after);
+  const msPerMessage = (name: string) => ((after[name]!.cpu - before[name]!.cpu) * 1000) / r.sent;
+  const total = names.reduce((a, name) => a + msPerMessage(name), 0);
   console.log(
-    `CPU ms per message: ${Object.keys(pids)
+    `CPU ms per message: ${names
       .map((name) => `${name} ${msPerMessage(name).toFixed(2)}`)
       .join(', ')} | total ${total.toFixed(2)}`,
   );
   // This VM's speed drifts by a quarter within minutes, moving every figure above alike. The load workers do the
   // same work per message whatever the apps do, so the rest measured in load-worker units is the figure to compare
   // between an A and a B (docs/benchmarks.md, "Optimizations").
-  const workerMs = Object.keys(pids)
+  const workerMs = names
     .filter((name) => name.startsWith('load-worker'))
     .reduce((a, name) => a + msPerMessage(name), 0);
   console.log(

@@ -20,8 +20,8 @@ import {
   mergeResults,
   pairUsers,
   percentiles,
-  pidsNamed,
   procStat,
+  sampleProcesses,
   sleep,
   Worker,
 } from './lib.js';
@@ -139,16 +139,6 @@ async function startParley(
   };
 }
 
-function sampleAll(pids: Record<string, number>): Record<string, { cpu: number; rss: number }> {
-  const all: Record<string, { cpu: number; rss: number }> = {};
-  for (const [name, pid] of Object.entries(pids)) all[name] = procStat(pid);
-  const sum = (list: number[]) =>
-    list.map(procStat).reduce((a, b) => ({ cpu: a.cpu + b.cpu, rss: a.rss + b.rss }), { cpu: 0, rss: 0 });
-  all.postgres = sum(pidsNamed('postgres'));
-  all.redis = sum(pidsNamed('redis-server'));
-  return all;
-}
-
 async function measure(
   sys: RunningSystem,
   workers: Worker[],
@@ -165,9 +155,9 @@ async function measure(
     ),
   );
   await sleep(warmupMs);
-  const before = sampleAll(pids);
+  const before = sampleProcesses(pids);
   await sleep(durationMs);
-  const after = sampleAll(pids);
+  const after = sampleProcesses(pids);
   const r = mergeResults((await results).map((m) => m.result));
   const e2e = percentiles(r.e2e);
   const ack = percentiles(r.ack);

@@ -1,5 +1,6 @@
-// `npx tsx bench/profile.ts [rate] [seconds] [--cpu-only] [NAME=value ...]`: runs Parley (2 gateways, 2 chats) under
-// the bench load with --cpu-prof, then prints each app process's hottest functions (self time). Profiles land in
+// `npx tsx bench/profile.ts [rate] [seconds] [--cpu-only] [--warm S] [NAME=value ...]`: runs Parley (2 gateways, 2
+// chats) under the bench load (first S seconds unrecorded, 20 by default, so the JIT has compiled the hot code), with
+// --cpu-prof, then prints each app process's hottest functions (self time). Profiles land in
 // bench/results/profiles/. It also prints the CPU time of every process (apps, load workers, Postgres, Redis) over
 // the whole run per message sent: with --cpu-only (no profiler) and NAME=value settings for the apps, that is the
 // A/B measurement of docs/benchmarks.md, "Optimizations" (compare its "relative cost" line, which the VM's drifting
@@ -21,6 +22,8 @@ const rate = Number(process.argv[2] ?? 800);
 const seconds = Number(process.argv[3] ?? 8);
 const cpuOnly = process.argv.includes('--cpu-only');
 const settings = process.argv.slice(4).filter((a) => a.includes('='));
+const warmIndex = process.argv.indexOf('--warm');
+const warmSeconds = warmIndex > 0 ? Number(process.argv[warmIndex + 1]) : 20;
 const dir = new URL('./results/profiles/', import.meta.url).pathname;
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
@@ -45,22 +48,18 @@ try {
     ...Object.fromEntries([...cluster.gateways, ...cluster.chats].map((p) => [p.name, p.proc.pid!])),
     ...Object.fromEntries(workers.map((w, i) => [`load-worker-${i + 1}`, w.pid])),
   };
-  const before = sampleProcesses(pids);
-  const replies = await Promise.all(
-    workers.map((w) =>
-      w.ask(
-        {
-          type: 'run',
-          ratePerSender: rate / users.length,
-          warmupMs: 1000,
-          durationMs: seconds * 1000,
-          drainMs: 3000,
-          tag: 'prof',
-        },
-        'result',
+  const load = (tag: string, durationMs: number) =>
+    Promise.all(
+      workers.map((w) =>
+        w.ask(
+          { type: 'run', ratePerSender: rate / users.length, warmupMs: 1000, durationMs, drainMs: 3000, tag },
+          'result',
+        ),
       ),
-    ),
-  );
+    );
+  if (warmSeconds > 0) await load('warm', warmSeconds * 1000);
+  const before = sampleProcesses(pids);
+  const replies = await load('prof', seconds * 1000);
   const r = mergeResults(replies.map((m) => m.result));
   const after = sampleProcesses(pids);
   const names = Object.keys(after);

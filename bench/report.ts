@@ -28,7 +28,16 @@ export interface BenchResults {
   command: string;
   quick: boolean;
   seconds?: number;
-  config: { rates: number[]; warmupMs: number; durationMs: number; pairs: number; loadWorkers: number };
+  config: {
+    rates: number[];
+    warmupMs: number;
+    durationMs: number;
+    /** Unrecorded load before each system's sweep (absent in results from before 2026-11-21 23:00 UTC). */
+    jitWarmupMs?: number;
+    jitWarmupRate?: number;
+    pairs: number;
+    loadWorkers: number;
+  };
   machine: {
     cpu: string;
     cores: number;
@@ -103,7 +112,11 @@ export function markdown(r: BenchResults): string {
   lines.push(
     `Run of ${r.date.slice(0, 16).replace('T', ' ')} UTC, \`${r.command}\` (${r.seconds ?? '?'} s): ${m.cores} × ${m.cpu}, ` +
       `${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, ${m.postgres}, Redis ${m.redis}. Raw results: ` +
-      `\`bench/results/latest.json\`. Each rate: ${r.config.warmupMs / 1000} s warm-up, ${r.config.durationMs / 1000} s measured, ` +
+      `\`bench/results/latest.json\`. ` +
+      (r.config.jitWarmupMs
+        ? `Each system first ran ${r.config.jitWarmupMs / 1000} s unrecorded at ${r.config.jitWarmupRate} messages/s (JIT warm-up). `
+        : '') +
+      `Each rate: ${r.config.warmupMs / 1000} s warm-up, ${r.config.durationMs / 1000} s measured, ` +
       `${r.config.pairs} conversations × 2 members, every member sending, ${r.config.loadWorkers} load-worker processes ` +
       `on the same 2 cores as the servers.`,
     '',
@@ -201,7 +214,7 @@ export function markdown(r: BenchResults): string {
   if (r.history) {
     const h = r.history;
     lines.push(
-      `**History** (one conversation of ${h.messages.toLocaleString('en')} messages; a user with 1,000 conversations), REST end to end through the gateway, 500 sequential requests each:`,
+      `**History** (one conversation of ${h.messages.toLocaleString('en')} messages; a user with 1,000 conversations), REST end to end through the gateway, 500 sequential requests each over one keep-alive connection, timed after 1,000 unrecorded ones:`,
       '',
     );
     lines.push('| request | p50 | p99 |', '| --- | --- | --- |');

@@ -1,10 +1,12 @@
 // `npm run bench`: Parley against a raw Socket.IO baseline and the seed's "stock" design, in one run, on this machine.
 // Writes bench/results/<date>.json (and latest.json), docs/benchmarks.md's generated section and docs/benchmarks-p99.svg.
 // Options: --systems baseline,stock,parley  --rates 500,1000,...  --duration 6  --warmup 2  --pairs 100
+//          --jit-warmup 30 (seconds of unrecorded load at JIT_WARMUP_RATE before each system's sweep)
 //          --instances 1,1 (Parley's gateways,chats; 2,2 by default)
 //          --skip rates,connections,reconnect,history  --quick (short runs, fewer rates; for trying a change)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
+import { Agent as HttpAgent, get as httpGet } from 'node:http';
 import { cpus, totalmem, release } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +46,13 @@ const rates = opt(
 const warmupMs = Number(opt('warmup', quick ? '1' : '2')) * 1000;
 const durationMs = Number(opt('duration', quick ? '4' : '6')) * 1000;
 const pairs = Number(opt('pairs', '100'));
+/**
+ * Before its sweep each system runs this long, unrecorded, at JIT_WARMUP_RATE: a server is measured as it runs for
+ * days, with its hot code compiled. Parley's processes take 10–20 s of such load to settle (their CPU per message
+ * falls by about 40% over that time, docs/benchmarks.md, "Method"); a few seconds measured them half cold.
+ */
+const jitWarmupMs = Number(opt('jit-warmup', quick ? '10' : '30')) * 1000;
+const JIT_WARMUP_RATE = 200;
 const skip = new Set(opt('skip', '').split(','));
 /** Parley's instances, `gateways,chats` (2,2 as shipped; 1,1 runs it with the process count of "stock"). */
 const [parleyGateways, parleyChats] = opt('instances', '2,2').split(',').map(Number) as [number, number];
@@ -52,6 +61,8 @@ const now = () => performance.timeOrigin + performance.now();
 const TABLE_RATE = 1000;
 /** How long the reconnect measurement waits for every client to be back. */
 const RECONNECT_WAIT_MS = 120_000;
+/** Unrecorded requests before each timed history loop. */
+const HISTORY_WARMUP_REQUESTS = 1000;
 
 // Rate limits are raised: the benchmark measures delivery, not the limiter (whose Redis call is still made).
 const BENCH_ENV = {
@@ -145,24 +156,25 @@ async function measure(
   senders: number,
   rate: number,
   label = '',
+  measuredMs = durationMs,
 ): Promise<RateStep> {
   const tag = `r${rate}-${Date.now().toString(36)}`;
   const ratePerSender = rate / senders;
   const pids = { ...sys.pids, ...Object.fromEntries(workers.map((w, i) => [`load-worker-${i + 1}`, w.pid])) };
   const results = Promise.all(
     workers.map((w) =>
-      w.ask({ type: 'run', ratePerSender, warmupMs, durationMs, drainMs: 5000, tag }, 'result'),
+      w.ask({ type: 'run', ratePerSender, warmupMs, durationMs: measuredMs, drainMs: 5000, tag }, 'result'),
     ),
   );
   await sleep(warmupMs);
   const before = sampleProcesses(pids);
-  await sleep(durationMs);
+  await sleep(measuredMs);
   const after = sampleProcesses(pids);
   const r = mergeResults((await results).map((m) => m.result));
   const e2e = percentiles(r.e2e);
   const ack = percentiles(r.ack);
   const lost = Math.max(0, r.expected - r.delivered);
-  const seconds = durationMs / 1000;
+  const seconds = measuredMs / 1000;
   const processes = Object.fromEntries(
     Object.entries(after).map(([name, a]) => [
       name,
@@ -212,7 +224,7 @@ async function rateSweep(name: SystemName): Promise<{ steps: RateStep[]; maxSust
     console.log(`  ${connected} users connected (${pairs} conversations), ${workers.length} load workers`);
     const senders = users.filter((u) => u.sends).length;
     // One unrecorded step first, so every system is measured with its code already compiled by the JIT.
-    await measure(sys, workers, senders, rates[0]!, 'warm-up');
+    await measure(sys, workers, senders, JIT_WARMUP_RATE, 'warm-up', jitWarmupMs);
     // On a shared 2-core machine one step can fail on a passing hiccup: a failed rate is run once more, and counts
     // as failed only when that fails too (the report marks rates passed at the second try).
     const attempt = async (rate: number) => {
@@ -404,6 +416,7 @@ async function history(): Promise<BenchResults['history']> {
   const sys = await startParley('parley', { gateways: 1, chats: 1 });
   const cluster = sys.cluster!;
   const db = cluster.db;
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
   try {
     const [pair] = await createPairs(db, 1, 'h');
     const t0 = now();
@@ -421,14 +434,25 @@ async function history(): Promise<BenchResults['history']> {
     console.log(`  inserted ${total} messages in ${((now() - t0) / 1000).toFixed(1)} s`);
     const token = accessToken(pair!.a, TEST_JWT_SECRET);
     const url = cluster.gatewayUrl(0);
-    const time = async (path: string, n = 500) => {
+    // One keep-alive connection through node:http, so that what is timed is the server rather than the client's
+    // per-request work (`fetch` added 0.1–0.3 ms at p50 and 2–4 ms at p99 to `GET /health/live` here). Each loop
+    // first runs unrecorded, so the code is compiled by the JIT, as in the rate sweep.
+    const get = (path: string, bearer: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        httpGet(`${url}${path}`, { agent, headers: { authorization: `Bearer ${bearer}` } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        }).on('error', reject);
+      });
+    const time = async (path: string, bearer = token, n = 500, warm = HISTORY_WARMUP_REQUESTS) => {
       const samples: number[] = [];
-      for (let i = 0; i < n + 50; i++) {
+      for (let i = 0; i < n + warm; i++) {
         const s = now();
-        const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } });
-        await res.arrayBuffer();
+        const res = await get(path, bearer);
         if (res.status !== 200) throw new Error(`${path}: ${res.status}`);
-        if (i >= 50) samples.push(now() - s);
+        if (i >= warm) samples.push(now() - s);
       }
       return percentiles(samples);
     };
@@ -462,24 +486,15 @@ async function history(): Promise<BenchResults['history']> {
     const ownerToken = accessToken(owner!.id, TEST_JWT_SECRET);
     let cursor: string | null = null;
     for (let i = 0; i < 25; i++) {
-      const res = await fetch(`${url}/api/chats/conversations?limit=20${cursor ? `&cursor=${cursor}` : ''}`, {
-        headers: { authorization: `Bearer ${ownerToken}` },
-      });
-      cursor = ((await res.json()) as { next_cursor: string | null }).next_cursor;
+      const res = await get(
+        `/api/chats/conversations?limit=20${cursor ? `&cursor=${cursor}` : ''}`,
+        ownerToken,
+      );
+      cursor = (JSON.parse(res.body) as { next_cursor: string | null }).next_cursor;
     }
-    const timeAs = async (path: string) => {
-      const samples: number[] = [];
-      for (let i = 0; i < 550; i++) {
-        const s = now();
-        const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${ownerToken}` } });
-        await res.arrayBuffer();
-        if (i >= 50) samples.push(now() - s);
-      }
-      return percentiles(samples);
-    };
     const list = {
-      firstPage: await timeAs('/api/chats/conversations?limit=20'),
-      page26: await timeAs(`/api/chats/conversations?limit=20&cursor=${cursor}`),
+      firstPage: await time('/api/chats/conversations?limit=20', ownerToken),
+      page26: await time(`/api/chats/conversations?limit=20&cursor=${cursor}`, ownerToken),
     };
     const explain = async (sql: string, values: unknown[]) => {
       const rows = await db.sql<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, values);
@@ -509,6 +524,7 @@ async function history(): Promise<BenchResults['history']> {
     for (const [k, v] of Object.entries(list)) console.log(`  list ${k}: ${fmt(v)}`);
     return { messages: total, floor, pages, list, plans };
   } finally {
+    agent.destroy();
     await sys.stop();
   }
 }
@@ -540,7 +556,7 @@ const results: BenchResults = {
   date: new Date().toISOString(),
   command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
   quick,
-  config: { rates, warmupMs, durationMs, pairs, loadWorkers: 2 },
+  config: { rates, warmupMs, durationMs, jitWarmupMs, jitWarmupRate: JIT_WARMUP_RATE, pairs, loadWorkers: 2 },
   machine: await machine(),
   systems: {},
 };

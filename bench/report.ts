@@ -32,7 +32,7 @@ export interface BenchResults {
     rates: number[];
     warmupMs: number;
     durationMs: number;
-    /** Unrecorded load before each system's sweep (absent in results from before 2026-11-21 23:00 UTC). */
+    /** Unrecorded load before each system's sweep (absent in results from before 2026-11-21 22:54 UTC). */
     jitWarmupMs?: number;
     jitWarmupRate?: number;
     pairs: number;

@@ -48,8 +48,8 @@ const durationMs = Number(opt('duration', quick ? '4' : '6')) * 1000;
 const pairs = Number(opt('pairs', '100'));
 /**
  * Before its sweep each system runs this long, unrecorded, at JIT_WARMUP_RATE: a server is measured as it runs for
- * days, with its hot code compiled. Parley's processes take 10–20 s of such load to settle (their CPU per message
- * falls by about 40% over that time, docs/benchmarks.md, "Method"); a few seconds measured them half cold.
+ * days, with its hot code compiled. Parley's processes take 10–15 s of such load to settle (their CPU per message
+ * falls by about 40% over that time, docs/benchmarks.md, "Warm code"); a few seconds measured them half cold.
  */
 const jitWarmupMs = Number(opt('jit-warmup', quick ? '10' : '30')) * 1000;
 const JIT_WARMUP_RATE = 200;

@@ -14,6 +14,20 @@ export const ErrorMessages = {
   invalidCursor: 'Invalid cursor',
   clientMessageIdReused: 'client_message_id was already used for a message in another conversation',
   tokenIssuingDisabled: 'This deployment does not issue tokens (JWT_PRIVATE_KEY is not configured)',
+  /** The socket's session was ended (logout, logout-all, or a refresh token replayed); the socket is closed. */
+  sessionEnded: 'Session ended',
+  /** The socket's access token expired without an `authenticate`; the socket is closed. */
+  tokenExpired: 'Token expired',
+  /** Too many auth attempts from one address, or failed logins for one username (429, with Retry-After). */
+  tooManyAttempts: 'Too many attempts, retry later',
+  /** Admission control: too much work in flight for this socket, this gateway or the chats service (503). */
+  serviceBusy: 'Service busy, retry later',
+  /** A handshake over the per-user or per-address cap on open connections. */
+  tooManyConnections: 'Too many connections',
+  /** A handshake to a namespace other than /chat. */
+  invalidNamespace: 'Invalid namespace',
+  /** Input deeper or larger than any valid payload (checked before validation, without recursion). */
+  payloadTooComplex: 'payload is too deeply nested or has too many values',
 } as const;
 
 /**
@@ -30,6 +44,8 @@ export const ErrorCode = {
   InvalidRefreshToken: 'INVALID_REFRESH_TOKEN',
   InvalidCursor: 'INVALID_CURSOR',
   ClientMessageIdReused: 'CLIENT_MESSAGE_ID_REUSED',
+  InvalidCredentials: 'INVALID_CREDENTIALS',
+  ServiceBusy: 'SERVICE_BUSY',
   Validation: 'VALIDATION',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

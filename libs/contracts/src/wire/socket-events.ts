@@ -15,6 +15,7 @@ export const ClientEvent = {
   LeaveConversation: 'leave-conversation',
   Typing: 'typing',
   MarkRead: 'mark-read',
+  Authenticate: 'authenticate',
 } as const;
 
 export const ServerEvent = {
@@ -56,6 +57,10 @@ export interface MarkReadPayload {
   conversationId: Id;
   seq?: number;
 }
+/** A fresh access token of the same user, sent before the current one expires, so the socket stays open. */
+export interface AuthenticatePayload {
+  token: string;
+}
 
 // Acknowledgements: every client event takes an optional callback that receives one of these.
 export interface AckFailure {
@@ -68,6 +73,8 @@ export type JoinConversationAck = Ack<{ conversationId: Id; last_seq: number; la
 export type LeaveConversationAck = Ack<{ conversationId: Id }>;
 export type TypingAck = Ack<{ conversationId: Id }>;
 export type MarkReadAck = Ack<{ conversationId: Id; seq: number }>;
+/** `expires_at`: when the socket is closed unless it authenticates again (the new token's `exp`). */
+export type AuthenticateAck = Ack<{ expires_at: string }>;
 
 // Server → client payloads.
 export interface MessageErrorEvent {
@@ -119,6 +126,7 @@ export interface ClientToServerEvents {
   ) => void;
   typing: (payload: TypingPayload, ack?: (response: TypingAck) => void) => void;
   'mark-read': (payload: MarkReadPayload, ack?: (response: MarkReadAck) => void) => void;
+  authenticate: (payload: AuthenticatePayload, ack?: (response: AuthenticateAck) => void) => void;
 }
 
 export interface ServerToClientEvents {

@@ -14,6 +14,7 @@ import {
   ClientEvent,
   ServerEvent,
   type AckFailure,
+  type AuthenticatePayload,
   type ClientToServerEvents,
   type ConversationUpdatedEvent,
   type ErrorEvent,
@@ -61,6 +62,7 @@ export type PayloadsMatch = Assert<
       PayloadOf<ClientToServerEvents['leave-conversation']>,
       PayloadOf<ClientToServerEvents['typing']>,
       PayloadOf<ClientToServerEvents['mark-read']>,
+      PayloadOf<ClientToServerEvents['authenticate']>,
       PayloadOf<ServerToClientEvents['receive-message']>,
       PayloadOf<ServerToClientEvents['message-sent']>,
       PayloadOf<ServerToClientEvents['message-error']>,
@@ -79,6 +81,7 @@ export type PayloadsMatch = Assert<
       LeaveConversationPayload,
       TypingPayload,
       MarkReadPayload,
+      AuthenticatePayload,
       Message,
       Message,
       MessageErrorEvent,
@@ -260,6 +263,10 @@ const clientPayloads: { [E in keyof ClientToServerEvents]: JsonSchema } = {
     },
     ['conversationId'],
   ),
+  authenticate: object<AuthenticatePayload>()(
+    { token: text('A fresh access token of the same user (from POST /api/auth/refresh)') },
+    ['token'],
+  ),
 };
 
 /** The success shape of each client event's acknowledgement (the failure shape is AckFailure for all). */
@@ -292,6 +299,17 @@ const ackSuccess: { [E in keyof ClientToServerEvents]: JsonSchema } = {
       seq: seq('Your read mark after the call'),
     },
     ['success', 'conversationId', 'seq'],
+  ),
+  authenticate: object<AckSuccess<AckOf<ClientToServerEvents['authenticate']>>>()(
+    {
+      success: { const: true },
+      expires_at: {
+        type: 'string',
+        format: 'date-time',
+        description: 'When the socket is closed (`Token expired`) unless it authenticates again',
+      },
+    },
+    ['success', 'expires_at'],
   ),
 };
 
@@ -386,6 +404,15 @@ const clientDocs: { [E in ClientName]: { title: string; summary: string; emits: 
     summary:
       'Moves your read mark (never back). When it moved: `messages-read` to the room and to all your sockets.',
     emits: ['messages-read', 'error'],
+  },
+  authenticate: {
+    title: 'Renew the socket’s token',
+    summary:
+      'A socket lives no longer than its access token: at `exp` it gets `error` `Token expired` and is ' +
+      'disconnected. Send a fresh access token of the same user before then to keep it open; another user’s or ' +
+      'a bad token is refused with `Unauthorized`. An ended session (logout) closes its sockets with ' +
+      '`error` `Session ended`.',
+    emits: ['error'],
   },
 };
 

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { connectRedis, createRedisConnection } from './redis-connection.js';
 import { Field, replyStreamKey, requestStreamKey } from './redis-streams.keys.js';
 import type { RedisStreamsClientOptions } from './redis-streams.options.js';
-import { RpcTimeoutError, RpcUnavailableError } from './rpc.errors.js';
+import { RpcBusyError, RpcTimeoutError, RpcUnavailableError } from './rpc.errors.js';
 
 interface Waiting {
   pattern: string;
@@ -17,7 +17,8 @@ interface Waiting {
  * The requesting side of RPC over Redis Streams: `client.send(pattern, data)` appends the request to the
  * service's stream and resolves with the reply that the one consumer handling it writes to this client's own
  * reply stream. A reply that does not arrive within `timeoutMs` fails with `RpcTimeoutError`; a request that
- * cannot be written (Redis down) fails at once with `RpcUnavailableError`.
+ * cannot be written (Redis down) fails at once with `RpcUnavailableError`, and so does, with `RpcBusyError`, one
+ * made while `maxInFlight` requests already wait for their replies.
  */
 export class RedisStreamsClient extends ClientProxy {
   readonly clientId: string;
@@ -26,6 +27,9 @@ export class RedisStreamsClient extends ClientProxy {
   private readonly timeoutMs: number;
   private readonly maxStreamLength: number;
   private readonly blockMs: number;
+  private readonly maxInFlight: number;
+  /** `timeoutMs` as written in every request (Field.budget). */
+  private readonly budget: string;
 
   private writer?: Redis;
   private reader?: Redis;
@@ -33,7 +37,7 @@ export class RedisStreamsClient extends ClientProxy {
   private running = false;
   private readLoopDone?: Promise<void>;
   private readonly waiting = new Map<string, Waiting>();
-  private readonly counters = { sent: 0, timeouts: 0, unavailable: 0 };
+  private readonly counters = { sent: 0, timeouts: 0, unavailable: 0, busy: 0 };
 
   constructor(private readonly options: RedisStreamsClientOptions) {
     super();
@@ -44,6 +48,8 @@ export class RedisStreamsClient extends ClientProxy {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.maxStreamLength = options.maxStreamLength ?? 100_000;
     this.blockMs = options.blockMs ?? 2000;
+    this.maxInFlight = options.maxInFlight ?? 10_000;
+    this.budget = String(this.timeoutMs);
     this.initializeSerializer(options);
     this.initializeDeserializer(options);
   }
@@ -79,7 +85,7 @@ export class RedisStreamsClient extends ClientProxy {
     this.writer?.on(event, callback);
   }
 
-  stats(): { waiting: number; sent: number; timeouts: number; unavailable: number } {
+  stats(): { waiting: number; sent: number; timeouts: number; unavailable: number; busy: number } {
     return { waiting: this.waiting.size, ...this.counters };
   }
 
@@ -87,6 +93,11 @@ export class RedisStreamsClient extends ClientProxy {
     const request = this.assignPacketId(packet);
     const pattern = this.normalizePattern(request.pattern);
     const id = request.id;
+    if (this.waiting.size >= this.maxInFlight) {
+      this.counters.busy++;
+      callback({ err: new RpcBusyError(pattern), isDisposed: true });
+      return () => undefined;
+    }
     const timer = setTimeout(() => {
       if (!this.waiting.delete(id)) return;
       this.counters.timeouts++;
@@ -96,7 +107,6 @@ export class RedisStreamsClient extends ClientProxy {
     this.counters.sent++;
 
     const body = JSON.stringify(this.serializer.serialize({ ...request, pattern }));
-    const deadline = String(Date.now() + this.timeoutMs);
     this.writer!.xadd(
       this.stream,
       'MAXLEN',
@@ -107,8 +117,9 @@ export class RedisStreamsClient extends ClientProxy {
       body,
       Field.replyTo,
       this.replyStream,
-      Field.deadline,
-      deadline,
+      // A budget, not a deadline: consumers count it from the entry id, Redis's clock, not from ours.
+      Field.budget,
+      this.budget,
     ).catch((err: unknown) => {
       if (!this.waiting.delete(id)) return;
       clearTimeout(timer);

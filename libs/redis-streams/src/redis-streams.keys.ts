@@ -6,12 +6,35 @@ export function replyStreamKey(keyPrefix: string, service: string, clientId: str
   return `${keyPrefix}rpc:${service}:reply:${clientId}`;
 }
 
+/** Where requests that crashed every consumer they were given to are set aside, for someone to look at. */
+export function deadLetterStreamKey(keyPrefix: string, service: string): string {
+  return `${requestStreamKey(keyPrefix, service)}:dead`;
+}
+
 /** Field names of stream entries. Short, because every request carries them. */
 export const Field = {
   /** The serialized packet: `{ id?, pattern, data, metadata? }`. */
   packet: 'p',
   /** Reply stream key (requests only). */
   replyTo: 'r',
-  /** Epoch ms after which the client no longer waits; a consumer drops the request unanswered. */
+  /**
+   * How long the client waits for the reply, ms. The deadline is the entry id's time (Redis's clock at XADD) plus
+   * this, so it means the same to every consumer whatever their own clocks say.
+   */
+  budget: 't',
+  /**
+   * Legacy: epoch ms, by the client's clock, after which it no longer waits. Written by clients older than
+   * `budget`; still honoured when `budget` is absent, so clients and servers can be upgraded in any order.
+   */
   deadline: 'd',
+} as const;
+
+/** Fields a dead letter carries besides those of the request (long names: people read these, not machines). */
+export const DeadLetterField = {
+  /** The request's id in the request stream. */
+  entryId: 'entry',
+  /** How many times it had been handed to a consumer. */
+  deliveries: 'deliveries',
+  /** The consumer that had it last (and, presumably, died of it). */
+  consumer: 'consumer',
 } as const;

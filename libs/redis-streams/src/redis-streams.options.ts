@@ -19,10 +19,29 @@ export interface RedisStreamsServerOptions extends RedisStreamsTarget {
   blockMs?: number;
   /**
    * A pending request whose consumer has not touched it for this long is presumed dead and claimed by another
-   * consumer (XAUTOCLAIM). Live consumers refresh their in-flight requests every `claimIdleMs / 3`, so a slow
+   * consumer (XPENDING + XCLAIM). Live consumers refresh their in-flight requests every `claimIdleMs / 3`, so a slow
    * handler is not mistaken for a dead one. Default 5000.
    */
   claimIdleMs?: number;
+  /**
+   * A request already handed to this many consumers, none of which answered (they died), is not handed to
+   * another: it is moved to the dead-letter stream (`deadLetterStreamKey`) and its caller gets a `DEAD_LETTERED`
+   * error. This keeps one poison request from killing every instance in turn. Default 3.
+   */
+  maxDeliveries?: number;
+  /**
+   * A handler that has not answered after this long, ms, or by the request's deadline if that comes first, is
+   * given up on: the caller gets a `HANDLER_TIMEOUT` error, the request is acknowledged and its slot freed (the
+   * handler runs on, but its result is dropped). Default 10000.
+   */
+  handlerTimeoutMs?: number;
+  /**
+   * How long a request of this pattern may wait in the stream before a consumer takes it, ms; one that waited longer
+   * is refused with a `SERVICE_BUSY` error instead of handled (its caller gets a fast answer, and the backlog
+   * drains). `undefined`: no limit. Giving reads a shorter limit than writes sheds reads first. Called for every
+   * request, so it should be a lookup, not a computation. Default: no limit for any pattern.
+   */
+  queueLimitMs?: (pattern: string) => number | undefined;
   /** Approximate cap on a reply stream's length. Default 10000. */
   replyMaxLength?: number;
   /** A reply stream nobody reads expires after this long, ms. Default 60000. */
@@ -42,4 +61,10 @@ export interface RedisStreamsClientOptions extends RedisStreamsTarget {
   maxStreamLength?: number;
   /** How long one XREAD of the reply stream blocks, ms. Default 2000. */
   blockMs?: number;
+  /**
+   * Replies this client may wait for at once; a request beyond that fails at once with `RpcBusyError`, without
+   * being sent, so a service that falls behind does not make its callers pile up requests it cannot answer in time
+   * (and their memory here). Default 10000.
+   */
+  maxInFlight?: number;
 }

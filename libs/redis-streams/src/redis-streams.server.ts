@@ -1,22 +1,31 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import {
   Server,
   type CustomTransportStrategy,
+  type MessageHandler,
   type ReadPacket,
   type WritePacket,
 } from '@nestjs/microservices';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
+import { HandlingTimes } from './handling-times.js';
 import { connectRedis, createRedisConnection } from './redis-connection.js';
+import { RedisClock } from './redis-clock.js';
 import { RedisStreamsContext } from './redis-streams.context.js';
-import { Field, requestStreamKey } from './redis-streams.keys.js';
+import { DeadLetterField, deadLetterStreamKey, Field, requestStreamKey } from './redis-streams.keys.js';
 import type { RedisStreamsServerOptions } from './redis-streams.options.js';
+import { DEAD_LETTERED_ERROR, HANDLER_TIMEOUT_ERROR, SERVICE_BUSY_ERROR } from './rpc.errors.js';
 
 export const REDIS_STREAMS_TRANSPORT = Symbol('REDIS_STREAMS_TRANSPORT');
 
 type StreamEntry = [id: string, fields: string[]];
+/** An entry of the extended XPENDING reply. */
+type PendingEntry = [id: string, consumer: string, idleMs: number, deliveries: number];
+type Request = ReadPacket & { id?: string };
 
 interface InFlight {
+  /** performance.now() when it was last claimed or refreshed. */
   touchedAt: number;
 }
 
@@ -24,9 +33,23 @@ export interface RedisStreamsServerStats {
   inFlight: number;
   handled: number;
   claimed: number;
+  /** Dropped unanswered: the caller had given up by the time a consumer took it. */
   expired: number;
   malformed: number;
+  /** Refused with `SERVICE_BUSY` before any work: waited too long in the stream, or could not be done in time. */
+  shed: number;
+  /** Moved to the dead-letter stream after `maxDeliveries` deliveries none of which was answered. */
+  deadLettered: number;
+  /** Answered with `HANDLER_TIMEOUT` because the handler took longer than `handlerTimeoutMs` or the deadline. */
+  handlerTimeouts: number;
 }
+
+/** How often the offset to Redis's clock is measured again. */
+const CLOCK_SYNC_MS = 10_000;
+/** Approximate cap on the dead-letter stream's length. */
+const DEAD_LETTER_MAX_LENGTH = 10_000;
+/** setTimeout fires at once beyond this; a longer handler timeout is as good as none. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The serving side of RPC over a Redis stream and a consumer group.
@@ -34,8 +57,13 @@ export interface RedisStreamsServerStats {
  * Every instance of a service joins the same group, so each request is delivered to exactly one consumer
  * (XREADGROUP `>`), unlike pub/sub where every subscriber gets every request. A request stays in the group's
  * pending list until its reply is written; if its consumer dies, another instance claims it once it has been
- * idle for `claimIdleMs` (XAUTOCLAIM) and answers it. Handlers must therefore be idempotent: a request can run
- * twice when a consumer dies after doing the work but before acknowledging it.
+ * idle for `claimIdleMs` (XPENDING + XCLAIM) and answers it. Handlers must therefore be idempotent: a request can run
+ * twice when a consumer dies after doing the work but before acknowledging it. A request that every consumer died
+ * of `maxDeliveries` times is moved to a dead-letter stream rather than handed to the next one.
+ *
+ * Under overload a consumer refuses work whose answer would come too late (past the deadline, waited longer than
+ * `queueLimitMs`, or less time left than the handler usually takes), all before calling the handler, and gives up
+ * on a handler after `handlerTimeoutMs`. Times are on Redis's clock, from the entry ids, not on the hosts' clocks.
  *
  * Replies go to the reply stream named in the request, which only the requesting client reads.
  */
@@ -44,6 +72,7 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
 
   readonly consumer: string;
   private readonly stream: string;
+  private readonly deadLetterStream: string;
   private readonly group: string;
   private readonly concurrency: number;
   private readonly blockMs: number;
@@ -52,6 +81,9 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
   private readonly replyTtlMs: number;
   private readonly staleConsumerMs: number;
   private readonly drainTimeoutMs: number;
+  private readonly maxDeliveries: number;
+  private readonly handlerTimeoutMs: number;
+  private readonly queueLimitMs?: (pattern: string) => number | undefined;
 
   private reader?: Redis;
   private writer?: Redis;
@@ -60,7 +92,17 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
   private timers: NodeJS.Timeout[] = [];
   private readonly inFlight = new Map<string, InFlight>();
   private slotWaiters: Array<() => void> = [];
-  private readonly counters = { handled: 0, claimed: 0, expired: 0, malformed: 0 };
+  private readonly counters = {
+    handled: 0,
+    claimed: 0,
+    expired: 0,
+    malformed: 0,
+    shed: 0,
+    deadLettered: 0,
+    handlerTimeouts: 0,
+  };
+  private readonly clock = new RedisClock();
+  private readonly handlingTimes = new HandlingTimes();
   private readonly listeners: Array<[string, (...args: unknown[]) => void]> = [];
   /** When each reply stream's expiry was last renewed (renewed at most every replyTtlMs / 4). */
   private readonly replyExpirySetAt = new Map<string, number>();
@@ -68,6 +110,7 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
   constructor(private readonly options: RedisStreamsServerOptions) {
     super();
     this.stream = requestStreamKey(options.keyPrefix ?? '', options.service);
+    this.deadLetterStream = deadLetterStreamKey(options.keyPrefix ?? '', options.service);
     this.group = options.service;
     this.consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.concurrency = options.concurrency ?? 64;
@@ -77,6 +120,9 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
     this.replyTtlMs = options.replyTtlMs ?? 60_000;
     this.staleConsumerMs = options.staleConsumerMs ?? 3_600_000;
     this.drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+    this.maxDeliveries = options.maxDeliveries ?? 3;
+    this.handlerTimeoutMs = options.handlerTimeoutMs ?? 10_000;
+    this.queueLimitMs = options.queueLimitMs;
     this.initializeSerializer(options);
     this.initializeDeserializer(options);
   }
@@ -96,6 +142,7 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
       }
       await Promise.all([connectRedis(this.reader), connectRedis(this.writer)]);
       await this.ensureGroup();
+      await this.syncClock();
       this.running = true;
       this.readLoopDone = this.readLoop();
       this.timers.push(
@@ -106,6 +153,7 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
           Math.max(1000, Math.min(60_000, this.staleConsumerMs)),
         ),
         setInterval(() => void this.trimAnswered(), 1000),
+        setInterval(() => void this.syncClock(), CLOCK_SYNC_MS),
       );
       for (const t of this.timers) t.unref();
       callback();
@@ -156,6 +204,11 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
     return { inFlight: this.inFlight.size, ...this.counters };
   }
 
+  /** Redis's current time, epoch ms, estimated from this process's clock and a periodically measured offset. */
+  redisNow(): number {
+    return this.clock.now();
+  }
+
   /** Backlog of the group: entries not yet delivered (`lag`) and delivered but unanswered (`pending`). */
   async backlog(): Promise<{ lag: number; pending: number }> {
     const groups = (await this.writer!.xinfo('GROUPS', this.stream)) as unknown[];
@@ -164,6 +217,11 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
       if (info.name === this.group) return { lag: Number(info.lag ?? 0), pending: Number(info.pending ?? 0) };
     }
     return { lag: 0, pending: 0 };
+  }
+
+  private async syncClock(): Promise<void> {
+    // On failure the last offset stands: it goes stale only as fast as the two clocks drift apart.
+    await this.clock.sync(this.writer!).catch(() => undefined);
   }
 
   private async ensureGroup(): Promise<void> {
@@ -224,7 +282,7 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
 
   private dispatch([entryId, fields]: StreamEntry, claimed: boolean): void {
     if (this.inFlight.has(entryId)) return; // already being handled here (claimed our own entry)
-    this.inFlight.set(entryId, { touchedAt: Date.now() });
+    this.inFlight.set(entryId, { touchedAt: performance.now() });
     if (claimed) this.counters.claimed++;
     void this.handleEntry(entryId, fields, claimed).catch((err: unknown) => {
       this.logger.error(`Request ${entryId} failed outside its handler: ${String(err)}`);
@@ -234,41 +292,136 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
 
   private async handleEntry(entryId: string, fields: string[], claimed: boolean): Promise<void> {
     const values = toRecord(fields);
-    let packet: ReadPacket & { id?: string };
-    try {
-      packet = (await this.deserializer.deserialize(JSON.parse(values[Field.packet] ?? ''))) as ReadPacket & {
-        id?: string;
-      };
-      if (typeof packet?.pattern !== 'string') throw new Error('no pattern');
-    } catch {
+    const packet = await this.parse(values);
+    if (!packet) {
       this.counters.malformed++;
       this.logger.warn(`Dropping malformed request ${entryId}`);
       return this.acknowledge(entryId);
     }
-    const deadline = Number(values[Field.deadline] ?? 0);
-    if (deadline > 0 && Date.now() > deadline) {
+    const now = this.clock.now();
+    const deadline = deadlineOf(entryId, values);
+    if (deadline !== undefined && now > deadline) {
       // The client has given up on it; answering would be wasted work.
       this.counters.expired++;
       return this.acknowledge(entryId);
     }
 
     const context = new RedisStreamsContext([this.stream, entryId, packet.metadata, claimed, packet.pattern]);
-    if (packet.id === undefined) {
-      await this.handleEvent(packet.pattern, packet, context);
-      return this.acknowledge(entryId);
-    }
+    if (packet.id === undefined) return this.handleEventEntry(entryId, packet, context);
 
+    const { id, pattern } = packet;
     const replyTo = values[Field.replyTo];
-    const respond = (response: WritePacket): Promise<void> =>
-      this.reply(entryId, replyTo, { ...response, id: packet.id } as WritePacket & { id: string });
-    const handler = this.getHandlerByPattern(packet.pattern);
-    if (!handler) {
-      return respond({
-        err: `No handler for pattern "${packet.pattern}"`,
-        status: 'error',
-        isDisposed: true,
-      });
+    const answer = (response: WritePacket): Promise<void> =>
+      this.reply(entryId, replyTo, { ...response, id } as WritePacket & { id: string });
+    if (this.shouldShed(entryId, pattern, now, deadline, claimed)) {
+      this.counters.shed++;
+      return answer({ err: SERVICE_BUSY_ERROR, isDisposed: true });
     }
+    const handler = this.getHandlerByPattern(pattern);
+    if (!handler) {
+      this.counters.handled++;
+      return answer({ err: `No handler for pattern "${pattern}"`, status: 'error', isDisposed: true });
+    }
+    const timeoutMs = Math.min(this.handlerTimeoutMs, deadline === undefined ? Infinity : deadline - now);
+    return this.runHandler(entryId, packet, context, handler, timeoutMs, answer);
+  }
+
+  /** The request's packet, or `undefined` when it cannot be read (or names no pattern). */
+  private async parse(values: Record<string, string | undefined>): Promise<Request | undefined> {
+    try {
+      const packet = (await this.deserializer.deserialize(JSON.parse(values[Field.packet] ?? ''))) as Request;
+      return typeof packet?.pattern === 'string' ? packet : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Whether to refuse a request at once rather than do work whose answer would come too late: it waited in the
+   * stream longer than its pattern allows (a backlog is building), or less time is left than the handler usually
+   * takes. A claimed request is old because its consumer died, not because of a backlog: only its deadline counts.
+   */
+  private shouldShed(
+    entryId: string,
+    pattern: string,
+    now: number,
+    deadline: number | undefined,
+    claimed: boolean,
+  ): boolean {
+    if (!claimed && this.queueLimitMs) {
+      const limit = this.queueLimitMs(pattern);
+      if (limit !== undefined && now - entryTimeMs(entryId) > limit) return true;
+    }
+    if (deadline === undefined) return false;
+    const typical = this.handlingTimes.typicalMs(pattern);
+    return typical !== undefined && deadline - now < typical;
+  }
+
+  /**
+   * Events have no caller to answer and no deadline, so they are never shed; but a handler that hangs must not
+   * hold its slot forever either, so it gets `handlerTimeoutMs` like any other.
+   */
+  private async handleEventEntry(
+    entryId: string,
+    packet: Request,
+    context: RedisStreamsContext,
+  ): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<true>((resolve) => {
+      timer = setTimeout(() => resolve(true), Math.min(this.handlerTimeoutMs, MAX_TIMER_MS));
+    });
+    try {
+      const done = this.handleEvent(packet.pattern, packet, context).then(() => false);
+      if (await Promise.race([done, timedOut])) {
+        this.counters.handlerTimeouts++;
+        this.logger.warn(
+          `Gave up waiting for the handler of event "${packet.pattern}" (${entryId}) after ${this.handlerTimeoutMs} ms`,
+        );
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    return this.acknowledge(entryId);
+  }
+
+  /**
+   * Runs the handler against a timer. Whichever settles first answers the request (and frees its slot); the other
+   * is ignored, so a handler that finishes after its timeout neither answers twice nor frees a slot twice.
+   */
+  private async runHandler(
+    entryId: string,
+    packet: Request,
+    context: RedisStreamsContext,
+    handler: MessageHandler,
+    timeoutMs: number,
+    answer: (response: WritePacket) => Promise<void>,
+  ): Promise<void> {
+    const { pattern } = packet;
+    const started = performance.now();
+    let settled = false;
+    const timer = setTimeout(
+      () => {
+        settled = true;
+        this.counters.handlerTimeouts++;
+        this.logger.warn(
+          `Handler of "${pattern}" gave no answer to ${entryId} within ${Math.round(timeoutMs)} ms`,
+        );
+        answer({ err: HANDLER_TIMEOUT_ERROR, isDisposed: true }).catch((err: unknown) =>
+          this.logger.error(`Could not answer ${entryId} after its handler timed out: ${String(err)}`),
+        );
+      },
+      Math.min(timeoutMs, MAX_TIMER_MS),
+    );
+    const respond = (response: WritePacket): Promise<void> => {
+      if (settled) return Promise.resolve();
+      if (response.isDisposed) {
+        settled = true;
+        clearTimeout(timer);
+        this.counters.handled++;
+        if (!response.err) this.handlingTimes.record(pattern, performance.now() - started);
+      }
+      return answer(response);
+    };
     try {
       // Typed as void, but it returns the processing hook's promise, which rejects when the handler itself
       // throws before producing a stream; awaiting it turns that into an error reply, not an unhandled rejection.
@@ -297,25 +450,28 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
     replyTo: string | undefined,
     response: WritePacket & { id: string },
   ): Promise<void> {
-    const body = JSON.stringify(this.serializer.serialize(response));
     const writes = this.writer!.pipeline();
-    if (replyTo) {
-      writes.xadd(replyTo, 'MAXLEN', '~', this.replyMaxLength, '*', Field.packet, body);
-      const now = Date.now();
-      if ((this.replyExpirySetAt.get(replyTo) ?? 0) < now - this.replyTtlMs / 4) {
-        this.replyExpirySetAt.set(replyTo, now);
-        writes.pexpire(replyTo, this.replyTtlMs);
-      }
-    }
+    this.addReply(writes, replyTo, response);
     if (response.isDisposed) writes.xack(this.stream, this.group, entryId);
     try {
-      const failed = ((await writes.exec()) ?? []).find(([err]) => err);
-      if (failed) throw failed[0];
+      await execAll(writes);
     } finally {
-      if (response.isDisposed) {
-        this.counters.handled++;
-        this.release(entryId);
-      }
+      if (response.isDisposed) this.release(entryId);
+    }
+  }
+
+  private addReply(
+    writes: ChainableCommander,
+    replyTo: string | undefined,
+    response: WritePacket & { id: string },
+  ): void {
+    if (!replyTo) return;
+    const body = JSON.stringify(this.serializer.serialize(response));
+    writes.xadd(replyTo, 'MAXLEN', '~', this.replyMaxLength, '*', Field.packet, body);
+    const now = performance.now();
+    if ((this.replyExpirySetAt.get(replyTo) ?? -Infinity) < now - this.replyTtlMs / 4) {
+      this.replyExpirySetAt.set(replyTo, now);
+      writes.pexpire(replyTo, this.replyTtlMs);
     }
   }
 
@@ -349,38 +505,110 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
     }
   }
 
-  /** Takes over requests whose consumer has been silent for `claimIdleMs` (it died, or lost its connection). */
+  /**
+   * Takes over requests whose consumer has been silent for `claimIdleMs` (it died, or lost its connection), as many
+   * as there are free slots. One already delivered `maxDeliveries` times has most likely killed each consumer that
+   * took it, so it goes to the dead-letter stream instead of to the next victim.
+   */
   private async claimAbandoned(): Promise<void> {
     if (!this.running) return;
     try {
-      let cursor = '0-0';
-      do {
+      let start = '-';
+      while (this.running) {
         const free = this.concurrency - this.inFlight.size;
         if (free <= 0) return;
-        const [next, entries] = (await this.writer!.xautoclaim(
+        const page = (await this.writer!.xpending(
           this.stream,
           this.group,
-          this.consumer,
+          'IDLE',
           this.claimIdleMs,
-          cursor,
-          'COUNT',
+          start,
+          '+',
           free,
-        )) as [string, (StreamEntry | null)[]];
-        for (const entry of entries) {
-          if (entry) this.dispatch(entry, true);
+        )) as PendingEntry[];
+        const abandoned = new Map(page.filter(([id]) => !this.inFlight.has(id)).map((p) => [p[0], p]));
+        if (abandoned.size > 0) {
+          // The same minimum idle time as XPENDING's: of consumers racing for an entry, only the first gets it.
+          const entries = (await this.writer!.xclaim(
+            this.stream,
+            this.group,
+            this.consumer,
+            this.claimIdleMs,
+            ...abandoned.keys(),
+          )) as (StreamEntry | null)[];
+          for (const entry of entries) {
+            if (!entry?.[1]) continue; // deleted from the stream (MAXLEN) since: nothing left to answer
+            const pending = abandoned.get(entry[0]);
+            if (pending && pending[3] >= this.maxDeliveries) await this.deadLetter(entry, pending);
+            else this.dispatch(entry, true);
+          }
         }
-        cursor = next;
-      } while (cursor !== '0-0' && this.running);
+        const last = page[page.length - 1];
+        if (!last || page.length < free) return;
+        start = `(${last[0]}`;
+      }
     } catch (err) {
       if (this.running)
-        this.logger.warn(`XAUTOCLAIM failed: ${err instanceof Error ? err.message : String(err)}`);
+        this.logger.warn(
+          `Claiming abandoned requests failed: ${err instanceof Error ? err.message : String(err)}`,
+        );
     }
+  }
+
+  /**
+   * Copies a request to the dead-letter stream with where it had been, answers its caller if it may still be
+   * waiting, and acknowledges it, in one pipeline. On failure it stays pending here, and is dead-lettered again
+   * once it is idle for `claimIdleMs`.
+   */
+  private async deadLetter(
+    [entryId, fields]: StreamEntry,
+    [, consumer, , deliveries]: PendingEntry,
+  ): Promise<void> {
+    const values = toRecord(fields);
+    const packet = await this.parse(values);
+    const writes = this.writer!.pipeline();
+    writes.xadd(
+      this.deadLetterStream,
+      'MAXLEN',
+      '~',
+      DEAD_LETTER_MAX_LENGTH,
+      '*',
+      ...fields,
+      DeadLetterField.entryId,
+      entryId,
+      DeadLetterField.deliveries,
+      String(deliveries),
+      DeadLetterField.consumer,
+      consumer,
+    );
+    const deadline = deadlineOf(entryId, values);
+    if (packet?.id !== undefined && (deadline === undefined || this.clock.now() <= deadline)) {
+      this.addReply(writes, values[Field.replyTo], {
+        err: DEAD_LETTERED_ERROR,
+        isDisposed: true,
+        id: packet.id,
+      });
+    }
+    writes.xack(this.stream, this.group, entryId);
+    try {
+      await execAll(writes);
+    } catch (err) {
+      this.logger.error(
+        `Could not dead-letter ${entryId}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      return;
+    }
+    this.counters.deadLettered++;
+    this.logger.error(
+      `Request ${entryId} ("${packet?.pattern ?? 'unreadable'}") dead-lettered after ${deliveries} deliveries ` +
+        `(last to ${consumer}), none answered: see ${this.deadLetterStream}`,
+    );
   }
 
   /** Resets the idle time of requests still being handled here, so no one claims them from a live consumer. */
   private async touchInFlight(): Promise<void> {
     if (!this.running || this.inFlight.size === 0) return;
-    const now = Date.now();
+    const now = performance.now();
     const stale = [...this.inFlight]
       .filter(([, f]) => now - f.touchedAt >= this.claimIdleMs / 3)
       .map(([id]) => id);
@@ -417,6 +645,28 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
       // best effort
     }
   }
+}
+
+/**
+ * When the caller stops waiting, on Redis's clock: the entry's time plus the budget the client wrote, or the legacy
+ * absolute deadline of older clients. `undefined`: it waits as long as it likes (events).
+ */
+function deadlineOf(entryId: string, values: Record<string, string | undefined>): number | undefined {
+  const budget = Number(values[Field.budget]);
+  if (budget > 0) return entryTimeMs(entryId) + budget;
+  const deadline = Number(values[Field.deadline]);
+  return deadline > 0 ? deadline : undefined;
+}
+
+/** The millisecond part of a stream id: Redis's clock when the entry was added. */
+function entryTimeMs(id: string): number {
+  return Number(id.slice(0, id.indexOf('-')));
+}
+
+/** Runs a pipeline and fails if any of its commands did. */
+async function execAll(writes: ChainableCommander): Promise<void> {
+  const failed = ((await writes.exec()) ?? []).find(([err]) => err);
+  if (failed) throw failed[0];
 }
 
 /** The stream id right after `id` (`ms-seq` → `ms-(seq+1)`). */

@@ -2,13 +2,13 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { firstValueFrom } from 'rxjs';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { deleteKeys, sleep, TcpProxy, TEST_REDIS_URL, uniquePrefix, waitFor } from '@parley/testing';
 import { RedisStreamsClient } from '../src/redis-streams.client.js';
 import { RedisStreamsServer } from '../src/redis-streams.server.js';
-import type { RedisStreamsServerOptions } from '../src/redis-streams.options.js';
-import { requestStreamKey } from '../src/redis-streams.keys.js';
-import { RpcTimeoutError, RpcUnavailableError } from '../src/rpc.errors.js';
+import type { RedisStreamsClientOptions, RedisStreamsServerOptions } from '../src/redis-streams.options.js';
+import { deadLetterStreamKey, requestStreamKey } from '../src/redis-streams.keys.js';
+import { RPC_BUSY_MESSAGE, RpcBusyError, RpcTimeoutError, RpcUnavailableError } from '../src/rpc.errors.js';
 import type { RedisStreamsContext } from '../src/redis-streams.context.js';
 
 const service = 'svc';
@@ -47,8 +47,9 @@ async function startClient(
   keyPrefix: string,
   timeoutMs = 5000,
   redis: string = TEST_REDIS_URL,
+  opts: Partial<RedisStreamsClientOptions> = {},
 ): Promise<RedisStreamsClient> {
-  const client = new RedisStreamsClient({ redis, keyPrefix, service, timeoutMs });
+  const client = new RedisStreamsClient({ redis, keyPrefix, service, timeoutMs, ...opts });
   await client.connect();
   cleanups.push(() => client.close());
   return client;
@@ -56,6 +57,40 @@ async function startClient(
 
 const call = <T>(client: RedisStreamsClient, pattern: string, data: unknown): Promise<T> =>
   firstValueFrom(client.send<T>(pattern, data));
+
+function rawRedis(): Redis {
+  const redis = new Redis(TEST_REDIS_URL);
+  cleanups.push(() => redis.quit());
+  return redis;
+}
+
+/** Redis's clock, epoch ms. */
+async function redisTimeMs(redis: Redis): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
+/** Appends a request by hand, as a client would (or as a client with another clock, or an older one, would). */
+async function addRequest(
+  redis: Redis,
+  prefix: string,
+  entryId: string,
+  packet: { id: string; pattern: string; data: unknown },
+  fields: Record<string, string>,
+): Promise<void> {
+  const stream = requestStreamKey(prefix, service);
+  const extra = Object.entries(fields).flat();
+  await redis.xadd(stream, entryId, 'p', JSON.stringify(packet), 'r', `${prefix}replies`, ...extra);
+}
+
+/** The replies written to the hand-made requests' reply stream, by request id. */
+async function repliesById(redis: Redis, prefix: string): Promise<Map<string, Record<string, unknown>>> {
+  const entries = await redis.xrange(`${prefix}replies`, '-', '+');
+  const replies = entries.map(
+    ([, fields]) => JSON.parse(fields[1]!) as Record<string, unknown> & { id: string },
+  );
+  return new Map(replies.map((r) => [r.id, r]));
+}
 
 describe('Redis Streams RPC transport (real Redis)', () => {
   it('answers a request and carries handler errors back to the caller', async () => {
@@ -275,5 +310,253 @@ describe('Redis Streams RPC transport (real Redis)', () => {
     await waitFor('the event to be handled', () => got.length === 1);
     await sleep(200);
     expect(got).toHaveLength(1);
+  });
+
+  it('refuses a request at once, without sending it, while maxInFlight replies are awaited', async () => {
+    const prefix = newPrefix();
+    const redis = rawRedis();
+    const stream = requestStreamKey(prefix, service);
+    // Nobody serves, so the first two wait (until they time out).
+    const client = await startClient(prefix, 1000, TEST_REDIS_URL, { maxInFlight: 2 });
+    const admitted = [1, 2].map((n) => call(client, 'work', { n }).catch((e: unknown) => e));
+
+    const refused = await call(client, 'work', { n: 3 }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RpcBusyError);
+    expect(refused).toMatchObject({ status: 503, code: 'RPC_BUSY', pattern: 'work' });
+    expect((refused as Error).message).toBe('Service busy, retry later');
+    expect(RPC_BUSY_MESSAGE).toBe('Service busy, retry later');
+    expect(client.stats()).toMatchObject({ waiting: 2, sent: 2, busy: 1 });
+
+    await waitFor('the admitted requests to reach Redis', async () => (await redis.xlen(stream)) === 2);
+    await sleep(100);
+    const written = await redis.xrange(stream, '-', '+');
+    expect(written.map(([, f]) => (JSON.parse(f[1]!) as { data: { n: number } }).data.n)).toEqual([1, 2]);
+
+    // A bound, not a latch: once the waiting requests are settled, requests are sent again.
+    for (const error of await Promise.all(admitted)) expect(error).toBeInstanceOf(RpcTimeoutError);
+    expect(await call(client, 'work', { n: 4 }).catch((e: unknown) => e)).toBeInstanceOf(RpcTimeoutError);
+    expect(client.stats()).toMatchObject({ waiting: 0, sent: 3, busy: 1 });
+  });
+
+  it('sheds requests that waited in the stream longer than their pattern allows, without running them', async () => {
+    const prefix = newPrefix();
+    const ran: string[] = [];
+    const server = await startServer(
+      prefix,
+      {
+        read: async (d: { n: number }) => {
+          ran.push(`read ${d.n}`);
+          if (d.n === 0) await sleep(1000); // holds the only slot while the others queue
+          return d.n;
+        },
+        write: (d: { n: number }) => {
+          ran.push(`write ${d.n}`);
+          return d.n;
+        },
+      },
+      { concurrency: 1, queueLimitMs: (pattern) => (pattern === 'read' ? 200 : undefined) },
+    );
+    const client = await startClient(prefix, 10_000);
+    const first = call(client, 'read', { n: 0 });
+    await waitFor('the first read to start', () => ran.length === 1);
+
+    const sentAt = Date.now();
+    const outcomes = await Promise.all(
+      [call(client, 'read', { n: 1 }), call(client, 'read', { n: 2 }), call(client, 'write', { n: 3 })].map(
+        (reply) =>
+          reply.then(
+            (value) => ({ value }),
+            (error: unknown) => ({ error }),
+          ),
+      ),
+    );
+    const busy = { error: { status: 503, code: 'SERVICE_BUSY', message: 'Service busy, retry later' } };
+    expect(outcomes).toEqual([busy, busy, { value: 3 }]); // writes have no limit: they wait their turn
+    expect(Date.now() - sentAt).toBeLessThan(5000); // answered, not left to the client's 10 s timeout
+    await expect(first).resolves.toBe(0);
+    expect(ran).toEqual(['read 0', 'write 3']);
+    expect(server.stats()).toMatchObject({ shed: 2, handled: 2 });
+  });
+
+  it('takes deadlines from the entry id (Redis’s clock), whatever the local clock says', async () => {
+    const prefix = newPrefix();
+    const redis = rawRedis();
+    const handled: number[] = [];
+    const server = await startServer(prefix, { work: (d: { n: number }) => handled.push(d.n) });
+
+    // Clients write their timeout as a budget, not a deadline of their own clock (seen on a service nobody serves,
+    // so that the entry is still there to read).
+    const client = new RedisStreamsClient({
+      redis: TEST_REDIS_URL,
+      keyPrefix: prefix,
+      service: 'idle',
+      timeoutMs: 4321,
+    });
+    await client.connect();
+    cleanups.push(() => client.close());
+    void call(client, 'work', {}).catch(() => undefined);
+    const unserved = requestStreamKey(prefix, 'idle');
+    await waitFor('the request to be written', async () => (await redis.xlen(unserved)) === 1);
+    const [[, sent] = ['', []]] = await redis.xrange(unserved, '-', '+');
+    expect(sent).toContain('t');
+    expect(sent[sent.indexOf('t') + 1]).toBe('4321');
+    expect(sent).not.toContain('d');
+
+    // This host's clock jumps an hour back: by it, every deadline below would still be far away.
+    const localNow = Date.now.bind(Date);
+    vi.spyOn(Date, 'now').mockImplementation(() => localNow() - 3_600_000);
+    cleanups.push(() => vi.restoreAllMocks());
+
+    const now = await redisTimeMs(redis);
+    const packet = (id: string, n: number) => ({ id, pattern: 'work', data: { n } });
+    // Added a minute ago by Redis's clock: a 30 s budget is spent, a 2 min one is not.
+    await addRequest(redis, prefix, `${now - 60_000}-1`, packet('spent', 1), { t: '30000' });
+    await addRequest(redis, prefix, `${now - 60_000}-2`, packet('left', 2), { t: '120000' });
+    // Older clients' absolute deadlines are still honoured.
+    await addRequest(redis, prefix, '*', packet('legacy-spent', 3), { d: String(now - 1000) });
+    await addRequest(redis, prefix, '*', packet('legacy-left', 4), { d: String(now + 60_000) });
+
+    const stream = requestStreamKey(prefix, service);
+    await waitFor('all four to be answered or dropped, and acknowledged', async () => {
+      const [pending] = (await redis.xpending(stream, service)) as [number];
+      return server.stats().expired + server.stats().handled === 4 && pending === 0;
+    });
+    expect(handled).toEqual([2, 4]);
+    expect(server.stats()).toMatchObject({ expired: 2, handled: 2 });
+    expect([...(await repliesById(redis, prefix)).keys()]).toEqual(['left', 'legacy-left']);
+  });
+
+  it('sheds a request whose time left is shorter than its handler usually takes', async () => {
+    const prefix = newPrefix();
+    const redis = rawRedis();
+    let ran = 0;
+    const server = await startServer(
+      prefix,
+      {
+        work: async () => {
+          ran++;
+          await sleep(1000);
+          return 'ok';
+        },
+      },
+      { concurrency: 32 },
+    );
+    const client = await startClient(prefix);
+    // 20 successes: enough for the server to trust its average (about 1 s).
+    await Promise.all(Array.from({ length: 20 }, () => call(client, 'work', {})));
+
+    const packet = (id: string) => ({ id, pattern: 'work', data: {} });
+    await addRequest(redis, prefix, '*', packet('hopeless'), { t: '500' });
+    await addRequest(redis, prefix, '*', packet('feasible'), { t: '10000' });
+
+    await waitFor('both to be answered', async () => (await repliesById(redis, prefix)).size === 2);
+    const replies = await repliesById(redis, prefix);
+    expect(replies.get('hopeless')).toMatchObject({
+      err: { status: 503, code: 'SERVICE_BUSY', message: 'Service busy, retry later' },
+    });
+    expect(replies.get('feasible')).toMatchObject({ response: 'ok' });
+    expect(ran).toBe(21);
+    expect(server.stats()).toMatchObject({ shed: 1, handled: 21 });
+  });
+
+  it('answers HANDLER_TIMEOUT for a handler that overruns, frees its slot and drops its late result', async () => {
+    const prefix = newPrefix();
+    const redis = rawRedis();
+    let finished = 0;
+    const server = await startServer(
+      prefix,
+      {
+        slow: async () => {
+          await sleep(1500);
+          finished++;
+          return 'late';
+        },
+        fast: () => 'ok',
+      },
+      { concurrency: 1, handlerTimeoutMs: 200 },
+    );
+    const client = await startClient(prefix);
+
+    const error = await call(client, 'slow', {}).catch((e: unknown) => e);
+    expect(error).toEqual({
+      status: 504,
+      code: 'HANDLER_TIMEOUT',
+      message: 'The service took too long to answer; retry later',
+    });
+    // One slot, and the slow handler is still running: this is served only because its slot was freed.
+    await expect(call(client, 'fast', {})).resolves.toBe('ok');
+    expect(finished).toBe(0);
+
+    await waitFor('the slow handler to finish', () => finished === 1);
+    await sleep(100);
+    expect(server.stats()).toMatchObject({ handlerTimeouts: 1, handled: 1 });
+    await waitFor('both to be acknowledged and their slot free', async () => {
+      const [pending] = (await redis.xpending(requestStreamKey(prefix, service), service)) as [number];
+      return pending === 0 && server.stats().inFlight === 0;
+    });
+  });
+
+  it('dead-letters a request that killed maxDeliveries consumers in turn, and keeps serving', async () => {
+    const prefix = newPrefix();
+    const redis = rawRedis();
+    const stream = requestStreamKey(prefix, service);
+    const fixture = fileURLToPath(new URL('./crashing-consumer.fixture.ts', import.meta.url));
+    const poisoned: string[] = [];
+    const consumers = ['crash-1', 'crash-2', 'crash-3'].map((name) => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', fixture, TEST_REDIS_URL, prefix, service, name, '300'],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      cleanups.push(() => child.kill('SIGKILL'));
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (chunk.toString().includes('POISONED')) poisoned.push(name);
+      });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      return { ready: () => output.includes('READY'), exited };
+    });
+    await waitFor('the crashing consumers to start', () => consumers.every((c) => c.ready()), 20_000);
+
+    const client = await startClient(prefix, 25_000);
+    const reply = call(client, 'poison', {}).catch((e: unknown) => e);
+    await waitFor('the request to be written', async () => (await redis.xlen(stream)) === 1);
+    const [[entryId] = ['']] = await redis.xrange(stream, '-', '+');
+    // Each consumer dies of it in turn: delivered, then claimed twice once idle.
+    await Promise.all(consumers.map((c) => c.exited));
+    expect(poisoned).toHaveLength(3);
+
+    const handled: string[] = [];
+    const server = await startServer(
+      prefix,
+      {
+        poison: () => handled.push('poison'),
+        work: () => handled.push('work'),
+      },
+      { claimIdleMs: 300, maxDeliveries: 3 },
+    );
+    await expect(reply).resolves.toEqual({
+      status: 500,
+      code: 'DEAD_LETTERED',
+      message: 'Internal server error',
+    });
+
+    const dead = await redis.xrange(deadLetterStreamKey(prefix, service), '-', '+');
+    expect(dead).toHaveLength(1);
+    const fields = Object.fromEntries(
+      Array.from({ length: dead[0]![1].length / 2 }, (_, i) => [dead[0]![1][2 * i], dead[0]![1][2 * i + 1]]),
+    ) as Record<string, string>;
+    expect(JSON.parse(fields.p!)).toMatchObject({ pattern: 'poison', data: {} });
+    expect(fields).toMatchObject({ t: '25000', entry: entryId, deliveries: '3', consumer: poisoned[2] });
+    expect(fields.r).toMatch(/:reply:/);
+    await waitFor('the dead letter to be acknowledged and counted', async () => {
+      const [pending] = (await redis.xpending(stream, service)) as [number];
+      return pending === 0 && server.stats().deadLettered === 1;
+    });
+    expect(server.stats()).toMatchObject({ deadLettered: 1, claimed: 0 });
+
+    await expect(call(client, 'work', {})).resolves.toBe(1);
+    expect(handled).toEqual(['work']);
   });
 });

@@ -57,7 +57,21 @@ $('auth-form').addEventListener('submit', async (event) => {
   }
 });
 
-$('logout').addEventListener('click', () => stop());
+$('logout').addEventListener('click', () => void logOut());
+
+// Ends the session on the server first (its refresh token dies, and every socket of it closes), then here.
+let loggingOut = false;
+async function logOut() {
+  loggingOut = true;
+  $('logout').disabled = true;
+  try {
+    await auth.logout(); // never rejects; forgets the tokens even when the server cannot be reached
+  } finally {
+    loggingOut = false;
+    $('logout').disabled = false;
+    stop();
+  }
+}
 
 function showAuth() {
   $('auth').hidden = false;
@@ -73,7 +87,10 @@ function stop() {
   me = null;
   active = null;
   for (const map of [users, conversations, messages, hasOlder]) map.clear();
-  auth.logout();
+  // Still logged in when the session could not be resumed or the server ended it: end it there too, in the
+  // background (a 401 just means it is over already), so that the sign-in form shows at once.
+  // (The server's `Session ended` can close the client while logOut() still waits for its answer.)
+  if (auth.loggedIn && !loggingOut) void auth.logout();
   history.replaceState(null, '', location.pathname);
   showAuth();
 }
@@ -144,7 +161,9 @@ function showConnection(change) {
   $('conn').textContent = labels[change.state] ?? 'offline';
   const banner = $('banner');
   if (change.state === 'closed') {
-    if (change.error === 'Unauthorized' && me) stop(); // the session is over: sign in again
+    // The client closes by itself only when the session is over (`Unauthorized`: no token can be had;
+    // `Session ended`: logged out here or on another device): sign in again.
+    if (change.error !== undefined && me) stop();
     return;
   }
   if (change.state === 'connected' || change.state === 'connecting') {

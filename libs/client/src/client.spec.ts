@@ -1,9 +1,11 @@
 import { createServer } from 'node:net';
-import type { Message } from '@parley/contracts/wire';
+import { ErrorMessages, type Message } from '@parley/contracts/wire';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ScriptedGateway } from '../test/scripted-gateway.js';
+import { fakeJwt, ScriptedGateway } from '../test/scripted-gateway.js';
+import { ParleyAuth } from './auth.js';
 import { ParleyClient, ParleySendError, type ParleyClientOptions, type StateChange } from './client.js';
-import { ParleyRest } from './rest.js';
+import { ParleyRest, type GetToken } from './rest.js';
+import { tokenExpiresAt } from './util.js';
 
 // The SDK against a real Socket.IO server (ScriptedGateway) that misbehaves on purpose. The same SDK runs against
 // real gateway processes in test/client/.
@@ -365,5 +367,247 @@ describe('ParleyClient: transient send failures', () => {
     gw.failNextSend = 'content must be shorter than or equal to 4000 characters';
     await expect(c.send(5, 'final')).rejects.toThrow('4000 characters');
     expect(gw.sends).toHaveLength(3);
+  });
+});
+
+/**
+ * A token source that behaves like ParleyAuth's when its refresh skew is shorter than the client's re-auth skew:
+ * the same token until asked to refresh. Records each call's `forceRefresh`.
+ */
+function tokenSource(userId: number, ttlSeconds: number, sid = 'S1') {
+  let n = 0;
+  const mint = () => fakeJwt({ sub: userId, exp: Date.now() / 1000 + ttlSeconds, sid, n: ++n });
+  const source: { current: string; calls: boolean[]; getToken: GetToken } = {
+    current: mint(),
+    calls: [],
+    getToken: (o) => {
+      source.calls.push(o?.forceRefresh ?? false);
+      if (o?.forceRefresh) source.current = mint();
+      return source.current;
+    },
+  };
+  return source;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('ParleyClient: re-authentication', () => {
+  it('re-authenticates the open socket before its token expires (at 80% of a short life), again and again', async () => {
+    // ParleyAuth refreshes these tokens on every getToken (they expire within its 60 s skew): each is newer.
+    gw.accessTtlSeconds = 1;
+    const auth = new ParleyAuth({ baseUrl: gw.url, tokens: gw.issue(1) });
+    const c = client(1, { getToken: auth.getToken });
+    const states: StateChange[] = [];
+    c.on('state', (s) => states.push(s));
+    const connectedAt = Date.now();
+    await c.connect();
+    const first = gw.handshakes[0]!;
+    await until('the first authenticate', () => gw.authenticates.length === 1, 2_000);
+    const firstAfter = Date.now() - connectedAt;
+    expect(firstAfter).toBeGreaterThanOrEqual(700); // 80% of 1 s, not at once
+    expect(firstAfter).toBeLessThan(1_000); // before the server closes the socket
+    // Well past the first token's expiry, on the same socket: each token newer than the one before.
+    await until('past the first expiry', () => Date.now() > tokenExpiresAt(first)! + 800, 3_000);
+    expect(gw.authenticates.length).toBeGreaterThanOrEqual(2);
+    const expiries = [first, ...gw.authenticates].map((t) => tokenExpiresAt(t)!);
+    expect(expiries).toEqual([...expiries].sort((a, b) => a - b));
+    expect(new Set(expiries).size).toBe(expiries.length);
+    expect(gw.handshakes).toEqual([first]);
+    expect(states.map((s) => s.state)).toEqual(['connecting', 'connected']);
+    expect((await c.send(5, 'still here')).content).toBe('still here');
+  });
+
+  it('re-authenticates at exp − reauthSkewSeconds when the token lives at least twice that', async () => {
+    const tokens = tokenSource(1, 2.5);
+    const c = client(1, { getToken: tokens.getToken, reauthSkewSeconds: 1 });
+    const connectedAt = Date.now();
+    await c.connect();
+    await until('the authenticate', () => gw.authenticates.length === 1, 3_000);
+    const after = Date.now() - connectedAt;
+    expect(after).toBeGreaterThanOrEqual(1_400); // 2.5 s − 1 s
+    expect(after).toBeLessThan(1_900); // 80% would be 2 s
+    // The source returned the socket's own token first: the client asked again with forceRefresh.
+    expect(tokens.calls).toEqual([false, false, true]);
+    expect(gw.authenticates).toEqual([tokens.current]);
+    expect(gw.handshakes).toHaveLength(1);
+  });
+
+  it('retries an authenticate refused for now or unanswered, and keeps the socket', async () => {
+    const tokens = tokenSource(1, 2);
+    const c = client(1, {
+      getToken: tokens.getToken,
+      reauthSkewSeconds: 1,
+      ackTimeoutMs: 150,
+      retry: { initialDelayMs: 20, maxDelayMs: 40 },
+    });
+    await c.connect();
+    const exp = tokenExpiresAt(tokens.current)!;
+    gw.dropAuthenticateAcks = 1;
+    gw.refuse.authenticate.push(ErrorMessages.rateLimited, ErrorMessages.serviceBusy);
+    await until('past the first expiry', () => Date.now() > exp + 500, 4_000);
+    expect(gw.authenticates).toHaveLength(4); // no answer, rate limit, busy, taken
+    expect(gw.handshakes).toHaveLength(1);
+    expect(c.connected).toBe(true);
+  });
+
+  it('stops retrying when no time is left; the server closes with Token expired and the client reconnects', async () => {
+    const tokens = tokenSource(1, 1);
+    const errors: string[] = [];
+    const c = client(1, { getToken: tokens.getToken, retry: { initialDelayMs: 50, maxDelayMs: 100 } });
+    c.on('error', (e) => errors.push(e.message));
+    await c.connect();
+    const first = tokens.current;
+    await c.join(5);
+    gw.refuse.authenticate.push(...Array<string>(100).fill(ErrorMessages.serviceBusy));
+    await until('reconnected', () => gw.handshakes.length === 2 && c.connected, 4_000);
+    gw.refuse.authenticate.length = 0;
+    const tried = gw.authenticates.length;
+    expect(tried).toBeGreaterThanOrEqual(2);
+    expect(tried).toBeLessThan(10); // gave up before the expiry rather than retrying on
+    expect(errors).toContain(ErrorMessages.tokenExpired);
+    expect(errors.some((e) => e.startsWith(`authenticate: ${ErrorMessages.serviceBusy}`))).toBe(true);
+    expect(gw.handshakes[1]).not.toBe(first);
+    await until('re-joined', () => gw.joins.length === 2);
+  });
+
+  it('reconnects with a forced refresh when authenticate is refused with Unauthorized', async () => {
+    const tokens = tokenSource(1, 1);
+    const c = client(1, { getToken: tokens.getToken });
+    await c.connect();
+    const first = tokens.current;
+    gw.refuse.authenticate.push(ErrorMessages.unauthorized);
+    await until('reconnected', () => gw.handshakes.length === 2 && c.connected, 3_000);
+    // connect; re-auth: the same token, then forced; after the refusal: forced again for the new connection
+    expect(tokens.calls.slice(0, 4)).toEqual([false, false, true, true]);
+    expect(gw.authenticates[0]).not.toBe(first);
+    expect(gw.handshakes).toEqual([first, tokens.current]);
+  });
+
+  it('reconnects after the server closes the socket with Token expired, with a newer token than the expired one', async () => {
+    const tokens = tokenSource(1, 900);
+    const errors: string[] = [];
+    const c = client(1, { getToken: tokens.getToken });
+    c.on('error', (e) => errors.push(e.message));
+    await c.connect();
+    await c.join(5);
+    const expired = tokens.current;
+    gw.expire(1);
+    await until('reconnected', () => gw.handshakes.length === 2 && c.connected);
+    expect(errors).toEqual([ErrorMessages.tokenExpired]);
+    // getToken returned the expired token again: not presented, refreshed instead
+    expect(tokens.calls).toEqual([false, false, true]);
+    expect(gw.handshakes).toEqual([expired, tokens.current]);
+    await until('re-joined', () => gw.joins.length === 2);
+  });
+
+  it('closes for good when the server ends the session: pending sends reject, no reconnect', async () => {
+    const tokens = tokenSource(1, 900, 'S9');
+    const states: StateChange[] = [];
+    const c = client(1, { getToken: tokens.getToken, ackTimeoutMs: 2_000 });
+    c.on('state', (s) => states.push(s));
+    await c.connect();
+    gw.dropSendAcks = 1;
+    const pending = c.send(5, 'in flight');
+    await until('the send arrived', () => gw.sends.length === 1);
+    gw.endSession('S9');
+    await expect(pending).rejects.toThrow(ErrorMessages.sessionEnded);
+    expect(c.state).toBe('closed');
+    expect(states.at(-1)).toEqual({ state: 'closed', error: ErrorMessages.sessionEnded });
+    await sleep(300);
+    expect(gw.handshakes).toHaveLength(1);
+    expect(tokens.calls).toEqual([false]);
+    await expect(c.connect()).rejects.toThrow(/closed/);
+  });
+
+  it('auth.logout() ends the session on the server, which closes the client with Session ended', async () => {
+    const auth = new ParleyAuth({ baseUrl: gw.url, tokens: gw.issue(1) });
+    const c = client(1, { getToken: auth.getToken });
+    const states: StateChange[] = [];
+    c.on('state', (s) => states.push(s));
+    await c.connect();
+    expect(await auth.logout()).toBe(true);
+    await until('closed', () => c.closed);
+    // closed by the server's word, not by a failed reconnect (which would say Unauthorized)
+    expect(states.at(-1)).toEqual({ state: 'closed', error: ErrorMessages.sessionEnded });
+    expect(auth.tokens).toBeNull();
+    await sleep(200);
+    expect(gw.handshakes).toHaveLength(1);
+  });
+
+  it('leaves no re-authentication behind after close()', async () => {
+    const tokens = tokenSource(1, 0.6);
+    const c = client(1, { getToken: tokens.getToken });
+    await c.connect();
+    c.close();
+    await sleep(800); // past when it would have re-authenticated
+    expect(tokens.calls).toEqual([false]);
+    expect(gw.authenticates).toEqual([]);
+  });
+});
+
+describe('ParleyClient: refusals for now are retried, final ones are not', () => {
+  const retry = { initialDelayMs: 20, maxDelayMs: 50 };
+
+  it('retries a join refused for now and keeps the conversation; a final refusal still fails it', async () => {
+    const c = client(2, { retry });
+    const messages = record(c);
+    await c.connect();
+    gw.store(5, 1, 'one');
+    gw.refuse['join-conversation'].push(
+      ErrorMessages.rateLimited,
+      ErrorMessages.serviceBusy,
+      'No reply to "conversations.join" within 5000 ms: no instance of the service answered',
+      'Could not send "conversations.join": Redis is unreachable',
+    );
+    await c.join(5);
+    expect(gw.joins).toHaveLength(5);
+    expect(c.conversations).toEqual([5]);
+    expect(seqs(messages)).toEqual([1]);
+    gw.refuse['join-conversation'].push(ErrorMessages.notParticipantJoin);
+    await expect(c.join(6)).rejects.toThrow(ErrorMessages.notParticipantJoin);
+    expect(c.conversations).toEqual([5]);
+    await sleep(150);
+    expect(gw.joins).toHaveLength(6);
+  });
+
+  it('retries a send refused for now with the same client_message_id, past maxSendAttempts; final refusals reject', async () => {
+    const c = client(1, { retry, maxSendAttempts: 2 });
+    await c.connect();
+    gw.refuse['send-message'].push(
+      ErrorMessages.rateLimited,
+      ErrorMessages.serviceBusy,
+      ErrorMessages.rateLimited,
+      'Could not send "messages.send": Redis is unreachable',
+    );
+    const sent = await c.send(5, 'patient');
+    expect(gw.sends).toHaveLength(5);
+    expect(new Set(gw.sends.map((p) => p.client_message_id))).toEqual(new Set([sent.client_message_id]));
+    expect(gw.stored(5)).toHaveLength(1);
+    gw.refuse['send-message'].push(ErrorMessages.unauthorized);
+    await expect(c.send(9, 'refused')).rejects.toThrow(ErrorMessages.unauthorized);
+    expect(gw.sends).toHaveLength(6);
+    // An unexpected server error is retried, but only maxSendAttempts times (it may happen every time)
+    gw.refuse['send-message'].push('Internal server error', 'Internal server error', 'Internal server error');
+    await expect(c.send(5, 'unlucky')).rejects.toBeInstanceOf(ParleySendError);
+    expect(gw.sends).toHaveLength(8);
+  });
+
+  it('sends a mark-read refused for now again (merged with later ones); a final refusal rejects', async () => {
+    const c = client(2, { retry });
+    await c.connect();
+    for (const t of ['a', 'b', 'c', 'd']) gw.store(5, 1, t);
+    await c.join(5);
+    gw.refuse['mark-read'].push(ErrorMessages.rateLimited, ErrorMessages.serviceBusy);
+    expect(await c.markRead(5, 2)).toBe(2); // the local mark, at once
+    expect(await c.markRead(5, 3)).toBe(3);
+    expect(c.unreadCount(5)).toBe(1);
+    await until('the retry', () => gw.markReads.length === 3);
+    expect(gw.markReads.map((m) => m.seq)).toEqual([2, 3, 3]); // one retry, for the highest
+    await sleep(150);
+    expect(gw.markReads).toHaveLength(3);
+    gw.refuse['mark-read'].push(ErrorMessages.unauthorized);
+    await expect(c.markRead(6, 1)).rejects.toThrow(ErrorMessages.unauthorized);
+    await sleep(150);
+    expect(gw.markReads).toHaveLength(4);
   });
 });

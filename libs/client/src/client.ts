@@ -1,7 +1,10 @@
 import {
   CHAT_NAMESPACE,
+  ClientEvent,
   ErrorMessages,
   type Ack,
+  type AuthenticateAck,
+  type AuthenticatePayload,
   type ClientToServerEvents,
   type Conversation,
   type Id,
@@ -20,7 +23,7 @@ import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { ParleyApiError, ParleyRest, type GetToken } from './rest.js';
 import { MessageSequencer, type SeqGap } from './sequencer.js';
-import { cancellableSleep, tokenUserId, uuid, type Timer } from './util.js';
+import { cancellableSleep, tokenExpiresAt, tokenUserId, uuid, type Timer } from './util.js';
 
 export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -34,7 +37,10 @@ export interface StateChange {
   attempt?: number;
   /** `reconnecting`: how long until the next attempt (ms). */
   delayMs?: number;
-  /** What made the last attempt fail, or why the client closed (`Unauthorized` when it cannot get a token). */
+  /**
+   * What made the last attempt fail, or why the client closed: `Unauthorized` when it cannot get a token,
+   * `Session ended` when the server ended the session (a logout, here or on another device).
+   */
   error?: string;
 }
 
@@ -66,18 +72,37 @@ export interface ParleyClientOptions {
   urls?: string[];
   /** Start at a random entry of `urls` (spreads clients over gateways). Default false. */
   shuffleUrls?: boolean;
-  /** The access token for each connection attempt; `forceRefresh` after the server refused one. */
+  /**
+   * The access token for each connection attempt and each re-authentication; `forceRefresh` after the server
+   * refused one, or when the one it returned is no newer than the one the socket already has.
+   */
   getToken: GetToken;
+  /**
+   * Re-authenticate the open socket this many seconds before its token expires (the server closes a socket whose
+   * token expired). Tokens that live less than twice this are re-authenticated at 80% of their remaining life.
+   * Default 60.
+   */
+  reauthSkewSeconds?: number;
   /** Your user id (`sender_id`, `userId` in payloads). Default: the `sub` of the token. */
   userId?: Id;
   /** REST for catch-ups over 100 messages and for gaps. Default: a ParleyRest on the connected gateway. */
   rest?: ParleyRest;
   reconnect?: BackoffOptions;
+  /**
+   * Waits between retries of what the server refused for now (`Rate limit exceeded`, `Service busy, retry later`,
+   * no chats instance answering): sends, joins, mark-read, authenticate. Default `{initialDelayMs: 250,
+   * maxDelayMs: 10000}` (factor 2, jitter 0.5).
+   */
+  retry?: BackoffOptions;
   /** How long a connection attempt may take (ms). Default 10 000. */
   connectTimeoutMs?: number;
   /** How long to wait for an acknowledgement before retrying (ms). Default 5 000. */
   ackTimeoutMs?: number;
-  /** A send is given up (its promise rejects) after this many unanswered tries while connected. Default 5. */
+  /**
+   * A send is given up (its promise rejects) after this many tries while connected that got no answer or an
+   * `Internal server error`. Refusals for now (rate limit, busy) do not count: they are retried until they pass.
+   * Default 5.
+   */
   maxSendAttempts?: number;
   /** How long an out-of-order message may wait for the ones before it before they are fetched (ms). Default 2 000. */
   gapTimeoutMs?: number;
@@ -118,7 +143,10 @@ interface OutgoingSend {
   message_type: MessageType;
   content: string;
   client_message_id: string;
+  /** Tries that got no answer or an unexpected error (they count towards `maxSendAttempts`). */
   attempts: number;
+  /** Refusals for now (they do not count). */
+  refusals: number;
   resolve: (message: Message) => void;
   reject: (error: Error) => void;
 }
@@ -151,7 +179,22 @@ interface TypingOut {
   idle?: Timer;
 }
 
+/** The current socket's token, and its re-authentication. */
+interface SocketAuth {
+  socket: ChatSocket;
+  token: string;
+  /** When the server closes the socket unless it authenticates again (ms since the epoch); undefined: never. */
+  expiresAt?: number;
+  timer?: Timer;
+  /** Re-authentications in a row scheduled when, by our clock, the token had already expired. */
+  overdue: number;
+}
+
 type RequestResult<A> = { ack: A } | 'timeout' | 'disconnected';
+
+const DEFAULT_RETRY: BackoffOptions = { initialDelayMs: 250, maxDelayMs: 10_000 };
+/** setTimeout fires at once for longer delays; re-authenticating early is harmless. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * A Parley chat client over socket.io-client, for browsers and Node. It reconnects by itself (exponential
@@ -170,12 +213,19 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   private sleeper?: { cancel: () => void };
   private me?: Id;
   private readonly restByUrl = new Map<string, ParleyRest>();
+  private socketAuth?: SocketAuth;
+  /** The token of a socket the server closed with `Token expired`: the next connection needs a newer one. */
+  private expiredToken?: string;
+  /** Backoff waits of retries: cut short on a disconnect or close, so that no timer outlives the connection. */
+  private readonly retryWaits = new Set<{ cancel: () => void }>();
 
   private readonly outbox: OutgoingSend[] = [];
   private flushing = false;
   private readonly joined = new Map<Id, JoinedConversation>();
   private readonly reads = new Map<Id, ReadState>();
   private readonly pendingReads = new Map<Id, number | undefined>();
+  private readRetryTimer?: Timer;
+  private readRetries = 0;
   private readonly onlineUsers = new Set<Id>();
   private readonly typingOut = new Map<Id, TypingOut>();
   private readonly typingIn = new Map<string, Timer>();
@@ -241,6 +291,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   private closeWith(error?: string): void {
     this.setState({ state: 'closed', error });
     this.sleeper?.cancel();
+    this.stopConnectionTimers();
     const socket = this.socket;
     this.socket = undefined;
     socket?.close();
@@ -284,7 +335,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
         });
         let error: string;
         try {
-          const token = await this.options.getToken({ forceRefresh: this.forceRefresh });
+          const token = await this.connectionToken();
           if (this.closed) return;
           this.me ??= tokenUserId(token);
           const outcome = await this.attempt(url, token);
@@ -307,6 +358,15 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     } finally {
       this.running = false;
     }
+  }
+
+  private async connectionToken(): Promise<string> {
+    const forced = this.forceRefresh;
+    const token = await this.options.getToken({ forceRefresh: forced });
+    // The server said the last socket's token expired: one no newer would be refused at the handshake.
+    const expired = this.expiredToken;
+    if (forced || expired === undefined || isNewerToken(token, expired)) return token;
+    return this.options.getToken({ forceRefresh: true });
   }
 
   private async pause(error?: string): Promise<void> {
@@ -334,7 +394,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       socket.once('connect', () => {
         socket.off('connect_error');
         resolve('connected');
-        this.onConnected(socket);
+        this.onConnected(socket, token);
       });
       socket.once('connect_error', (err: Error) => {
         socket.off('connect');
@@ -345,27 +405,28 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     });
   }
 
-  private onConnected(socket: ChatSocket): void {
+  private onConnected(socket: ChatSocket, token: string): void {
     if (this.socket !== socket || this.currentState === 'closed') {
       socket.close();
       return;
     }
     this.failures = 0;
     this.forceRefresh = false;
+    this.expiredToken = undefined;
     this.setState({ state: 'connected', url: this.url });
     for (const w of this.connectWaiters.splice(0)) w.resolve();
     socket.on('disconnect', (reason) => this.onDisconnected(socket, reason));
+    this.socketAuth = { socket, token, expiresAt: tokenExpiresAt(token), overdue: 0 };
+    this.scheduleReauth(this.socketAuth);
     for (const conversation of this.joined.values()) void this.joinOn(socket, conversation);
-    for (const [conversationId, seq] of [...this.pendingReads]) {
-      this.pendingReads.delete(conversationId);
-      this.markRead(conversationId, seq).catch((err: unknown) => this.emit('error', err as Error));
-    }
+    this.sendPendingReads();
     void this.flush();
   }
 
   private onDisconnected(socket: ChatSocket, reason: string): void {
     if (this.socket !== socket) return;
     this.socket = undefined;
+    this.stopConnectionTimers();
     if (this.currentState === 'closed') return;
     // While disconnected we cannot know who is online; the snapshot after the reconnect tells again.
     for (const userId of [...this.onlineUsers]) this.setOnline(userId, false);
@@ -400,7 +461,115 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       this.emit('conversation', conversation);
       this.emitUnread(conversation.id);
     });
-    socket.on('error', (e) => current() && this.emit('error', new Error(e.message)));
+    socket.on('error', (e) => current() && this.onServerError(socket, e.message));
+  }
+
+  private onServerError(socket: ChatSocket, message: string): void {
+    // Logged out (here or on another device), or the refresh token was replayed: no token of this session will
+    // be taken again, so reconnecting is pointless. The user must log in again.
+    if (message === ErrorMessages.sessionEnded) return this.closeWith(message);
+    // The server disconnects next; the reconnect after that must not present the same token.
+    if (message === ErrorMessages.tokenExpired && this.socketAuth?.socket === socket) {
+      this.expiredToken = this.socketAuth.token;
+    }
+    this.emit('error', new Error(message));
+  }
+
+  /** Timers that belong to one connection: none may fire once it is gone. */
+  private stopConnectionTimers(): void {
+    clearTimeout(this.socketAuth?.timer);
+    this.socketAuth = undefined;
+    clearTimeout(this.readRetryTimer);
+    this.readRetryTimer = undefined;
+    for (const wait of [...this.retryWaits]) wait.cancel();
+  }
+
+  /** A wait before a retry; `false` when a disconnect or close cut it short. */
+  private async retryWait(delayMs: number): Promise<boolean> {
+    const sleep = cancellableSleep(delayMs);
+    this.retryWaits.add(sleep);
+    try {
+      return await sleep.done;
+    } finally {
+      this.retryWaits.delete(sleep);
+    }
+  }
+
+  /** The jittered delay before retry number `attempt` (0 first) of something refused for now. */
+  private retryDelay(attempt: number): number {
+    return backoffDelay(attempt, { ...DEFAULT_RETRY, ...this.options.retry }, () => this.random());
+  }
+
+  // ---- re-authentication --------------------------------------------------------------------------------------
+
+  /**
+   * The server closes a socket when its token expires (`Token expired`). Shortly before that, the client hands it
+   * a fresh token (`authenticate`) so that the connection, its rooms and its pending requests survive.
+   */
+  private scheduleReauth(auth: SocketAuth): void {
+    clearTimeout(auth.timer);
+    if (auth.expiresAt === undefined) return;
+    const remaining = auth.expiresAt - Date.now();
+    const skewMs = (this.options.reauthSkewSeconds ?? 60) * 1000;
+    let delay = remaining >= 2 * skewMs ? remaining - skewMs : remaining * 0.8;
+    // The server still takes a token our clock says has expired: our clock is ahead. Back off rather than
+    // re-authenticate (and refresh) in a tight loop.
+    if (remaining <= 0) delay = this.retryDelay(auth.overdue++);
+    else auth.overdue = 0;
+    auth.timer = setTimeout(() => void this.reauthenticate(auth), Math.min(MAX_TIMER_MS, delay));
+  }
+
+  private async reauthenticate(auth: SocketAuth): Promise<void> {
+    auth.timer = undefined;
+    for (let attempt = 0; this.socketAuth === auth; attempt++) {
+      const outcome = await this.authenticateOnce(auth);
+      if (outcome === 'done' || this.socketAuth !== auth) return;
+      const delayMs = this.retryDelay(attempt);
+      if (auth.expiresAt !== undefined && Date.now() + delayMs >= auth.expiresAt) {
+        // No time left: the server closes the socket (`Token expired`) and the reconnect gets a fresh token.
+        this.emit('error', new Error(`authenticate: ${outcome.error}; the connection ends with its token`));
+        return;
+      }
+      await this.retryWait(delayMs);
+    }
+  }
+
+  /** One try: 'done' (authenticated and rescheduled, or handed over to a reconnect or close), or worth another. */
+  private async authenticateOnce(auth: SocketAuth): Promise<'done' | { error: string }> {
+    let token: string;
+    try {
+      token = await this.options.getToken();
+      if (!isNewerToken(token, auth.token)) token = await this.options.getToken({ forceRefresh: true });
+    } catch (err) {
+      if (err instanceof ParleyApiError && err.status === 401) {
+        if (this.socketAuth === auth) this.closeWith(ErrorMessages.unauthorized); // the user must log in again
+        return 'done';
+      }
+      return { error: (err as Error).message };
+    }
+    if (this.socketAuth !== auth) return 'done';
+    const payload: AuthenticatePayload = { token };
+    const result = await this.request<AuthenticateAck>(auth.socket, ClientEvent.Authenticate, payload);
+    if (this.socketAuth !== auth || result === 'disconnected') return 'done';
+    if (result === 'timeout') return { error: 'No acknowledgement' };
+    const ack = result.ack;
+    if (ack.success) {
+      auth.token = token;
+      const expiresAt = Date.parse(ack.expires_at);
+      auth.expiresAt = Number.isNaN(expiresAt) ? tokenExpiresAt(token) : expiresAt;
+      this.scheduleReauth(auth);
+      return 'done';
+    }
+    if (isRetryableRefusal(ack.error)) return { error: ack.error };
+    if (ack.error === ErrorMessages.unauthorized) {
+      // The new token was refused (revoked, or another user's): start over with a refreshed one.
+      this.forceRefresh = true;
+      auth.socket.disconnect();
+      return 'done';
+    }
+    // Nothing a retry would change; the socket lasts until its token expires, and the reconnect then gets a new one.
+    this.emit('error', new Error(`authenticate: ${ack.error}`));
+    return 'done';
   }
 
   /** Emits with an acknowledgement; resolves with it, or 'timeout', or 'disconnected'. */
@@ -488,6 +657,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   }
 
   private async joinOn(socket: ChatSocket, conversation: JoinedConversation): Promise<void> {
+    let refusals = 0;
     for (let attempt = 1; ; attempt++) {
       const since = conversation.sequencer.lastSeq;
       conversation.mode = since === undefined ? 'latest' : 'since';
@@ -506,6 +676,15 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
         return;
       }
       const ack = result.ack;
+      if (!ack.success && isRetryableRefusal(ack.error)) {
+        // Refused for now, not for good: the conversation stays joined and the join is tried again. (An answer:
+        // the count of unanswered tries starts over.)
+        attempt = 0;
+        await this.retryWait(this.retryDelay(refusals++));
+        if (this.socket !== socket || !socket.connected) return; // re-joined after the reconnect
+        if (this.joined.get(conversation.id) !== conversation) return;
+        continue;
+      }
       if (!ack.success) {
         this.joined.delete(conversation.id);
         const error = new Error(ack.error);
@@ -630,8 +809,9 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   /**
    * Sends a message: resolves with the stored message once the server acknowledged it. Sent in order, queued
    * while disconnected, retried with the same `client_message_id` when no ack comes, so never stored twice.
-   * Rejects (`ParleySendError`) when the server refuses it, or after `maxSendAttempts` tries that got no answer
-   * or a transient error (rate limit, RPC timeout, Redis down: retried with a backoff).
+   * Refusals for now (rate limit, service busy, no chats instance answering, Redis down) are retried with a
+   * backoff until they pass. Rejects (`ParleySendError`) when the server refuses it for good, or after
+   * `maxSendAttempts` tries that got no answer or an `Internal server error`.
    */
   send(conversationId: Id, content: string, options: SendOptions = {}): Promise<Message> {
     this.stopTyping(conversationId);
@@ -643,6 +823,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
         content,
         client_message_id: options.clientMessageId ?? uuid(),
         attempts: 0,
+        refusals: 0,
         resolve,
         reject,
       });
@@ -685,6 +866,10 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
           continue;
         }
         const error = ack ? ack.error : 'No acknowledgement';
+        if (isRetryableRefusal(error)) {
+          await this.retryWait(this.retryDelay(entry.refusals++));
+          continue;
+        }
         const retryable = result === 'timeout' || isTransient(error);
         entry.attempts++;
         // Two unanswered tries: the connection is likely dead without knowing it yet. Replace it (the send goes
@@ -695,11 +880,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
           entry.reject(new ParleySendError(error, entry.client_message_id));
           continue;
         }
-        if (result !== 'timeout') {
-          await cancellableSleep(
-            backoffDelay(entry.attempts - 1, { initialDelayMs: 250 }, () => this.random()),
-          ).done;
-        }
+        if (result !== 'timeout') await this.retryWait(this.retryDelay(entry.attempts - 1));
       }
     } finally {
       this.flushing = false;
@@ -713,7 +894,9 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
 
   /**
    * Marks a conversation read up to `seq` (default: everything). Your unread count drops at once; the server's
-   * answer (and `messages-read`) confirm it. While disconnected it is sent after the reconnect.
+   * answer (and `messages-read`) confirm it. While disconnected it is sent after the reconnect; refused for now
+   * (rate limit, busy) it is sent again after a backoff. Either way it resolves at once with the local mark.
+   * Rejects when the server refuses it for good.
    */
   async markRead(conversationId: Id, seq?: number): Promise<number> {
     const state = this.readState(conversationId);
@@ -728,17 +911,44 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
         })
       : 'disconnected';
     if (result === 'disconnected') {
-      // Sent after the reconnect; `undefined` (everything) wins over any seq.
-      const queued = this.pendingReads.get(conversationId);
-      const all = seq === undefined || (this.pendingReads.has(conversationId) && queued === undefined);
-      this.pendingReads.set(conversationId, all ? undefined : Math.max(seq, queued ?? 0));
+      this.queueRead(conversationId, seq); // sent after the reconnect
       return state.readSeq;
     }
     if (result === 'timeout') return state.readSeq; // not worth a retry: the next mark-read carries it
-    if (!result.ack.success) throw new Error(result.ack.error);
+    if (!result.ack.success) {
+      if (!isRetryableRefusal(result.ack.error)) throw new Error(result.ack.error);
+      this.queueRead(conversationId, seq);
+      this.scheduleReadRetry();
+      return state.readSeq;
+    }
+    this.readRetries = 0;
     state.readSeq = Math.max(state.readSeq, result.ack.seq);
     this.emitUnread(conversationId);
     return result.ack.seq;
+  }
+
+  /** Remembers a mark-read to send later, merged with one already waiting (`undefined`, everything, wins). */
+  private queueRead(conversationId: Id, seq: number | undefined): void {
+    const queued = this.pendingReads.get(conversationId);
+    const all = seq === undefined || (this.pendingReads.has(conversationId) && queued === undefined);
+    this.pendingReads.set(conversationId, all ? undefined : Math.max(seq, queued ?? 0));
+  }
+
+  /** One timer for all the refused mark-reads: those refused meanwhile are merged into it, not multiplied. */
+  private scheduleReadRetry(): void {
+    if (this.readRetryTimer !== undefined) return;
+    this.readRetryTimer = setTimeout(() => {
+      this.readRetryTimer = undefined;
+      this.sendPendingReads();
+    }, this.retryDelay(this.readRetries++));
+  }
+
+  private sendPendingReads(): void {
+    if (!this.socket?.connected) return; // sent after the reconnect
+    for (const [conversationId, seq] of [...this.pendingReads]) {
+      this.pendingReads.delete(conversationId);
+      this.markRead(conversationId, seq).catch((err: unknown) => this.emit('error', err as Error));
+    }
   }
 
   /**
@@ -886,15 +1096,32 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
 }
 
 /**
- * Failures worth another try with the same client_message_id (the server keeps sends idempotent): the rate
- * limit, no chats instance answering in time, Redis unreachable, an unexpected server error.
+ * Refusals that mean "not now" rather than "no": the rate limit, admission control, no chats instance answering in
+ * time (`No reply to "…"`), Redis unreachable (`Could not send "…"`). Sends, joins, mark-read and authenticate
+ * refused so are retried with a backoff until they pass.
  */
-export function isTransient(error: string): boolean {
+export function isRetryableRefusal(error: string): boolean {
   return (
     error === ErrorMessages.rateLimited ||
-    error === 'Internal server error' ||
+    error === ErrorMessages.serviceBusy ||
     /^No reply to "|^Could not send "/.test(error)
   );
+}
+
+/**
+ * Failures worth another try with the same client_message_id (the server keeps sends idempotent): the refusals
+ * for now of `isRetryableRefusal`, and an unexpected server error (tried `maxSendAttempts` times at most, since
+ * it may well happen again).
+ */
+export function isTransient(error: string): boolean {
+  return isRetryableRefusal(error) || error === 'Internal server error';
+}
+
+/** A token the server would take for longer than `than` (by `exp`; without one, any other token is newer). */
+function isNewerToken(token: string, than: string): boolean {
+  if (token === than) return false;
+  const [a, b] = [tokenExpiresAt(token), tokenExpiresAt(than)];
+  return a === undefined || b === undefined || a > b;
 }
 
 function typingKey(conversationId: Id, userId: Id): string {

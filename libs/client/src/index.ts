@@ -1,4 +1,4 @@
-export { isTransient, ParleyClient, ParleySendError } from './client.js';
+export { isRetryableRefusal, isTransient, ParleyClient, ParleySendError } from './client.js';
 export type {
   ChatSocket,
   ConnectionState,
@@ -12,4 +12,4 @@ export { ParleyApiError, ParleyRest, type GetToken, type HistoryQuery, type Rest
 export { MessageSequencer, type SeqGap } from './sequencer.js';
 export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 export { Emitter } from './emitter.js';
-export { decodeJwt, tokenUserId, uuid } from './util.js';
+export { decodeJwt, tokenExpiresAt, tokenUserId, uuid } from './util.js';

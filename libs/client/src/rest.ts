@@ -22,6 +22,8 @@ export class ParleyApiError extends Error {
     readonly status: number,
     message: string,
     readonly body?: unknown,
+    /** From the `Retry-After` header (e.g. a 429 `Too many attempts, retry later`): wait this long first. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -77,6 +79,23 @@ export class ParleyRest {
     return this.request('POST', '/api/auth/refresh', { body: { refresh }, auth: false });
   }
 
+  /**
+   * Ends this login's session on the server (204): its refresh tokens stop working, its access tokens are refused,
+   * and its sockets are closed (`Session ended`). `token`: call with this access token instead of `getToken`'s,
+   * without the retry after a 401 (`ParleyAuth.logout` does; a 401 then means the session is already over).
+   */
+  logout(refresh?: string, options: { token?: string } = {}): Promise<void> {
+    return this.request('POST', '/api/auth/logout', {
+      body: refresh === undefined ? {} : { refresh },
+      token: options.token,
+    });
+  }
+
+  /** Ends every session of the user (every device): see `logout`. */
+  logoutAll(options: { token?: string } = {}): Promise<void> {
+    return this.request('POST', '/api/auth/logout-all', { token: options.token });
+  }
+
   me(): Promise<User> {
     return this.request('GET', '/api/users/me');
   }
@@ -128,14 +147,15 @@ export class ParleyRest {
   private async request<T>(
     method: string,
     path: string,
-    opts: { body?: unknown; auth?: boolean } = {},
+    opts: { body?: unknown; auth?: boolean; token?: string } = {},
   ): Promise<T> {
-    const auth = opts.auth ?? true;
-    if (auth && !this.options.getToken) throw new ParleyApiError(401, 'No token source configured');
-    let token = auth ? await this.options.getToken!() : undefined;
+    const getToken = opts.token === undefined ? this.options.getToken : undefined;
+    const auth = (opts.auth ?? true) && opts.token === undefined;
+    if (auth && !getToken) throw new ParleyApiError(401, 'No token source configured');
+    let token = auth ? await getToken!() : opts.token;
     let res = await this.fetchOnce(method, path, opts.body, token);
     if (res.status === 401 && auth) {
-      token = await this.options.getToken!({ forceRefresh: true });
+      token = await getToken!({ forceRefresh: true });
       res = await this.fetchOnce(method, path, opts.body, token);
     }
     const text = await res.text();
@@ -145,7 +165,9 @@ export class ParleyRest {
     } catch {
       body = text;
     }
-    if (!res.ok) throw new ParleyApiError(res.status, errorText(body, res.status), body);
+    if (!res.ok) {
+      throw new ParleyApiError(res.status, errorText(body, res.status), body, retryAfter(res.headers));
+    }
     return body as T;
   }
 
@@ -172,6 +194,15 @@ function query(params: Record<string, string | number | undefined>): string {
   );
   if (pairs.length === 0) return '';
   return `?${pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`).join('&')}`;
+}
+
+/** `Retry-After` in seconds: delta-seconds, or an HTTP date (RFC 9110 allows both). */
+function retryAfter(headers: Headers): number | undefined {
+  const value = headers.get('retry-after')?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
 function errorText(body: unknown, status: number): string {

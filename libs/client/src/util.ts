@@ -40,6 +40,12 @@ export function tokenUserId(token: string): number | undefined {
   return typeof id === 'number' && Number.isSafeInteger(id) && id > 0 ? id : undefined;
 }
 
+/** When a JWT expires (ms since the epoch), if it says. `exp` may have a fraction (RFC 7519 NumericDate). */
+export function tokenExpiresAt(token: string): number | undefined {
+  const exp = decodeJwt(token)?.exp;
+  return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
+}
+
 export type Timer = ReturnType<typeof setTimeout>;
 
 /** A sleep that `cancel()` ends early (resolving `false`). */

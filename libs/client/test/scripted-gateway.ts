@@ -5,35 +5,79 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type {
-  ClientToServerEvents,
-  Message,
-  SendMessagePayload,
-  ServerToClientEvents,
+import {
+  ErrorMessages,
+  type AuthTokens,
+  type ClientToServerEvents,
+  type Message,
+  type SendMessagePayload,
+  type ServerToClientEvents,
 } from '@parley/contracts/wire';
 import { Server, type Socket } from 'socket.io';
 
-type GatewaySocket = Socket<
-  ClientToServerEvents,
-  ServerToClientEvents,
-  Record<string, never>,
-  { userId: number }
->;
+interface SocketData {
+  userId: number;
+  sid?: string;
+  /** The token's `exp` (seconds). */
+  exp?: number;
+  /** Closes the socket when its token expires (`Token expired`). */
+  expiry?: ReturnType<typeof setTimeout>;
+}
+
+type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+/** What a token says, once the gateway took it. */
+interface TokenClaims {
+  userId: number;
+  /** Seconds since the epoch (with a fraction, so that tests can use tokens that live under a second). */
+  exp?: number;
+  sid?: string;
+}
+
+/** Refusals a test queues: each next request of that kind is answered with the next error of its list. */
+type Scripted = 'send-message' | 'join-conversation' | 'mark-read' | 'authenticate';
+
+const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/** A JWT-shaped access token (unsigned: the scripted gateway only reads it). */
+export function fakeJwt(claims: { sub: number; exp: number; sid?: string; n?: number }): string {
+  return `${b64url({ alg: 'none' })}.${b64url({ ...claims, sub: String(claims.sub) })}.sig`;
+}
 
 /**
  * A small, scriptable stand-in for the gateway for the SDK's unit tests: a real Socket.IO server (namespace
  * /chat) and a real HTTP server, keeping messages in memory. It implements the protocol's shapes (tokens are
- * `t-<userId>`), and lets a test misbehave on purpose: refuse tokens, swallow acks, deliver out of order, drop
- * connections. The real gateway is tested with the SDK in test/client/.
+ * `t-<userId>`, which never expire, or JWT-shaped ones from `issue()`/`fakeJwt()` with `exp` and `sid`), and lets
+ * a test misbehave on purpose: refuse tokens and requests, swallow acks, deliver out of order, drop connections,
+ * expire tokens, end sessions. The real gateway is tested with the SDK in test/client/.
  */
 export class ScriptedGateway {
   readonly http: HttpServer;
-  readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { userId: number }>;
+  readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
   url = '';
   /** Tokens refused at the handshake (connect_error "Unauthorized"). */
   readonly refused = new Set<string>();
   /** Every token a handshake presented, in order. */
   readonly handshakes: string[] = [];
+  /** Every token an `authenticate` presented, in order. */
+  readonly authenticates: string[] = [];
+  /** Queued refusals: `refuse['join-conversation'].push('Rate limit exceeded')` refuses the next join so. */
+  readonly refuse: Record<Scripted, string[]> = {
+    'send-message': [],
+    'join-conversation': [],
+    'mark-read': [],
+    authenticate: [],
+  };
+  /** How long the access tokens of `issue()` and of each refresh live (seconds). */
+  accessTtlSeconds = 900;
+  /** Swallow the acks of this many next authenticates (the token is not taken either). */
+  dropAuthenticateAcks = 0;
+  /** Sessions (`sid`) ended by a logout or by `endSession`. */
+  readonly endedSessions = new Set<string>();
+  /** POST /api/auth/logout and /logout-all calls: path, bearer token, body. */
+  readonly logouts: Array<{ path: string; token: string; body: unknown }> = [];
+  /** Every mark-read payload received. */
+  readonly markReads: Array<{ conversationId: number; seq?: number }> = [];
   /** Every send-message payload received, in order (retries included). */
   readonly sends: SendMessagePayload[] = [];
   /** Every join-conversation payload received. */
@@ -50,6 +94,9 @@ export class ScriptedGateway {
   failNextSend?: string;
   private readonly messages = new Map<number, Message[]>();
   private nextId = 1;
+  /** Live refresh tokens (each works once) and the login they belong to. */
+  private readonly refreshTokens = new Map<string, { userId: number; sid: string }>();
+  private issued = 0;
 
   constructor() {
     this.http = createServer((req, res) => this.rest(req, res));
@@ -59,9 +106,9 @@ export class ScriptedGateway {
       const raw = (socket.handshake.auth as { token?: unknown }).token;
       const token = typeof raw === 'string' ? raw : '';
       this.handshakes.push(token);
-      const userId = /^t-(\d+)$/.exec(token)?.[1];
-      if (!userId || this.refused.has(token)) return next(new Error('Unauthorized'));
-      socket.data.userId = Number(userId);
+      const claims = this.verify(token);
+      if (!claims) return next(new Error(ErrorMessages.unauthorized));
+      socket.data = { userId: claims.userId, sid: claims.sid, exp: claims.exp };
       next();
     });
     nsp.on('connection', (socket: GatewaySocket) => this.onConnection(socket));
@@ -78,6 +125,7 @@ export class ScriptedGateway {
   }
 
   async stop(): Promise<void> {
+    for (const socket of this.sockets()) clearTimeout(socket.data.expiry);
     this.io.of('/chat').disconnectSockets(true);
     await new Promise<void>((resolve) => this.io.close(() => resolve()));
   }
@@ -88,7 +136,68 @@ export class ScriptedGateway {
   }
 
   connectedUsers(): number[] {
-    return [...this.io.of('/chat').sockets.values()].map((s) => s.data.userId);
+    return this.sockets().map((s) => s.data.userId);
+  }
+
+  /**
+   * Tokens for a new login of `userId` (a new session `s-<n>`, unless `sid` is given); the access token lives
+   * `ttlSeconds` (default `accessTtlSeconds`).
+   */
+  issue(userId: number, options: { ttlSeconds?: number; sid?: string } = {}): AuthTokens {
+    const n = ++this.issued;
+    const sid = options.sid ?? `s-${n}`;
+    const ttlSeconds = options.ttlSeconds ?? this.accessTtlSeconds;
+    const refresh = `r-${n}`;
+    this.refreshTokens.set(refresh, { userId, sid });
+    return { access: fakeJwt({ sub: userId, exp: Date.now() / 1000 + ttlSeconds, sid, n }), refresh };
+  }
+
+  /** What the server does when a socket's token expires: `error` `Token expired`, then it disconnects. */
+  expire(userId: number): void {
+    for (const socket of this.sockets().filter((s) => s.data.userId === userId)) {
+      this.closeSocket(socket, ErrorMessages.tokenExpired);
+    }
+  }
+
+  /** Ends a session like a logout does: its sockets get `error` `Session ended` and are disconnected. */
+  endSession(sid: string): void {
+    this.endedSessions.add(sid);
+    for (const socket of this.sockets().filter((s) => s.data.sid === sid)) {
+      this.closeSocket(socket, ErrorMessages.sessionEnded);
+    }
+  }
+
+  private sockets(): GatewaySocket[] {
+    return [...this.io.of('/chat').sockets.values()];
+  }
+
+  private closeSocket(socket: GatewaySocket, message: string): void {
+    clearTimeout(socket.data.expiry);
+    socket.emit('error', { message });
+    socket.disconnect(true);
+  }
+
+  /** The claims of a token the gateway takes now, or undefined (refused, expired, of an ended session…). */
+  private verify(token: string): TokenClaims | undefined {
+    if (this.refused.has(token)) return undefined;
+    const claims = decode(token);
+    if (!claims || (claims.exp !== undefined && claims.exp * 1000 <= Date.now())) return undefined;
+    return claims.sid !== undefined && this.endedSessions.has(claims.sid) ? undefined : claims;
+  }
+
+  /** (Re)arms the socket's expiry at its token's `exp`. */
+  private armExpiry(socket: GatewaySocket, exp: number | undefined): void {
+    clearTimeout(socket.data.expiry);
+    if (exp === undefined) return;
+    socket.data.expiry = setTimeout(
+      () => this.closeSocket(socket, ErrorMessages.tokenExpired),
+      Math.max(0, exp * 1000 - Date.now()),
+    );
+  }
+
+  /** The error a test queued for the next request of this kind, if any. */
+  private scripted(kind: Scripted): string | undefined {
+    return this.refuse[kind].shift();
   }
 
   /** Stores a message as `senderId` without broadcasting it (for a test to deliver, or not, as it likes). */
@@ -127,8 +236,28 @@ export class ScriptedGateway {
   private onConnection(socket: GatewaySocket): void {
     const userId = socket.data.userId;
     void socket.join(`user:${userId}`);
+    this.armExpiry(socket, socket.data.exp);
+    socket.on('disconnect', () => clearTimeout(socket.data.expiry));
+    socket.on('authenticate', (payload, ack) => {
+      this.authenticates.push(payload.token);
+      if (this.dropAuthenticateAcks > 0) {
+        this.dropAuthenticateAcks--;
+        return;
+      }
+      const error = this.scripted('authenticate');
+      if (error) return ack?.({ success: false, error });
+      const claims = this.verify(payload.token);
+      if (!claims || claims.userId !== userId || claims.exp === undefined) {
+        return ack?.({ success: false, error: ErrorMessages.unauthorized });
+      }
+      socket.data.sid = claims.sid;
+      this.armExpiry(socket, claims.exp);
+      ack?.({ success: true, expires_at: new Date(claims.exp * 1000).toISOString() });
+    });
     socket.on('send-message', (payload, ack) => {
       this.sends.push(payload);
+      const scripted = this.scripted('send-message');
+      if (scripted) return ack?.({ success: false, error: scripted });
       if (this.failNextSend) {
         const error = this.failNextSend;
         this.failNextSend = undefined;
@@ -152,6 +281,8 @@ export class ScriptedGateway {
     });
     socket.on('join-conversation', (payload, ack) => {
       this.joins.push(payload);
+      const refusal = this.scripted('join-conversation');
+      if (refusal) return ack?.({ success: false, error: refusal });
       void socket.join(`conversation:${payload.conversationId}`);
       const all = this.stored(payload.conversationId);
       const lastSeq = all.length;
@@ -176,6 +307,9 @@ export class ScriptedGateway {
       ack?.({ success: true, conversationId: payload.conversationId });
     });
     socket.on('mark-read', (payload, ack) => {
+      this.markReads.push(payload);
+      const refusal = this.scripted('mark-read');
+      if (refusal) return ack?.({ success: false, error: refusal });
       const seq = payload.seq ?? this.stored(payload.conversationId).length;
       this.io
         .of('/chat')
@@ -185,10 +319,19 @@ export class ScriptedGateway {
     });
   }
 
-  /** GET /api/chats/conversations/:id/messages?after_seq=&limit= (what the SDK uses for catch-ups and gaps). */
+  /**
+   * GET /api/chats/conversations/:id/messages?after_seq=&limit= (what the SDK uses for catch-ups and gaps), and
+   * POST /api/auth/refresh, /logout and /logout-all.
+   */
   private rest(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
     this.restCalls.push(`${req.method} ${url.pathname}${url.search}`);
+    if (req.method === 'POST' && url.pathname.startsWith('/api/auth/')) {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => this.auth(url.pathname, req, body ? JSON.parse(body) : undefined, res));
+      return;
+    }
     const m = /^\/api\/chats\/conversations\/(\d+)\/messages$/.exec(url.pathname);
     if (!m || !/^Bearer t-\d+$/.test(req.headers.authorization ?? '')) {
       res.writeHead(m ? 401 : 404, { 'content-type': 'application/json' });
@@ -201,4 +344,76 @@ export class ScriptedGateway {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ messages: rest.slice(0, limit), has_more: rest.length > limit }));
   }
+
+  /**
+   * Login (`user<id>`, any password) starts a session; refresh rotates the refresh token; logout ends the bearer's
+   * session, logout-all every session of its user.
+   */
+  private auth(path: string, req: IncomingMessage, body: unknown, res: ServerResponse): void {
+    if (path === '/api/auth/login') {
+      const username = (body as { username?: string } | undefined)?.username ?? '';
+      const userId = Number(/^user(\d+)$/.exec(username)?.[1]);
+      if (!userId) return reply(res, 401, { statusCode: 401, message: ErrorMessages.invalidCredentials });
+      const user = { id: userId, username, display_name: username, created_at: new Date(0).toISOString() };
+      return reply(res, 200, { user, tokens: this.issue(userId) });
+    }
+    if (path === '/api/auth/refresh') {
+      const refresh = (body as { refresh?: string } | undefined)?.refresh ?? '';
+      const login = this.refreshTokens.get(refresh);
+      this.refreshTokens.delete(refresh);
+      if (!login || this.endedSessions.has(login.sid)) {
+        return reply(res, 401, { statusCode: 401, message: ErrorMessages.invalidRefreshToken });
+      }
+      return reply(res, 200, { tokens: this.issue(login.userId, { sid: login.sid }) });
+    }
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+    this.logouts.push({ path, token, body });
+    const claims = this.verify(token);
+    if (!claims?.sid) {
+      const sid = decode(token)?.sid;
+      const ended = sid !== undefined && this.endedSessions.has(sid);
+      return reply(res, 401, {
+        statusCode: 401,
+        message: ended ? ErrorMessages.sessionEnded : ErrorMessages.unauthorized,
+      });
+    }
+    const sids = new Set([claims.sid]);
+    if (path === '/api/auth/logout-all') {
+      const userId = claims.userId;
+      for (const login of this.refreshTokens.values()) if (login.userId === userId) sids.add(login.sid);
+      for (const s of this.sockets()) if (s.data.userId === userId && s.data.sid) sids.add(s.data.sid);
+    } else if (path !== '/api/auth/logout') {
+      return reply(res, 404, { statusCode: 404, message: 'Not Found' });
+    }
+    for (const sid of sids) this.endSession(sid);
+    reply(res, 204);
+  }
+}
+
+/** `t-<userId>` (never expires), or a JWT-shaped token's claims; not checked for expiry or sessions. */
+function decode(token: string): TokenClaims | undefined {
+  const plain = /^t-(\d+)$/.exec(token)?.[1];
+  if (plain) return { userId: Number(plain) };
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as {
+      sub?: string;
+      exp?: number;
+      sid?: string;
+    };
+    const userId = Number(claims.sub);
+    if (!Number.isSafeInteger(userId) || userId <= 0 || typeof claims.exp !== 'number') return undefined;
+    return { userId, exp: claims.exp, sid: claims.sid };
+  } catch {
+    return undefined;
+  }
+}
+
+function reply(res: ServerResponse, status: number, body?: unknown): void {
+  if (body === undefined) {
+    res.writeHead(status);
+    res.end();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
 }

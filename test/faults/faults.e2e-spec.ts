@@ -190,6 +190,7 @@ describe('faults under load', () => {
         SOCKET_MAX_BUFFERED_PACKETS: '200',
         RATE_LIMIT_MESSAGES_PER_SECOND: '100000',
         RATE_LIMIT_MESSAGES_BURST: '100000',
+        SOCKET_MAX_IN_FLIGHT: '1000',
       },
     });
     const gw = c.gateways[0]!;

@@ -46,6 +46,8 @@ beforeAll(async () => {
   rsGateway = await cluster.startGateway({
     JWT_PUBLIC_KEY: publicKeyPem,
     JWT_PRIVATE_KEY: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    JWT_ISSUER: 'parley-hostile-test',
+    JWT_AUDIENCE: 'parley',
   });
   [alice, bob, mallory] = await Promise.all([
     registerUser(gw[0], 'hA'),
@@ -446,7 +448,7 @@ function queryString(payload: unknown): string {
 
 describe('code', () => {
   it('builds SQL only with parameters: interpolations in query text are the constant column lists', () => {
-    const allowed = new Set(['MESSAGE_COLUMNS', 'CONVERSATION_COLUMNS']);
+    const allowed = new Set(['MESSAGE_COLUMNS', 'CONVERSATION_COLUMNS', 'USER_COLUMNS']);
     const files: string[] = [];
     const walk = (dir: string) => {
       for (const name of readdirSync(dir)) {

@@ -6,18 +6,20 @@ import type { RedisStreamsContext } from '@parley/redis-streams';
 import { DataSource } from 'typeorm';
 import { RpcErrorFilter } from './common/rpc-exception.filter.js';
 import { RpcHandlerMetrics, RpcMetricsInterceptor } from './common/rpc-metrics.interceptor.js';
+import { RpcValidationInterceptor } from './common/rpc-validation.interceptor.js';
 import { CHATS_CONFIG, type ChatsConfig } from './config/chats.config.js';
 import { ConversationsController } from './conversations/conversations.controller.js';
 import { ConversationsService } from './conversations/conversations.service.js';
-import { dataSourceOptions, migrate } from './database/data-source.js';
+import { dataSourceOptions, migrateOnce } from './database/data-source.js';
 import { Db } from './database/db.service.js';
 import { HealthController } from './health/health.controller.js';
 import { MessagesController } from './messages/messages.controller.js';
 import { MessagesService } from './messages/messages.service.js';
 import { RPC_SERVER, type RpcServerHandle } from './chats.tokens.js';
 import { RpcTransportMetrics } from './rpc-metrics.js';
-import { TokensController } from './tokens/tokens.controller.js';
-import { TokensService } from './tokens/tokens.service.js';
+import { SessionsController } from './sessions/sessions.controller.js';
+import { SessionsService } from './sessions/sessions.service.js';
+import { PasswordHasher } from './users/password-hasher.js';
 import { UsersController } from './users/users.controller.js';
 import { UsersService } from './users/users.service.js';
 
@@ -37,18 +39,21 @@ export class ChatsModule {
         MetricsModule.forRoot({ app: 'chats', instance: instanceId }),
         TerminusModule,
         TypeOrmModule.forRootAsync({
-          useFactory: () => dataSourceOptions(config.databaseUrl, config.dbPoolSize),
+          useFactory: () =>
+            dataSourceOptions(config.databaseUrl, config.dbPoolSize, {
+              statementTimeoutMs: config.dbStatementTimeoutMs,
+              acquireTimeoutMs: config.dbAcquireTimeoutMs,
+            }),
           dataSourceFactory: async (options) => {
-            const dataSource = await new DataSource(options!).initialize();
-            if (config.migrateOnStart) await migrate(dataSource);
-            return dataSource;
+            if (config.migrateOnStart) await migrateOnce(config.databaseUrl);
+            return new DataSource(options!).initialize();
           },
         }),
       ],
       controllers: [
         HealthController,
         UsersController,
-        TokensController,
+        SessionsController,
         ConversationsController,
         MessagesController,
       ],
@@ -59,10 +64,12 @@ export class ChatsModule {
         RpcErrorFilter,
         RpcHandlerMetrics,
         RpcMetricsInterceptor,
+        RpcValidationInterceptor,
         RpcTransportMetrics,
         Db,
         UsersService,
-        TokensService,
+        PasswordHasher,
+        SessionsService,
         ConversationsService,
         MessagesService,
       ],

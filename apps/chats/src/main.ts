@@ -5,14 +5,14 @@ import { ConfigError, defaultInstanceId, redisOptionsFromUrl } from '@parley/con
 import { ServerRedis } from '@nestjs/microservices';
 import type { Redis } from 'ioredis';
 import type { RpcServerHandle } from './chats.tokens.js';
-import { CHATS_SERVICE } from '@parley/contracts';
+import { CHATS_READ_PATTERNS, CHATS_SERVICE, type ChatsPattern } from '@parley/contracts';
 import { closeOnShutdownSignals, traceMiddleware } from '@parley/observability';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { RedisStreamsServer } from '@parley/redis-streams';
 import { DataSource } from 'typeorm';
 import { ChatsModule } from './chats.module.js';
 import { loadChatsConfig, type ChatsConfig } from './config/chats.config.js';
-import { dataSourceOptions, ensureDatabase, migrate } from './database/data-source.js';
+import { dataSourceOptions, ensureDatabase, migrateOnce } from './database/data-source.js';
 
 const logger = new Logger('chats');
 
@@ -48,13 +48,8 @@ async function checkMigrations(config: ChatsConfig): Promise<void> {
 /** `node main.js migrate`: creates the database if needed, applies pending migrations, exits. */
 async function runMigrations(config: ChatsConfig): Promise<void> {
   if (await ensureDatabase(config.databaseUrl)) logger.log('Created the database');
-  const dataSource = await new DataSource(dataSourceOptions(config.databaseUrl, 2)).initialize();
-  try {
-    const ran = await migrate(dataSource);
-    logger.log(ran.length ? `Applied ${ran.length} migration(s): ${ran.join(', ')}` : 'Schema is up to date');
-  } finally {
-    await dataSource.destroy();
-  }
+  const ran = await migrateOnce(config.databaseUrl);
+  logger.log(ran.length ? `Applied ${ran.length} migration(s): ${ran.join(', ')}` : 'Schema is up to date');
 }
 
 /** The RPC transport: Redis Streams, or NestJS's built-in Redis pub/sub transport for benchmarks of the seed's design. */
@@ -90,6 +85,11 @@ function rpcServer(
     concurrency: config.rpcConcurrency,
     claimIdleMs: config.rpcClaimIdleMs,
     drainTimeoutMs: Math.max(0, config.shutdownTimeoutMs - 1000),
+    // Under overload, requests that waited too long are answered "busy" before any work; reads sooner than sends.
+    queueLimitMs: (pattern) =>
+      CHATS_READ_PATTERNS.has(pattern as ChatsPattern) ? config.rpcMaxQueueMsReads : config.rpcMaxQueueMs,
+    handlerTimeoutMs: config.rpcHandlerTimeoutMs,
+    maxDeliveries: config.rpcMaxDeliveries,
   });
   const handle = {
     streams,

@@ -34,6 +34,21 @@ export class RpcTransportMetrics implements OnModuleInit {
       'Requests dropped because their caller had already given up',
       () => rpc.stats().expired,
     );
+    stat(
+      'parley_rpc_shed_total',
+      'Requests answered "Service busy" without any work: they waited too long in the stream (RPC_MAX_QUEUE_MS)',
+      () => rpc.stats().shed,
+    );
+    stat(
+      'parley_rpc_handler_timeouts_total',
+      'Requests whose handler ran past its deadline (RPC_HANDLER_TIMEOUT_MS or the caller\'s)',
+      () => rpc.stats().handlerTimeouts,
+    );
+    stat(
+      'parley_rpc_dead_lettered_total',
+      'Requests moved to the dead-letter stream after RPC_MAX_DELIVERIES deliveries (their consumers died on them)',
+      () => rpc.stats().deadLettered,
+    );
     new Gauge({
       name: 'parley_rpc_stream_backlog',
       help: 'Requests of the chats consumer group: lag = not yet delivered, pending = delivered but unanswered',

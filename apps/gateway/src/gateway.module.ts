@@ -7,25 +7,36 @@ import { ClientRedis } from '@nestjs/microservices';
 import { LifecycleService, loggingModule, MetricsModule } from '@parley/observability';
 import { RedisStreamsClient } from '@parley/redis-streams';
 import { AuthController } from './auth/auth.controller.js';
+import { AuthGateway } from './auth/auth.gateway.js';
 import { AuthService } from './auth/auth.service.js';
+import { AuthThrottle } from './auth/auth-throttle.service.js';
 import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
+import { SessionRevocations } from './auth/session-revocations.service.js';
 import { TokenService } from './auth/token.service.js';
-import { ConversationsController } from './chats/conversations.controller.js';
-import { MessagesController } from './chats/messages.controller.js';
+import { RateLimits } from './common/rate-limits.service.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config.js';
-import { HealthController } from './health/health.controller.js';
-import { UsersController } from './users/users.controller.js';
-import { INSTANCE_ID } from './gateway.tokens.js';
+import { ConversationsController } from './conversations/conversations.controller.js';
+import { ConversationsGateway } from './conversations/conversations.gateway.js';
+import { ConversationsService } from './conversations/conversations.service.js';
+import { MembershipCache } from './conversations/membership.cache.js';
 import { AsyncApiController } from './docs/asyncapi.controller.js';
+import { INSTANCE_ID } from './gateway.tokens.js';
+import { HealthController } from './health/health.controller.js';
+import { MessagesController } from './messages/messages.controller.js';
+import { MessagesGateway } from './messages/messages.gateway.js';
+import { MessagesService } from './messages/messages.service.js';
 import { ChatEvents } from './realtime/chat-events.service.js';
 import { ChatGateway } from './realtime/chat.gateway.js';
-import { RealtimeMetrics } from './realtime/realtime.metrics.js';
 import { ContactsCache } from './realtime/contacts.cache.js';
-import { MembershipCache } from './realtime/membership.cache.js';
 import { PresenceService } from './realtime/presence.service.js';
+import { RealtimeMetrics } from './realtime/realtime.metrics.js';
+import { SocketAdmissionInterceptor } from './realtime/socket-admission.interceptor.js';
+import { SocketAuth } from './realtime/socket-auth.js';
+import { SocketSessions } from './realtime/socket-sessions.js';
 import { redisServiceProvider } from './redis/redis.service.js';
-import { RateLimiterService } from './common/rate-limiter.service.js';
 import { CHATS_TRANSPORT, ChatsRpcClient } from './rpc/chats-rpc.client.js';
+import { UsersController } from './users/users.controller.js';
+import { UsersService } from './users/users.service.js';
 
 @Module({})
 export class GatewayModule {
@@ -63,18 +74,33 @@ export class GatewayModule {
                   service: CHATS_SERVICE,
                   clientId: instanceId,
                   timeoutMs: config.rpcTimeoutMs,
+                  maxInFlight: config.rpcMaxInFlight,
                 }),
         },
         { provide: APP_GUARD, useClass: JwtAuthGuard },
         LifecycleService,
         redisServiceProvider,
         ChatsRpcClient,
+        RateLimits,
+        // auth
         TokenService,
+        AuthThrottle,
+        SessionRevocations,
         AuthService,
-        RateLimiterService,
+        AuthGateway,
+        // users, conversations, messages
+        UsersService,
+        MembershipCache,
+        ConversationsService,
+        ConversationsGateway,
+        MessagesService,
+        MessagesGateway,
+        // the /chat namespace
+        SocketAuth,
+        SocketSessions,
+        SocketAdmissionInterceptor,
         ChatEvents,
         ContactsCache,
-        MembershipCache,
         PresenceService,
         RealtimeMetrics,
         ChatGateway,

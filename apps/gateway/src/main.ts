@@ -2,12 +2,14 @@ import 'reflect-metadata';
 import { fileURLToPath } from 'node:url';
 import { Logger, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import express from 'express';
 import { ConfigError, defaultInstanceId } from '@parley/config';
 import { messageLimits } from '@parley/contracts';
 import { closeOnShutdownSignals, traceMiddleware } from '@parley/observability';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { loadGatewayConfig, type GatewayConfig } from './config/gateway.config.js';
+import { trustFunction } from './common/client-address.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { StrictValidationPipe } from './common/validation.pipe.js';
 import { GatewayModule } from './gateway.module.js';
@@ -28,15 +30,34 @@ function readConfig(): GatewayConfig {
   }
 }
 
+/**
+ * Express as the gateway wants it before any route or middleware exists (Express builds its router from these
+ * settings once): paths match exactly, in case and trailing slash, so a route has one spelling and nothing can
+ * reach a handler under another; the client address comes from X-Forwarded-For only through TRUST_PROXY.
+ */
+function expressApp(config: GatewayConfig): express.Express {
+  const instance = express();
+  instance.set('case sensitive routing', true);
+  instance.set('strict routing', true);
+  instance.set('trust proxy', trustFunction(config.trustProxy));
+  instance.disable('x-powered-by');
+  return instance;
+}
+
 async function createApp(config: GatewayConfig, instanceId: string, opts: { preview?: boolean } = {}) {
   messageLimits.contentMaxLength = config.messageMaxLength;
-  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(config, instanceId), {
-    preview: opts.preview,
-    logger: opts.preview ? false : undefined,
-    bufferLogs: !opts.preview,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    GatewayModule.forRoot(config, instanceId),
+    new ExpressAdapter(expressApp(config)),
+    { preview: opts.preview, logger: opts.preview ? false : undefined, bufferLogs: !opts.preview },
+  );
   if (!opts.preview) app.useLogger(app.get(PinoNestLogger));
   app.use(traceMiddleware);
+  // A POST without a body reads as an empty one (routes whose fields are all optional, such as logout).
+  app.use((req: { body?: unknown }, _res: unknown, next: () => void) => {
+    req.body ??= {};
+    next();
+  });
   app.setGlobalPrefix('api', {
     exclude: [
       { path: 'health/live', method: RequestMethod.GET },
@@ -46,7 +67,6 @@ async function createApp(config: GatewayConfig, instanceId: string, opts: { prev
   });
   const origins = config.corsOrigins === '*' ? true : config.corsOrigins.split(',').map((o) => o.trim());
   app.enableCors({ origin: origins });
-  app.disable('x-powered-by');
   // The demo page, the browser SDK and its vendored socket.io-client (see tools/build-web.ts).
   app.useStaticAssets(fileURLToPath(new URL('../../../public', import.meta.url)), {
     index: 'index.html',

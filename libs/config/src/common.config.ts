@@ -4,6 +4,11 @@ import { int, oneOf, optionalStr, str, url } from './config-schema.js';
 
 /** Variables both apps read. Each app spreads these into its own schema. */
 export const commonConfigSchema = {
+  nodeEnv: str('NODE_ENV', {
+    default: 'development',
+    pattern: /^[a-z]{1,32}$/,
+    description: 'production turns development conveniences into boot errors (gateway: placeholder secrets, AUTH_MODE)',
+  }),
   redisUrl: url('REDIS_URL', {
     default: 'redis://127.0.0.1:6379',
     protocols: ['redis:', 'rediss:'],

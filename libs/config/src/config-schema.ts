@@ -114,6 +114,14 @@ export function url(env: string, opts: FieldOptions<string> & { protocols: strin
   });
 }
 
+/** A field with its own parser, for values the builders above do not cover. */
+export function custom<T>(
+  env: string,
+  opts: FieldOptions<T> & { expected: string; parse: (raw: string) => T | undefined },
+): ConfigField<T> {
+  return field(env, opts.expected, opts, opts.parse);
+}
+
 export function loadConfig<S extends ConfigSchema>(schema: S, env: Env = process.env): ConfigOf<S> {
   const problems: string[] = [];
   const out: Record<string, unknown> = {};

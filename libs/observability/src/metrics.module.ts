@@ -1,10 +1,12 @@
 import { Controller, Get, Header, Inject, Module, type DynamicModule } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Public } from './public.decorator.js';
 
 export const METRICS_REGISTRY = Symbol('METRICS_REGISTRY');
 
 @ApiExcludeController()
+@Public()
 @Controller('metrics')
 class MetricsController {
   constructor(@Inject(METRICS_REGISTRY) private readonly registry: Registry) {}

@@ -28,4 +28,8 @@ export const Errors = {
   invalidCursor: () => new DomainError(ErrorCode.InvalidCursor, 400, ErrorMessages.invalidCursor),
   duplicateClientMessageId: () =>
     new DomainError(ErrorCode.ClientMessageIdReused, 409, ErrorMessages.clientMessageIdReused),
+  invalidCredentials: () =>
+    new DomainError(ErrorCode.InvalidCredentials, 401, ErrorMessages.invalidCredentials),
+  serviceBusy: () => new DomainError(ErrorCode.ServiceBusy, 503, ErrorMessages.serviceBusy),
+  validation: (message: string) => new DomainError(ErrorCode.Validation, 400, message),
 };

@@ -9,6 +9,9 @@ export interface UserRow {
   created_at: Date;
 }
 
+/** Columns of `users` in the shape of UserRow (never the password hash). */
+export const USER_COLUMNS = 'id, username, display_name, created_at';
+
 export function toUser(row: UserRow): User {
   return {
     id: row.id,

@@ -1,10 +1,20 @@
 import { Catch, Logger, type ArgumentsHost, type RpcExceptionFilter } from '@nestjs/common';
-import type { RpcErrorBody } from '@parley/contracts';
+import { ErrorCode, ErrorMessages, type RpcErrorBody } from '@parley/contracts';
 import { throwError, type Observable } from 'rxjs';
 import { DomainError } from './domain.error.js';
+import { pgCode } from './rows.js';
 
 /** Postgres SQLSTATE classes that mean "the database is not there right now", not "the request is wrong". */
 const UNAVAILABLE = /^(08|57P0|53)/;
+/** query_canceled: the statement ran past statement_timeout (DB_STATEMENT_TIMEOUT_MS). */
+const STATEMENT_TIMEOUT = '57014';
+
+const unavailable: RpcErrorBody = {
+  status: 503,
+  code: 'DATABASE_UNAVAILABLE',
+  message: 'The database is unavailable; retry later',
+};
+const busy: RpcErrorBody = { status: 503, code: ErrorCode.ServiceBusy, message: ErrorMessages.serviceBusy };
 
 /** The one place where anything a handler throws becomes the error body the gateway maps to HTTP or WS. */
 @Catch()
@@ -17,34 +27,21 @@ export class RpcErrorFilter implements RpcExceptionFilter<unknown> {
 
   private toBody(exception: unknown): RpcErrorBody {
     if (exception instanceof DomainError) return exception.toRpc();
-    const code = (exception as { code?: unknown }).code;
-    if (
-      typeof code === 'string' &&
-      (UNAVAILABLE.test(code) || code === 'ECONNREFUSED' || code === 'ETIMEDOUT')
-    ) {
-      this.logger.warn(`Database unavailable: ${String((exception as Error).message)}`);
-      return {
-        status: 503,
-        code: 'DATABASE_UNAVAILABLE',
-        message: 'The database is unavailable; retry later',
-      };
+    const code = pgCode(exception);
+    const message = exception instanceof Error ? exception.message : String(exception);
+    // Saturation, not failure: a statement past its timeout, or no pooled connection free in time.
+    if (code === STATEMENT_TIMEOUT || /timeout exceeded when trying to connect/i.test(message)) {
+      this.logger.warn(`Database saturated: ${message}`);
+      return busy;
     }
     if (
-      exception instanceof Error &&
-      /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(
-        exception.message,
-      )
+      (code !== undefined && (UNAVAILABLE.test(code) || code === 'ECONNREFUSED' || code === 'ETIMEDOUT')) ||
+      /Connection terminated|connect ECONNREFUSED/i.test(message)
     ) {
-      this.logger.warn(`Database unavailable: ${exception.message}`);
-      return {
-        status: 503,
-        code: 'DATABASE_UNAVAILABLE',
-        message: 'The database is unavailable; retry later',
-      };
+      this.logger.warn(`Database unavailable: ${message}`);
+      return unavailable;
     }
-    this.logger.error(
-      exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
-    );
+    this.logger.error(exception instanceof Error ? (exception.stack ?? message) : message);
     return { status: 500, code: 'INTERNAL', message: 'Internal server error' };
   }
 }

@@ -6,7 +6,7 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import { METRICS_REGISTRY } from '@parley/observability';
-import type { RedisStreamsContext } from '@parley/redis-streams';
+import { patternOf } from './rpc-validation.interceptor.js';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { tap, type Observable } from 'rxjs';
 
@@ -39,11 +39,7 @@ export class RpcMetricsInterceptor implements NestInterceptor {
   constructor(private readonly metrics: RpcHandlerMetrics) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    // RedisStreamsContext names the pattern; NestJS's RedisContext (RPC_TRANSPORT=redis-pubsub) names the channel.
-    const rpc = context
-      .switchToRpc()
-      .getContext<Partial<RedisStreamsContext> & { getChannel?: () => string }>();
-    const pattern = rpc.getPattern?.() ?? rpc.getChannel?.() ?? 'unknown';
+    const pattern = patternOf(context.switchToRpc().getContext());
     const end = this.metrics.duration.startTimer({ pattern });
     return next.handle().pipe(
       tap({

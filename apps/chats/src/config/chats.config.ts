@@ -14,6 +14,18 @@ export const chatsConfigSchema = {
     max: 500,
     description: 'Postgres connections per instance',
   }),
+  dbStatementTimeoutMs: int('DB_STATEMENT_TIMEOUT_MS', {
+    default: 5000,
+    min: 100,
+    max: 600_000,
+    description: 'Postgres cancels a statement that runs longer (statement_timeout); migrations are exempt',
+  }),
+  dbAcquireTimeoutMs: int('DB_ACQUIRE_TIMEOUT_MS', {
+    default: 2000,
+    min: 10,
+    max: 60_000,
+    description: 'how long a request waits for a free pooled connection before it fails (503)',
+  }),
   migrateOnStart: bool('MIGRATE_ON_START', {
     default: true,
     description: 'run pending migrations at start (they take an advisory lock, so instances do not race)',
@@ -23,6 +35,54 @@ export const chatsConfigSchema = {
     min: 1,
     max: 10_000,
     description: 'RPC requests handled at once by this instance; beyond it, requests wait in the stream',
+  }),
+  rpcMaxQueueMs: int('RPC_MAX_QUEUE_MS', {
+    default: 1000,
+    min: 1,
+    max: 120_000,
+    description: 'a request that waited longer in the stream is answered Service busy without any work',
+  }),
+  rpcMaxQueueMsReads: int('RPC_MAX_QUEUE_MS_READS', {
+    default: 250,
+    min: 1,
+    max: 120_000,
+    description: 'the same for reads (history, lists, lookups), so that reads are shed before sends',
+  }),
+  rpcHandlerTimeoutMs: int('RPC_HANDLER_TIMEOUT_MS', {
+    default: 8000,
+    min: 100,
+    max: 120_000,
+    description: "a handler still running after this (or after its caller's deadline) is answered with an error",
+  }),
+  rpcMaxDeliveries: int('RPC_MAX_DELIVERIES', {
+    default: 3,
+    min: 1,
+    max: 100,
+    description: 'a request delivered this many times (its consumers died on it) goes to the dead-letter stream',
+  }),
+  passwordHashConcurrency: int('PASSWORD_HASH_CONCURRENCY', {
+    default: 2,
+    min: 1,
+    max: 64,
+    description: 'argon2 hashes and verifications run at once by this instance',
+  }),
+  passwordHashQueue: int('PASSWORD_HASH_QUEUE', {
+    default: 32,
+    min: 0,
+    max: 10_000,
+    description: 'hashes that may wait for a slot; beyond, logins and registrations get Service busy',
+  }),
+  sessionRetentionSeconds: int('SESSION_RETENTION_SECONDS', {
+    default: 86_400,
+    min: 0,
+    max: 365 * 86_400,
+    description: 'ended and expired sessions are kept this long, then purged (keep it above JWT_ACCESS_TTL_SECONDS)',
+  }),
+  sessionPurgeIntervalMs: int('SESSION_PURGE_INTERVAL_MS', {
+    default: 3_600_000,
+    min: 100,
+    max: 86_400_000,
+    description: 'how often an instance purges ended and expired sessions',
   }),
   messageBatchMax: int('MESSAGE_BATCH_MAX', {
     default: 64,

@@ -7,7 +7,22 @@ import { migrations } from './migrations/index.js';
 // are what the wire contract sends.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
 
-export function dataSourceOptions(databaseUrl: string, poolSize = 20): DataSourceOptions {
+export interface PoolLimits {
+  /** Postgres cancels a statement running longer (statement_timeout, set when each connection opens). */
+  statementTimeoutMs?: number;
+  /** How long a query may wait for a free connection (pg-pool rejects it after that). */
+  acquireTimeoutMs?: number;
+}
+
+/**
+ * TypeORM options for Parley's database. The app's pool gets `limits`; migrations run on a pool without them (an
+ * index build on a big table may rightly take minutes).
+ */
+export function dataSourceOptions(
+  databaseUrl: string,
+  poolSize = 20,
+  limits: PoolLimits = {},
+): DataSourceOptions {
   return {
     type: 'postgres',
     url: databaseUrl,
@@ -17,7 +32,12 @@ export function dataSourceOptions(databaseUrl: string, poolSize = 20): DataSourc
     migrationsTransactionMode: 'each',
     synchronize: false,
     logging: ['error', 'warn', 'migration'],
-    extra: { max: poolSize, application_name: 'parley-chats' },
+    extra: {
+      max: poolSize,
+      application_name: 'parley-chats',
+      ...(limits.statementTimeoutMs ? { statement_timeout: limits.statementTimeoutMs } : {}),
+      ...(limits.acquireTimeoutMs ? { connectionTimeoutMillis: limits.acquireTimeoutMs } : {}),
+    },
   };
 }
 
@@ -60,5 +80,15 @@ export async function migrate(dataSource: DataSource): Promise<string[]> {
       .query('SELECT pg_advisory_unlock(hashtext($1))', ['parley:migrations'])
       .catch(() => undefined);
     await runner.release();
+  }
+}
+
+/** Applies pending migrations on a short-lived pool of its own (no statement timeout); returns their names. */
+export async function migrateOnce(databaseUrl: string): Promise<string[]> {
+  const dataSource = await new DataSource(dataSourceOptions(databaseUrl, 2)).initialize();
+  try {
+    return await migrate(dataSource);
+  } finally {
+    await dataSource.destroy();
   }
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Message, MessagePage, RpcRequest, SendMessageResult } from '@parley/contracts';
 import { CHATS_CONFIG, type ChatsConfig } from '../config/chats.config.js';
 import { Errors } from '../common/domain.error.js';
-import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../common/rows.js';
+import { MESSAGE_COLUMNS, pgCode, toMessage, type MessageRow } from '../common/rows.js';
 import { Db } from '../database/db.service.js';
 
 type SendRow = MessageRow & {
@@ -14,6 +14,8 @@ type SendRow = MessageRow & {
  * One statement, so one short transaction and one round trip: lock the conversation row, take the next seq,
  * insert the message (nothing when `client_message_id` was seen before: no seq is used, so no gap), advance
  * `last_seq`, move the conversation up every participant's list and the sender's read mark to the new message.
+ * A send without a client_message_id stores its request id ($6); a second insert of it fails on
+ * messages_request_id_key, and the stored message is returned instead.
  */
 const SEND_SQL = `
 WITH conv AS (
@@ -23,8 +25,8 @@ WITH conv AS (
     AND EXISTS (SELECT 1 FROM conversation_participants p WHERE p.conversation_id = c.id AND p.user_id = $2)
   FOR UPDATE
 ), ins AS (
-  INSERT INTO messages (conversation_id, seq, sender_id, message_type, content, client_message_id)
-  SELECT conv.id, conv.last_seq + 1, $2, $3, $4, $5 FROM conv
+  INSERT INTO messages (conversation_id, seq, sender_id, message_type, content, client_message_id, request_id)
+  SELECT conv.id, conv.last_seq + 1, $2, $3, $4, $5, CASE WHEN $5::varchar IS NULL THEN $6::uuid END FROM conv
   ON CONFLICT (sender_id, client_message_id) DO NOTHING
   RETURNING id, conversation_id, seq, sender_id, message_type, content, client_message_id, created_at
 ), upd AS (
@@ -84,6 +86,11 @@ function storedResult(
   };
 }
 
+/** A second insert of a request id (the same cmid-less send handled twice, at the same moment). */
+function isRequestIdConflict(err: unknown): boolean {
+  return pgCode(err) === '23505' && (err as { constraint?: unknown }).constraint === 'messages_request_id_key';
+}
+
 /** Batches committed at once; more concurrent sends wait and go together in the next batch. */
 const BATCHES_IN_FLIGHT = 4;
 
@@ -137,6 +144,7 @@ export class MessagesService {
               t: p.req.message_type,
               x: p.req.content,
               k: p.req.client_message_id,
+              r: p.req.request_id,
             })),
           ),
         ],
@@ -176,11 +184,24 @@ export class MessagesService {
 
   /** One message, one statement (see SEND_SQL). */
   private async sendOne(req: SendRequest): Promise<SendMessageResult> {
-    const rows: SendRow[] = await this.db.query({
-      name: 'parley_send_message',
-      text: SEND_SQL,
-      values: [req.conversation_id, req.sender_id, req.message_type, req.content, req.client_message_id],
-    });
+    let rows: SendRow[];
+    try {
+      rows = await this.db.query({
+        name: 'parley_send_message',
+        text: SEND_SQL,
+        values: [
+          req.conversation_id,
+          req.sender_id,
+          req.message_type,
+          req.content,
+          req.client_message_id,
+          req.request_id,
+        ],
+      });
+    } catch (err) {
+      if (isRequestIdConflict(err)) return this.existing(req);
+      throw err;
+    }
     const row = rows[0];
     if (row) return storedResult(toMessage(row), row.participants, row.conv_created_at);
     return this.explainNoInsert(req);
@@ -198,17 +219,26 @@ export class MessagesService {
     return this.existing(req);
   }
 
-  /** The message stored earlier under this sender's client_message_id (a repeat sends nothing new). */
+  /**
+   * The message stored earlier under this sender's client_message_id (a repeat sends nothing new), or, for a send
+   * without one, under this request's id (the same request handled a second time).
+   */
   private async existing(req: SendRequest): Promise<SendMessageResult> {
-    if (req.client_message_id === null) {
-      throw new Error('Send inserted nothing without a client_message_id'); // cannot happen: no conflict is possible
-    }
-    const existing: (MessageRow & { conv_created_at: Date; last_seq: number })[] = await this.db.query({
-      text: `SELECT ${MESSAGE_COLUMNS}, c.created_at AS conv_created_at, c.last_seq
-       FROM messages m JOIN conversations c ON c.id = m.conversation_id
-       WHERE m.sender_id = $1 AND m.client_message_id = $2`,
-      values: [req.sender_id, req.client_message_id],
-    });
+    const existing: (MessageRow & { conv_created_at: Date; last_seq: number })[] = await this.db.query(
+      req.client_message_id === null
+        ? {
+            text: `SELECT ${MESSAGE_COLUMNS}, c.created_at AS conv_created_at, c.last_seq
+             FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.request_id = $1 AND m.sender_id = $2`,
+            values: [req.request_id, req.sender_id],
+          }
+        : {
+            text: `SELECT ${MESSAGE_COLUMNS}, c.created_at AS conv_created_at, c.last_seq
+             FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.sender_id = $1 AND m.client_message_id = $2`,
+            values: [req.sender_id, req.client_message_id],
+          },
+    );
     const row = existing[0];
     // The key is unique per sender, whatever the conversation: a repeat aimed at another conversation is refused.
     if (!row || row.conversation_id !== req.conversation_id) {

@@ -1,19 +1,29 @@
-import { RpcController } from '../common/rpc-controller.decorator.js';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { RpcRequest } from '@parley/contracts';
-import { TokensService } from './tokens.service.js';
+import { RpcController } from '../common/rpc-controller.decorator.js';
+import { SessionsService } from './sessions.service.js';
 
 @RpcController()
-export class TokensController {
-  constructor(private readonly tokens: TokensService) {}
+export class SessionsController {
+  constructor(private readonly sessions: SessionsService) {}
 
-  @MessagePattern('tokens.issue')
-  issue(@Payload() req: RpcRequest<'tokens.issue'>) {
-    return this.tokens.issue(req);
+  @MessagePattern('sessions.rotate')
+  rotate(@Payload() req: RpcRequest<'sessions.rotate'>) {
+    return this.sessions.rotate(req);
   }
 
-  @MessagePattern('tokens.rotate')
-  rotate(@Payload() req: RpcRequest<'tokens.rotate'>) {
-    return this.tokens.rotate(req);
+  @MessagePattern('sessions.end')
+  end(@Payload() req: RpcRequest<'sessions.end'>) {
+    return this.sessions.end(req);
+  }
+
+  @MessagePattern('sessions.end-all')
+  endAll(@Payload() req: RpcRequest<'sessions.end-all'>) {
+    return this.sessions.endAll(req);
+  }
+
+  @MessagePattern('sessions.ended-since')
+  endedSince(@Payload() req: RpcRequest<'sessions.ended-since'>) {
+    return this.sessions.endedSince(req);
   }
 }

@@ -12,9 +12,9 @@ export class UsersController {
     return this.users.register(req);
   }
 
-  @MessagePattern('users.find-credentials')
-  findCredentials(@Payload() req: RpcRequest<'users.find-credentials'>) {
-    return this.users.findCredentials(req);
+  @MessagePattern('users.login')
+  login(@Payload() req: RpcRequest<'users.login'>) {
+    return this.users.login(req);
   }
 
   @MessagePattern('users.find-by-username')

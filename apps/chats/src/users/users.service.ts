@@ -1,39 +1,67 @@
 import { Injectable } from '@nestjs/common';
 import type { RpcRequest, RpcResponse, User } from '@parley/contracts';
 import { Errors } from '../common/domain.error.js';
-import { toUser, type UserRow } from '../common/rows.js';
+import { toUser, USER_COLUMNS, type UserRow } from '../common/rows.js';
 import { Db } from '../database/db.service.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import { PasswordHasher } from './password-hasher.js';
 
 @Injectable()
 export class UsersService {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly passwords: PasswordHasher,
+    private readonly sessions: SessionsService,
+  ) {}
 
-  async register(req: RpcRequest<'users.register'>): Promise<User> {
-    const rows: UserRow[] = await this.db.query({
-      text: `INSERT INTO users (username, username_key, display_name, password_hash)
-       VALUES ($1::text, lower($1::text), $2, $3)
-       ON CONFLICT (username_key) DO NOTHING
-       RETURNING id, username, display_name, created_at`,
-      values: [req.username, req.display_name ?? req.username, req.password_hash],
+  /**
+   * Creates the user and their first session in one transaction. A username already taken by this very request
+   * (handled twice: its first consumer died after the commit) is recognized by the session it started.
+   */
+  async register(req: RpcRequest<'users.register'>): Promise<RpcResponse<'users.register'>> {
+    const passwordHash = await this.passwords.hash(req.password);
+    const user = await this.db.transaction(async (tx) => {
+      const [created] = await tx.query<UserRow>({
+        text: `INSERT INTO users (username, username_key, display_name, password_hash)
+               VALUES ($1::text, lower($1::text), $2, $3)
+               ON CONFLICT (username_key) DO NOTHING
+               RETURNING ${USER_COLUMNS}`,
+        values: [req.username, req.display_name ?? req.username, passwordHash],
+      });
+      if (!created) {
+        const [mine] = await tx.query<UserRow>({
+          text: `SELECT u.id, u.username, u.display_name, u.created_at
+                 FROM users u JOIN sessions s ON s.user_id = u.id AND s.id = $2
+                 WHERE u.username_key = lower($1)`,
+          values: [req.username, req.session.id],
+        });
+        if (!mine) throw Errors.usernameTaken();
+        return mine;
+      }
+      await this.sessions.start(tx, created.id, req.session);
+      return created;
     });
-    if (rows.length === 0) throw Errors.usernameTaken();
-    return toUser(rows[0]!);
+    return { user: toUser(user) };
   }
 
-  async findCredentials(
-    req: RpcRequest<'users.find-credentials'>,
-  ): Promise<RpcResponse<'users.find-credentials'>> {
-    const rows: (UserRow & { password_hash: string })[] = await this.db.query({
-      text: `SELECT id, username, display_name, created_at, password_hash FROM users WHERE username_key = lower($1)`,
+  /** Verifies the password here (hashes never leave the chats service) and starts a session. */
+  async login(req: RpcRequest<'users.login'>): Promise<RpcResponse<'users.login'>> {
+    const [row] = await this.db.query<UserRow & { password_hash: string }>({
+      text: `SELECT ${USER_COLUMNS}, password_hash FROM users WHERE username_key = lower($1)`,
       values: [req.username],
     });
-    const row = rows[0];
-    return row ? { user: toUser(row), password_hash: row.password_hash } : null;
+    if (!row) {
+      await this.passwords.burn(req.password);
+      throw Errors.invalidCredentials();
+    }
+    if (!(await this.passwords.verify(row.password_hash, req.password))) throw Errors.invalidCredentials();
+    await this.sessions.start(this.db, row.id, req.session);
+    return { user: toUser(row) };
   }
 
   async findByUsername(req: RpcRequest<'users.find-by-username'>): Promise<User> {
     const rows: UserRow[] = await this.db.query({
-      text: `SELECT id, username, display_name, created_at FROM users WHERE username_key = lower($1)`,
+      text: `SELECT ${USER_COLUMNS} FROM users WHERE username_key = lower($1)`,
       values: [req.username],
     });
     if (rows.length === 0) throw Errors.userNotFound();
@@ -42,7 +70,7 @@ export class UsersService {
 
   async get(req: RpcRequest<'users.get'>): Promise<User> {
     const rows: UserRow[] = await this.db.query({
-      text: `SELECT id, username, display_name, created_at FROM users WHERE id = $1`,
+      text: `SELECT ${USER_COLUMNS} FROM users WHERE id = $1`,
       values: [req.user_id],
     });
     if (rows.length === 0) throw Errors.userNotFound();

@@ -1,62 +1,131 @@
-import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, NotImplementedException } from '@nestjs/common';
 import {
+  ErrorCode,
   ErrorMessages,
+  isRpcErrorBody,
   type AuthResult,
   type AuthTokens,
+  type Id,
   type LoginDto,
   type RegisterDto,
 } from '@parley/contracts';
+import { AppErrors } from '../common/app.error.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { ChatsRpcClient } from '../rpc/chats-rpc.client.js';
-import { burnPasswordCheck, hashPassword, verifyPassword } from './passwords.js';
+import { AuthThrottle } from './auth-throttle.service.js';
+import { SessionRevocations } from './session-revocations.service.js';
 import { TokenService } from './token.service.js';
 
+/**
+ * Registration, login, refresh and logout. Every login starts a session (its id is the `sid` of its tokens);
+ * passwords are hashed and checked in the chats service, and every attempt is throttled (AuthThrottle).
+ */
 @Injectable()
 export class AuthService {
+  private readonly logger = new Logger('Auth');
+
   constructor(
     private readonly rpc: ChatsRpcClient,
     private readonly tokens: TokenService,
+    private readonly throttle: AuthThrottle,
+    private readonly revocations: SessionRevocations,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
-  async register(dto: RegisterDto): Promise<AuthResult> {
-    const user = await this.rpc.call('users.register', {
+  async register(dto: RegisterDto, address: string): Promise<AuthResult> {
+    await this.throttle.attempt(address);
+    const session = this.newSession();
+    const { user } = await this.rpc.call('users.register', {
       username: dto.username,
-      password_hash: await hashPassword(dto.password),
+      password: dto.password,
       display_name: dto.display_name ?? null,
+      session,
     });
-    return { user, tokens: await this.issue(user.id) };
+    return { user, tokens: this.sign(user.id, session.id, session.jti) };
   }
 
-  async login(dto: LoginDto): Promise<AuthResult> {
-    const found = await this.rpc.call('users.find-credentials', { username: dto.username });
-    if (!found) {
-      await burnPasswordCheck(dto.password);
-      throw new UnauthorizedException(ErrorMessages.invalidCredentials);
+  async login(dto: LoginDto, address: string): Promise<AuthResult> {
+    await this.throttle.attempt(address);
+    await this.throttle.beforeLogin(dto.username);
+    const session = this.newSession();
+    try {
+      const { user } = await this.rpc.call('users.login', {
+        username: dto.username,
+        password: dto.password,
+        session,
+      });
+      await this.throttle.loginSucceeded(dto.username);
+      return { user, tokens: this.sign(user.id, session.id, session.jti) };
+    } catch (err) {
+      if (!isRpcErrorBody(err) || err.code !== ErrorCode.InvalidCredentials) throw err;
+      await this.throttle.loginFailed(dto.username);
+      throw AppErrors.unauthorized(ErrorMessages.invalidCredentials);
     }
-    if (!(await verifyPassword(found.password_hash, dto.password))) {
-      throw new UnauthorizedException(ErrorMessages.invalidCredentials);
+  }
+
+  /** Uses the refresh token once; its successor comes back with a new access token of the same session. */
+  async refresh(refreshToken: string, address: string): Promise<AuthTokens> {
+    await this.throttle.attempt(address);
+    const claims = this.tokens.verifyRefresh(refreshToken);
+    const result = await this.rpc.call('sessions.rotate', {
+      user_id: claims.userId,
+      session_id: claims.sessionId ?? null,
+      jti: claims.jti,
+      new_jti: randomUUID(),
+      ttl_seconds: this.config.refreshTtlSeconds,
+      grace_seconds: this.config.refreshReuseGraceSeconds,
+    });
+    if (result.status === 'refused') {
+      // A replayed token ended its session: its access tokens and sockets go too, everywhere.
+      if (result.ended_session_id) {
+        await this.revocations.end([{ sessionId: result.ended_session_id, userId: claims.userId }]);
+      }
+      throw AppErrors.unauthorized(ErrorMessages.invalidRefreshToken);
     }
-    return { user: found.user, tokens: await this.issue(found.user.id) };
+    return this.sign(claims.userId, result.session_id, result.jti);
   }
 
-  /** Uses the refresh token once; its successor comes back with a new access token. */
-  async refresh(refreshToken: string): Promise<AuthTokens> {
-    const { userId, jti } = this.tokens.verifyRefresh(refreshToken);
-    const next = await this.rpc.call('tokens.rotate', {
-      jti,
-      user_id: userId,
-      ttl_seconds: this.config.refreshTtlSeconds,
-    });
-    return { access: this.tokens.signAccess(userId), refresh: this.tokens.signRefresh(userId, next.jti) };
+  /**
+   * Ends the caller's session: the one their access token names, else the one of the refresh token they pass.
+   * An identity provider's token names no Parley session: there is nothing to end.
+   */
+  async logout(userId: Id, sessionId: string | undefined, refresh: string | undefined, address: string) {
+    await this.throttle.attempt(address);
+    const target = sessionId ?? this.sessionOfRefresh(userId, refresh);
+    if (!target) return;
+    await this.rpc.call('sessions.end', { user_id: userId, session_id: target });
+    await this.revocations.end([{ sessionId: target, userId }]);
   }
 
-  private async issue(userId: number): Promise<AuthTokens> {
-    const access = this.tokens.signAccess(userId); // fails first when this deployment cannot issue tokens
-    const refresh = await this.rpc.call('tokens.issue', {
-      user_id: userId,
-      ttl_seconds: this.config.refreshTtlSeconds,
-    });
-    return { access, refresh: this.tokens.signRefresh(userId, refresh.jti) };
+  /** Ends every session of the user (this one included). */
+  async logoutAll(userId: Id, address: string): Promise<void> {
+    await this.throttle.attempt(address);
+    const { ended } = await this.rpc.call('sessions.end-all', { user_id: userId });
+    await this.revocations.end(ended.map((sessionId) => ({ sessionId, userId })));
+    this.logger.log({ userId, sessions: ended.length }, 'logged out everywhere');
+  }
+
+  private sessionOfRefresh(userId: Id, refresh: string | undefined): string | undefined {
+    if (!refresh) return undefined;
+    try {
+      const claims = this.tokens.verifyRefresh(refresh);
+      return claims.userId === userId ? claims.sessionId : undefined;
+    } catch {
+      return undefined; // an expired or foreign refresh token: nothing of the caller's to end
+    }
+  }
+
+  /** A new session's ids; fails first when this deployment cannot issue tokens (RS256 without a private key). */
+  private newSession() {
+    if (!this.tokens.canIssue) throw new NotImplementedException(ErrorMessages.tokenIssuingDisabled);
+    return { id: randomUUID(), jti: randomUUID(), ttl_seconds: this.config.refreshTtlSeconds };
+  }
+
+  private sign(userId: Id, sessionId: string, jti: string): AuthTokens {
+    return {
+      access: this.tokens.signAccess(userId, sessionId),
+      refresh: this.tokens.signRefresh(userId, sessionId, jti),
+    };
   }
 }

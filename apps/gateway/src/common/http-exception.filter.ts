@@ -7,13 +7,15 @@ import {
   type ExceptionFilter,
 } from '@nestjs/common';
 import { isRpcErrorBody } from '@parley/contracts';
-import { RpcTimeoutError, RpcUnavailableError } from '@parley/redis-streams';
+import { RpcBusyError, RpcTimeoutError, RpcUnavailableError } from '@parley/redis-streams';
 import type { Response } from 'express';
+import { AppError } from './app.error.js';
 
 /**
- * The one HTTP exception filter: Nest's HttpExceptions as Nest renders them, errors from the chats service with
- * the status it chose, RPC transport failures as 503/504, anything else as a logged 500. Every body has Nest's
- * shape `{ statusCode, message, error }`.
+ * The one HTTP exception filter: Nest's HttpExceptions as Nest renders them, the gateway's own refusals (AppError:
+ * rate limits, admission control, auth) and errors from the chats service with the status they chose, RPC
+ * transport failures as 503/504, anything else as a logged 500. Every body has Nest's shape
+ * `{ statusCode, message, error }`; 429 and 503 carry `Retry-After` when a retry can be timed.
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
@@ -22,10 +24,14 @@ export class HttpExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
     const { status, body } = this.toResponse(exception);
-    if (!res.headersSent) res.status(status).json(body);
+    if (res.headersSent) return;
+    const retryAfter = exception instanceof AppError ? exception.retryAfterSeconds : undefined;
+    if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
+    res.status(status).json(body);
   }
 
   private toResponse(exception: unknown): { status: number; body: Record<string, unknown> } {
+    if (exception instanceof AppError) return shaped(exception.status, exception.message);
     if (exception instanceof HttpException) {
       const response = exception.getResponse();
       const body =
@@ -34,6 +40,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
           : { statusCode: exception.getStatus(), message: response };
       return { status: exception.getStatus(), body };
     }
+    if (exception instanceof RpcBusyError) return shaped(exception.status, exception.message);
     if (exception instanceof RpcTimeoutError || exception instanceof RpcUnavailableError) {
       this.logger.warn(exception.message);
       return shaped(exception.status, exception.message);

@@ -1,10 +1,11 @@
 import { BadRequestException, Injectable, ValidationPipe, type ArgumentMetadata } from '@nestjs/common';
-import { findForbiddenKey } from '@parley/contracts';
+import { payloadShapeLimits, payloadShapeProblem } from '@parley/contracts';
 
 /**
  * The one validation pipe, for REST bodies and queries and Socket.IO payloads alike: class-validator's messages,
- * unknown fields refused, query strings turned into numbers. Before class-validator looks at the input, it refuses
- * input that is not an object and keys such as `__proto__` (class-transformer would skip those silently).
+ * unknown fields refused, query strings turned into numbers. Before class-validator (or class-transformer, which
+ * recurses) looks at the input, it refuses input that is not an object, is deeper or bigger than any valid payload,
+ * or has keys such as `__proto__`, with a walk that does not recurse.
  */
 @Injectable()
 export class StrictValidationPipe extends ValidationPipe {
@@ -21,8 +22,8 @@ export class StrictValidationPipe extends ValidationPipe {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
         throw new BadRequestException(['payload must be an object']);
       }
-      const key = findForbiddenKey(value);
-      if (key) throw new BadRequestException([`property ${key} should not exist`]);
+      const problem = payloadShapeProblem(value, payloadShapeLimits);
+      if (problem) throw new BadRequestException([problem]);
     }
     return super.transform(value, metadata);
   }

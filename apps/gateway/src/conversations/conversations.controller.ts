@@ -1,22 +1,13 @@
-import {
-  Body,
-  Controller,
-  ForbiddenException,
-  Get,
-  HttpCode,
-  Logger,
-  Param,
-  Post,
-  Query,
-  Res,
-} from '@nestjs/common';
+import { Body, Controller, ForbiddenException, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
   ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiServiceUnavailableResponse,
   ApiTags,
+  ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import {
   ConversationDto,
@@ -31,21 +22,15 @@ import {
 import type { Response } from 'express';
 import { CurrentUserId } from '../auth/current-user.decorator.js';
 import { ParseIdPipe } from '../common/parse-id.pipe.js';
-import { ChatEvents } from '../realtime/chat-events.service.js';
-import { PresenceService } from '../realtime/presence.service.js';
-import { ChatsRpcClient } from '../rpc/chats-rpc.client.js';
+import { ConversationsService } from './conversations.service.js';
 
 @ApiTags('conversations')
 @ApiBearerAuth()
+@ApiTooManyRequestsResponse({ description: 'Rate limit exceeded (per user, shared with Socket.IO)' })
+@ApiServiceUnavailableResponse({ description: 'Service busy, retry later' })
 @Controller('chats/conversations')
 export class ConversationsController {
-  private readonly logger = new Logger('Conversations');
-
-  constructor(
-    private readonly rpc: ChatsRpcClient,
-    private readonly events: ChatEvents,
-    private readonly presence: PresenceService,
-  ) {}
+  constructor(private readonly conversations: ConversationsService) {}
 
   @Post()
   @ApiCreatedResponse({ type: ConversationDto, description: 'Created' })
@@ -60,18 +45,8 @@ export class ConversationsController {
     if (dto.sender_id !== undefined && dto.sender_id !== userId) {
       throw new ForbiddenException(ErrorMessages.senderMismatch);
     }
-    const { conversation, created } = await this.rpc.call('conversations.create', {
-      user_id: userId,
-      receiver_id: dto.receiver_id,
-    });
+    const { conversation, created } = await this.conversations.create(userId, dto.receiver_id);
     res.status(created ? 201 : 200);
-    if (created) {
-      this.presence
-        .contactsAdded(userId, dto.receiver_id)
-        .catch((err: unknown) =>
-          this.logger.warn(`presence of new contacts not shared: ${(err as Error).message}`),
-        );
-    }
     return conversation;
   }
 
@@ -81,11 +56,7 @@ export class ConversationsController {
     @CurrentUserId() userId: number,
     @Query() query: ListConversationsQueryDto,
   ): Promise<ConversationPageDto> {
-    return this.rpc.call('conversations.list', {
-      user_id: userId,
-      cursor: query.cursor ?? null,
-      limit: query.limit ?? Limits.pageSizeDefault,
-    });
+    return this.conversations.list(userId, query.cursor ?? null, query.limit ?? Limits.pageSizeDefault);
   }
 
   @Get(':id')
@@ -93,7 +64,7 @@ export class ConversationsController {
   @ApiNotFoundResponse({ description: 'Conversation not found' })
   @ApiForbiddenResponse({ description: 'Not a participant' })
   get(@CurrentUserId() userId: number, @Param('id', ParseIdPipe) id: number): Promise<ConversationDto> {
-    return this.rpc.call('conversations.get', { user_id: userId, conversation_id: id });
+    return this.conversations.get(userId, id);
   }
 
   @Post(':id/read')
@@ -102,17 +73,11 @@ export class ConversationsController {
     type: ReadMarkDto,
     description: "The caller's read mark after the call (it never moves back)",
   })
-  async markRead(
+  markRead(
     @CurrentUserId() userId: number,
     @Param('id', ParseIdPipe) id: number,
     @Body() dto: MarkReadDto,
   ): Promise<ReadMarkDto> {
-    const result = await this.rpc.call('conversations.mark-read', {
-      user_id: userId,
-      conversation_id: id,
-      seq: dto.seq ?? null,
-    });
-    if (result.moved) this.events.readMarkMoved(id, userId, result.seq);
-    return { conversationId: result.conversation_id, seq: result.seq };
+    return this.conversations.markRead(userId, id, dto.seq);
   }
 }

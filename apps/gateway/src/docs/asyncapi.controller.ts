@@ -1,7 +1,7 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { buildAsyncApiDocument } from '../../../../libs/contracts/src/asyncapi/asyncapi.js';
-import { Public } from '../auth/public.decorator.js';
+import { Public } from '@parley/observability';
 
 /** GET /api/asyncapi.json: the AsyncAPI 3.0 description of the Socket.IO namespace /chat (docs/asyncapi.json). */
 @ApiExcludeController()

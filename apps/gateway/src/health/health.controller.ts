@@ -1,8 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
-import { LifecycleService, notDrainingHealth, redisHealth } from '@parley/observability';
-import { Public } from '../auth/public.decorator.js';
+import { LifecycleService, notDrainingHealth, Public, redisHealth } from '@parley/observability';
 import { ChatsRpcClient } from '../rpc/chats-rpc.client.js';
 
 @ApiTags('operations')

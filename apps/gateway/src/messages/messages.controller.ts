@@ -1,26 +1,15 @@
-import {
-  BadRequestException,
-  Body,
-  Controller,
-  Get,
-  HttpException,
-  HttpStatus,
-  Param,
-  Post,
-  Query,
-  Res,
-} from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
   ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import {
-  ErrorMessages,
   HistoryQueryDto,
   Limits,
   MessageBodyDto,
@@ -31,23 +20,17 @@ import {
 import type { Response } from 'express';
 import { CurrentUserId } from '../auth/current-user.decorator.js';
 import { ParseIdPipe } from '../common/parse-id.pipe.js';
-import { RateLimiterService } from '../common/rate-limiter.service.js';
-import { ChatEvents } from '../realtime/chat-events.service.js';
-import { RealtimeMetrics } from '../realtime/realtime.metrics.js';
-import { ChatsRpcClient } from '../rpc/chats-rpc.client.js';
+import { MessagesService } from './messages.service.js';
 
 @ApiTags('messages')
 @ApiBearerAuth()
 @ApiNotFoundResponse({ description: 'Conversation not found' })
 @ApiForbiddenResponse({ description: 'Not a participant' })
+@ApiTooManyRequestsResponse({ description: 'Rate limit exceeded (per user, shared with Socket.IO)' })
+@ApiServiceUnavailableResponse({ description: 'Service busy, retry later' })
 @Controller('chats/conversations/:id/messages')
 export class MessagesController {
-  constructor(
-    private readonly rpc: ChatsRpcClient,
-    private readonly events: ChatEvents,
-    private readonly rateLimiter: RateLimiterService,
-    private readonly metrics: RealtimeMetrics,
-  ) {}
+  constructor(private readonly messages: MessagesService) {}
 
   @Get()
   @ApiOkResponse({ type: MessagePageDto })
@@ -56,7 +39,7 @@ export class MessagesController {
     @Param('id', ParseIdPipe) id: number,
     @Query() query: HistoryQueryDto,
   ): Promise<MessagePageDto> {
-    return this.rpc.call('messages.history', historyRequest(userId, id, query));
+    return this.messages.history(historyRequest(userId, id, query));
   }
 
   @Post()
@@ -65,26 +48,14 @@ export class MessagesController {
     type: MessageDto,
     description: 'A repeated client_message_id: the message stored the first time',
   })
-  @ApiTooManyRequestsResponse({ description: 'Rate limit exceeded (shared with Socket.IO sends)' })
   async send(
     @CurrentUserId() userId: number,
     @Param('id', ParseIdPipe) id: number,
     @Body() dto: MessageBodyDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<MessageDto> {
-    if (!(await this.rateLimiter.take('messages', userId))) {
-      throw new HttpException(ErrorMessages.rateLimited, HttpStatus.TOO_MANY_REQUESTS);
-    }
-    const result = await this.rpc.call('messages.send', {
-      sender_id: userId,
-      conversation_id: id,
-      message_type: dto.message_type,
-      content: dto.content,
-      client_message_id: dto.client_message_id ?? null,
-    });
+    const result = await this.messages.send(userId, id, dto);
     res.status(result.created ? 201 : 200);
-    this.events.messageStored(result);
-    if (result.created) this.metrics.messagesReceived.inc({ transport: 'rest' });
     return result.message;
   }
 }

@@ -1,58 +1,26 @@
-import { Inject, Logger, UseFilters, UseInterceptors, type BeforeApplicationShutdown } from '@nestjs/common';
-import {
-  ConnectedSocket,
-  MessageBody,
-  SubscribeMessage,
-  WebSocketGateway,
-  type OnGatewayConnection,
-  type OnGatewayDisconnect,
-  type OnGatewayInit,
-} from '@nestjs/websockets';
-import {
-  CHAT_NAMESPACE,
-  ClientEvent,
-  ErrorMessages,
-  JoinConversationDto,
-  LeaveConversationDto,
-  Limits,
-  MarkReadSocketDto,
-  Rooms,
-  SendMessageDto,
-  ServerEvent,
-  TypingDto,
-  type JoinConversationAck,
-  type LeaveConversationAck,
-  type MarkReadAck,
-  type SendMessageAck,
-  type ServerToClientEvents,
-  type TypingAck,
-} from '@parley/contracts';
+import { Inject, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import type { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit } from '@nestjs/websockets';
+import { Rooms, type ServerToClientEvents } from '@parley/contracts';
 import { LifecycleService } from '@parley/observability';
 import type { Namespace, Socket } from 'socket.io';
-import { TokenService } from '../auth/token.service.js';
-import { RateLimiterService } from '../common/rate-limiter.service.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
-import { ChatsRpcClient } from '../rpc/chats-rpc.client.js';
 import { ChatEvents } from './chat-events.service.js';
-import { MembershipCache } from './membership.cache.js';
+import { ChatSocketGateway } from './chat-socket-gateway.decorator.js';
 import { PresenceService } from './presence.service.js';
-import { socketAuthMiddleware, type SocketData } from './socket-auth.js';
-import { serializePerSocket } from './socket-queue.js';
-import { slowConsumerGuard } from './slow-consumer.guard.js';
-import { WsError } from './ws-error.js';
-import { WsExceptionFilter } from './ws-exception.filter.js';
-import { WsTraceInterceptor } from './ws-trace.interceptor.js';
 import { RealtimeMetrics } from './realtime.metrics.js';
+import { SocketAuth, type SocketData } from './socket-auth.js';
+import { SocketSessions } from './socket-sessions.js';
+import { slowConsumerGuard } from './slow-consumer.guard.js';
 
 type ChatSocket = Socket<Record<string, never>, ServerToClientEvents, Record<string, never>, SocketData>;
 
 /**
- * The `/chat` namespace: validates (the app's validation pipe), authorizes, calls the chats service, acknowledges,
- * then broadcasts. Every handler's return value is its ack; failures go through WsExceptionFilter.
+ * The `/chat` namespace's connections: authenticated at the handshake (SocketAuth), then each socket joins its
+ * user's room, is registered in presence, lives no longer than its token and session (SocketSessions), and is
+ * dropped if it stops reading. The events themselves are handled by each feature's gateway (messages/,
+ * conversations/, auth/).
  */
-@WebSocketGateway({ namespace: CHAT_NAMESPACE })
-@UseFilters(WsExceptionFilter)
-@UseInterceptors(WsTraceInterceptor)
+@ChatSocketGateway()
 export class ChatGateway
   implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, BeforeApplicationShutdown
 {
@@ -62,15 +30,13 @@ export class ChatGateway
   private readonly guardSlowConsumer: (socket: Socket) => void;
 
   constructor(
-    private readonly rpc: ChatsRpcClient,
+    private readonly socketAuth: SocketAuth,
+    private readonly sessions: SocketSessions,
     private readonly events: ChatEvents,
     private readonly presence: PresenceService,
-    private readonly membership: MembershipCache,
-    private readonly rateLimiter: RateLimiterService,
-    private readonly tokens: TokenService,
     private readonly lifecycle: LifecycleService,
     private readonly metrics: RealtimeMetrics,
-    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
   ) {
     this.guardSlowConsumer = slowConsumerGuard(config.socketMaxBufferedPackets, (socket) => {
       this.metrics.slowConsumers.inc();
@@ -83,11 +49,7 @@ export class ChatGateway
 
   async afterInit(nsp: Namespace): Promise<void> {
     this.nsp = nsp;
-    nsp.use(
-      socketAuthMiddleware(this.tokens, this.config, (accepted) =>
-        this.metrics.connections.inc({ outcome: accepted ? 'accepted' : 'refused' }),
-      ),
-    );
+    nsp.use(this.socketAuth.middleware());
     this.events.attach(nsp);
     this.metrics.attach(nsp);
     await this.presence.attach(nsp);
@@ -104,6 +66,7 @@ export class ChatGateway
     (socket.conn as { request: unknown }).request = null;
     this.metrics.watch(socket);
     this.guardSlowConsumer(socket);
+    this.sessions.track(socket);
     void socket.join(Rooms.user(userId));
     // Kept only until it settles (an idle socket should cost as little as possible).
     const registration = this.presence
@@ -118,6 +81,7 @@ export class ChatGateway
   handleDisconnect(socket: ChatSocket): void {
     const { userId } = socket.data;
     if (!userId) return;
+    this.sessions.untrack(socket);
     // After the registration, never before it: a fast connect/disconnect must not leave a stale entry behind.
     const registered = this.registrations.get(socket) ?? Promise.resolve();
     void registered
@@ -135,114 +99,5 @@ export class ChatGateway
     this.lifecycle.startDraining();
     for (const socket of this.nsp?.sockets.values() ?? []) socket.conn.close();
     await this.presence.drain();
-  }
-
-  @SubscribeMessage(ClientEvent.SendMessage)
-  async sendMessage(
-    @ConnectedSocket() socket: ChatSocket,
-    @MessageBody() dto: SendMessageDto,
-  ): Promise<SendMessageAck> {
-    const { userId } = socket.data;
-    if (dto.sender_id !== userId) throw new WsError(ErrorMessages.unauthorized);
-    if (!(await this.rateLimiter.take('messages', userId))) throw new WsError(ErrorMessages.rateLimited);
-    // Stored, then acknowledged, then broadcast, in the order this socket sent them.
-    const message = await serializePerSocket(socket, async () => {
-      const result = await this.rpc.call('messages.send', {
-        sender_id: userId,
-        conversation_id: dto.conversation_id,
-        message_type: dto.message_type,
-        content: dto.content,
-        client_message_id: dto.client_message_id ?? null,
-      });
-      socket.emit(ServerEvent.MessageSent, result.message);
-      this.events.messageStored(result, socket);
-      if (result.created) this.metrics.messagesReceived.inc({ transport: 'socket' });
-      this.logger.debug(
-        {
-          conversationId: result.message.conversation_id,
-          seq: result.message.seq,
-          messageId: result.message.id,
-          created: result.created,
-        },
-        'message stored',
-      );
-      return result.message;
-    });
-    return { success: true, message };
-  }
-
-  @SubscribeMessage(ClientEvent.JoinConversation)
-  async joinConversation(
-    @ConnectedSocket() socket: ChatSocket,
-    @MessageBody() dto: JoinConversationDto,
-  ): Promise<JoinConversationAck> {
-    const { userId } = socket.data;
-    if (dto.userId !== userId) throw new WsError(ErrorMessages.unauthorized);
-    const membership = await this.rpc.call('conversations.membership', {
-      user_id: userId,
-      conversation_id: dto.conversationId,
-    });
-    this.membership.remember(`${userId}:${dto.conversationId}`);
-    this.metrics.joins.inc();
-    // Join first, then read: a message committed meanwhile arrives live or in the catch-up (perhaps both; clients
-    // de-duplicate by id), never in neither.
-    await socket.join(Rooms.conversation(dto.conversationId));
-    socket.emit(ServerEvent.JoinedConversation, {
-      conversationId: dto.conversationId,
-      success: true,
-      last_seq: membership.last_seq,
-    });
-    const page = await this.rpc.call('messages.history', {
-      user_id: userId,
-      conversation_id: dto.conversationId,
-      ...(dto.since_seq === undefined
-        ? { mode: 'page' as const, page: 1, limit: Limits.recentMessagesOnJoin }
-        : { mode: 'after' as const, after_seq: dto.since_seq, limit: Limits.catchUpMax }),
-    });
-    socket.emit(ServerEvent.RecentMessages, { conversationId: dto.conversationId, ...page });
-    return {
-      success: true,
-      conversationId: dto.conversationId,
-      last_seq: membership.last_seq,
-      last_read_seq: membership.last_read_seq,
-    };
-  }
-
-  @SubscribeMessage(ClientEvent.LeaveConversation)
-  async leaveConversation(
-    @ConnectedSocket() socket: ChatSocket,
-    @MessageBody() dto: LeaveConversationDto,
-  ): Promise<LeaveConversationAck> {
-    await socket.leave(Rooms.conversation(dto.conversationId));
-    return { success: true, conversationId: dto.conversationId };
-  }
-
-  @SubscribeMessage(ClientEvent.Typing)
-  async typing(@ConnectedSocket() socket: ChatSocket, @MessageBody() dto: TypingDto): Promise<TypingAck> {
-    const { userId } = socket.data;
-    if (dto.userId !== userId) throw new WsError(ErrorMessages.unauthorized);
-    if (!(await this.rateLimiter.take('typing', userId))) throw new WsError(ErrorMessages.rateLimited);
-    await this.membership.check(userId, dto.conversationId);
-    socket.to(Rooms.conversation(dto.conversationId)).emit(ServerEvent.UserTyping, {
-      conversationId: dto.conversationId,
-      userId,
-      isTyping: dto.isTyping,
-    });
-    return { success: true, conversationId: dto.conversationId };
-  }
-
-  @SubscribeMessage(ClientEvent.MarkRead)
-  async markRead(
-    @ConnectedSocket() socket: ChatSocket,
-    @MessageBody() dto: MarkReadSocketDto,
-  ): Promise<MarkReadAck> {
-    const { userId } = socket.data;
-    const result = await this.rpc.call('conversations.mark-read', {
-      user_id: userId,
-      conversation_id: dto.conversationId,
-      seq: dto.seq ?? null,
-    });
-    if (result.moved) this.events.readMarkMoved(dto.conversationId, userId, result.seq);
-    return { success: true, conversationId: dto.conversationId, seq: result.seq };
   }
 }

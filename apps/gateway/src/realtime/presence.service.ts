@@ -112,6 +112,11 @@ export class PresenceService implements OnModuleDestroy {
     return contacts;
   }
 
+  /** Sockets the user has open on all gateways (0 when Redis cannot say: the connection fails on its own then). */
+  socketCount(userId: Id): Promise<number> {
+    return this.redis.commands.hlen(this.userKey(userId)).catch(() => 0);
+  }
+
   async disconnected(socket: Socket, userId: Id): Promise<void> {
     // While draining, sockets are told to reconnect elsewhere; their entries go after a grace period (see below).
     if (this.draining) return;

@@ -27,7 +27,7 @@ export class RealtimeMetrics {
     });
     this.connections = new Counter({
       name: 'parley_socket_connections_total',
-      help: 'Socket.IO handshakes: accepted, or refused (Unauthorized)',
+      help: 'Socket.IO handshakes: accepted, or refused as unauthorized or too_many (per-user or per-address cap)',
       labelNames: ['outcome'],
       registers: [registry],
     });

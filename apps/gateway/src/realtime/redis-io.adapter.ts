@@ -1,20 +1,36 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { INestApplicationContext } from '@nestjs/common';
+import { ErrorMessages, socketFrameMaxBytes } from '@parley/contracts';
 import { LifecycleService } from '@parley/observability';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import type { Observable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
+import { clientAddress, trustFunction } from '../common/client-address.js';
 import type { GatewayConfig } from '../config/gateway.config.js';
 import { RedisService } from '../redis/redis.service.js';
+import { SocketAuth } from './socket-auth.js';
+
+/** The client address of an Engine.IO connection, set on its handshake request (for the per-address count). */
+const ADDRESS = Symbol('parley.address');
+type AddressedRequest = IncomingMessage & { [ADDRESS]?: string };
 
 /**
  * Socket.IO across gateway instances with the sharded Redis adapter (Redis 7 SPUBLISH/SSUBSCRIBE) in `dynamic`
  * mode: a broadcast to one room goes on that room's own channel, and an instance subscribes only to the channels
  * of rooms it has sockets in, so adding gateways adds capacity instead of adding copies of every broadcast.
+ *
+ * It also keeps out what costs work before any handler runs: frames larger than the largest valid event, the
+ * default namespace (and any but /chat), handshakes with a bad token in the URL or header, and more than
+ * SOCKET_MAX_PER_ADDRESS connections from one client address.
  */
 export class RedisIoAdapter extends IoAdapter {
+  private readonly redis: RedisService;
+  private readonly lifecycle: LifecycleService;
+  private readonly socketAuth: SocketAuth;
+  private readonly connectionsByAddress = new Map<string, number>();
+
   constructor(
     app: INestApplicationContext,
     private readonly config: GatewayConfig,
@@ -22,21 +38,35 @@ export class RedisIoAdapter extends IoAdapter {
     super(app);
     this.redis = app.get(RedisService);
     this.lifecycle = app.get(LifecycleService);
+    this.socketAuth = app.get(SocketAuth);
   }
-
-  private readonly redis: RedisService;
-  private readonly lifecycle: LifecycleService;
 
   override createIOServer(port: number, options?: ServerOptions): Server {
     const origins =
       this.config.corsOrigins === '*' ? true : this.config.corsOrigins.split(',').map((o) => o.trim());
+    const trust = trustFunction(this.config.trustProxy);
     const server = super.createIOServer(port, {
       ...options,
       cors: { origin: origins },
-      maxHttpBufferSize: 1e6,
+      // The largest valid event (a send-message of MESSAGE_MAX_LENGTH characters, each escaped as \uXXXX), not
+      // 1 MB: a bigger frame closes that connection before anything parses it.
+      maxHttpBufferSize: socketFrameMaxBytes(this.config.messageMaxLength),
       pingInterval: 25_000,
       pingTimeout: 20_000,
+      // An Engine.IO connection that never joins a namespace is closed after this.
+      connectTimeout: 10_000,
+      allowRequest: (req: AddressedRequest, callback: (err: string | null, ok: boolean) => void) => {
+        const address = clientAddress(req, trust);
+        if ((this.connectionsByAddress.get(address) ?? 0) >= this.config.socketMaxPerAddress) {
+          return callback(ErrorMessages.tooManyConnections, false);
+        }
+        const refusal = this.socketAuth.checkHandshakeRequest(req);
+        if (refusal) return callback(refusal, false);
+        req[ADDRESS] = address;
+        callback(null, true);
+      },
     } as ServerOptions);
+    this.countConnectionsByAddress(server);
     // While draining, new connections are refused before Socket.IO sees them: a load balancer retries the
     // handshake on another instance (nginx does on 503), and a direct client backs off and tries again.
     server.engine.use((_req: IncomingMessage, res: ServerResponse, next: () => void) => {
@@ -44,6 +74,8 @@ export class RedisIoAdapter extends IoAdapter {
       res.writeHead(503, { 'Content-Type': 'text/plain', 'Retry-After': '2' });
       res.end('This instance is shutting down');
     });
+    // Only /chat serves anyone; Socket.IO's main namespace always exists, so it is closed explicitly.
+    server.of('/').use((_socket, next) => next(new Error(ErrorMessages.invalidNamespace)));
     server.adapter(
       createShardedAdapter(this.redis.adapterPub, this.redis.adapterSub, {
         channelPrefix: this.redis.key('io'),
@@ -51,6 +83,23 @@ export class RedisIoAdapter extends IoAdapter {
       }),
     );
     return server;
+  }
+
+  private countConnectionsByAddress(server: Server): void {
+    const counts = this.connectionsByAddress;
+    server.engine.on(
+      'connection',
+      (conn: { request: AddressedRequest; once(e: 'close', f: () => void): void }) => {
+        const address = conn.request[ADDRESS];
+        if (address === undefined) return;
+        counts.set(address, (counts.get(address) ?? 0) + 1);
+        conn.once('close', () => {
+          const left = (counts.get(address) ?? 1) - 1;
+          if (left > 0) counts.set(address, left);
+          else counts.delete(address);
+        });
+      },
+    );
   }
 
   /**

@@ -1,8 +1,8 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { ClientEvent, ErrorCode, ErrorMessages, isRpcErrorBody, ServerEvent } from '@parley/contracts';
-import { RpcTimeoutError, RpcUnavailableError } from '@parley/redis-streams';
+import { RpcBusyError, RpcTimeoutError, RpcUnavailableError } from '@parley/redis-streams';
 import type { Socket } from 'socket.io';
-import { WsError } from './ws-error.js';
+import { AppError } from '../common/app.error.js';
 
 /**
  * The one Socket.IO exception filter: turns any failure into the contract's error string, answers the ack with
@@ -29,14 +29,18 @@ export class WsExceptionFilter implements ExceptionFilter {
   }
 
   private toMessage(exception: unknown, pattern: string): string {
-    if (exception instanceof WsError) return exception.message;
+    if (exception instanceof AppError) return exception.message;
     if (exception instanceof HttpException) {
       // The validation pipe's errors: class-validator's messages, joined as the seed documents them.
       const body = exception.getResponse() as { message?: string | string[] } | string;
       const message = typeof body === 'string' ? body : body.message;
       return Array.isArray(message) ? message.join(', ') : (message ?? exception.message);
     }
-    if (exception instanceof RpcTimeoutError || exception instanceof RpcUnavailableError)
+    if (
+      exception instanceof RpcBusyError ||
+      exception instanceof RpcTimeoutError ||
+      exception instanceof RpcUnavailableError
+    )
       return exception.message;
     if (isRpcErrorBody(exception)) {
       if (exception.code === ErrorCode.NotParticipant) {

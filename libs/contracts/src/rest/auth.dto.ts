@@ -45,6 +45,17 @@ export class RefreshDto {
   refresh: string;
 }
 
+export class LogoutDto {
+  @ApiPropertyOptional({
+    description:
+      "The session's refresh token: names the session to end when the access token does not (an older token)",
+  })
+  @IsJWT()
+  @IsString()
+  @IsOptional()
+  refresh?: string;
+}
+
 export class UserDto implements User {
   @ApiProperty({ example: 1 }) id: number;
   @ApiProperty({ example: 'alice' }) username: string;

@@ -1,4 +1,5 @@
 import { IsInt, IsNotEmpty, isURL, maxLength, ValidateBy, type ValidationOptions } from 'class-validator';
+import { ErrorMessages } from '../wire/errors.js';
 import { messageLimits } from '../wire/limits.js';
 
 /**
@@ -91,15 +92,33 @@ export function IsUrlForMediaMessages(options?: ValidationOptions): PropertyDeco
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
- * The first key, at any depth, that could pollute prototypes if copied (`__proto__`, `constructor`,
- * `prototype`). class-transformer skips them silently, so whitelisting alone never reports them.
+ * What is wrong with the shape of untrusted input before any validator walks it, or undefined: nested deeper than
+ * `maxDepth`, more than `maxValues` values in all, or a key that could pollute prototypes if copied
+ * (`__proto__`, `constructor`, `prototype`; class-transformer skips those silently, so whitelisting alone never
+ * reports them). An explicit stack, never recursion: a 20,000-deep array must cost a few microseconds and a 400,
+ * not the stack.
  */
-export function findForbiddenKey(value: unknown, depth = 0): string | undefined {
-  if (value === null || typeof value !== 'object' || depth > 32) return undefined;
-  for (const key of Object.keys(value)) {
-    if (FORBIDDEN_KEYS.has(key)) return key;
-    const nested = findForbiddenKey((value as Record<string, unknown>)[key], depth + 1);
-    if (nested) return nested;
+export function payloadShapeProblem(
+  value: unknown,
+  limits: { maxDepth: number; maxValues: number },
+): string | undefined {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  let values = 0;
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (++values > limits.maxValues || depth > limits.maxDepth) return ErrorMessages.payloadTooComplex;
+    if (node === null || typeof node !== 'object') continue;
+    if (Array.isArray(node)) {
+      if (values + stack.length + node.length > limits.maxValues) return ErrorMessages.payloadTooComplex;
+      for (const item of node as unknown[]) stack.push([item, depth + 1]);
+      continue;
+    }
+    // for…in stops early on a huge object (parsed JSON has no inherited enumerable keys).
+    for (const key in node) {
+      if (FORBIDDEN_KEYS.has(key)) return `property ${key} should not exist`;
+      if (values + stack.length >= limits.maxValues) return ErrorMessages.payloadTooComplex;
+      stack.push([(node as Record<string, unknown>)[key], depth + 1]);
+    }
   }
   return undefined;
 }

@@ -1,7 +1,8 @@
-import { IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { MessageBodyDto } from '../rest/messages.dto.js';
 import { IsId } from '../rest/validators.js';
 import type {
+  AuthenticatePayload,
   JoinConversationPayload,
   LeaveConversationPayload,
   MarkReadPayload,
@@ -59,4 +60,11 @@ export class MarkReadSocketDto implements MarkReadPayload {
   @IsInt()
   @IsOptional()
   seq?: number;
+}
+
+/** Any string up to 4 KB: whether it is a token of the same user is the gateway's check (`Unauthorized`). */
+export class AuthenticateDto implements AuthenticatePayload {
+  @Length(1, 4096)
+  @IsString()
+  token: string;
 }

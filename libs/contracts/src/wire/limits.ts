@@ -17,3 +17,15 @@ export const Limits = {
 
 /** Mutable so a deployment can change it at boot (`MESSAGE_MAX_LENGTH`); validators read it at validation time. */
 export const messageLimits = { contentMaxLength: 4000 };
+
+/**
+ * The largest Socket.IO frame a gateway accepts: the largest valid event, a `send-message` whose content is
+ * `contentMaxLength` characters that each take the most JSON can make of one (`\u0001` is 6 bytes), plus its
+ * other fields and the framing. Anything bigger closes the connection before it is parsed.
+ */
+export function socketFrameMaxBytes(contentMaxLength: number): number {
+  return 6 * contentMaxLength + 6 * Limits.clientMessageIdMaxLength + 1024;
+}
+
+/** Input is never nested deeper than this, nor has more values: checked before validation, without recursion. */
+export const payloadShapeLimits = { maxDepth: 8, maxValues: 1000 } as const;

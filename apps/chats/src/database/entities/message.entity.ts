@@ -13,11 +13,14 @@ import { UserEntity } from './user.entity.js';
 
 /**
  * A message. `(conversation_id, seq)` is unique and serves every history query as an index range scan at any
- * depth; `(sender_id, client_message_id)` is unique and makes sends idempotent.
+ * depth; `(sender_id, client_message_id)` is unique and makes sends idempotent. A send without a
+ * client_message_id keeps its RPC request id instead (`request_id`, unique where set), so that a request handled
+ * twice (its first consumer died after the commit) stores one message.
  */
 @Entity('messages')
 @Index('messages_conversation_seq_key', ['conversationId', 'seq'], { unique: true })
 @Index('messages_sender_client_message_id_key', ['senderId', 'clientMessageId'], { unique: true })
+@Index('messages_request_id_key', ['requestId'], { unique: true, where: '"request_id" IS NOT NULL' })
 @Check('messages_message_type_check', `"message_type" IN ('text', 'image', 'file')`)
 export class MessageEntity {
   @PrimaryGeneratedColumn({ type: 'bigint', primaryKeyConstraintName: 'messages_pkey' })
@@ -48,6 +51,9 @@ export class MessageEntity {
 
   @Column({ name: 'client_message_id', type: 'varchar', length: 64, nullable: true })
   clientMessageId: string | null;
+
+  @Column({ name: 'request_id', type: 'uuid', nullable: true })
+  requestId: string | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

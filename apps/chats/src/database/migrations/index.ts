@@ -1,5 +1,6 @@
 import { InitialSchema1763712000000 } from './1763712000000-initial-schema.js';
 import { SendMessagesFunction1763740000000 } from './1763740000000-send-messages-function.js';
+import { Sessions1764600000000 } from './1764600000000-sessions.js';
 
 /** Every migration, oldest first. Add new ones at the end. */
-export const migrations = [InitialSchema1763712000000, SendMessagesFunction1763740000000];
+export const migrations = [InitialSchema1763712000000, SendMessagesFunction1763740000000, Sessions1764600000000];

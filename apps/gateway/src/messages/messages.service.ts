@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import {
+  Limits,
+  ServerEvent,
+  type HistoryRequest,
+  type Id,
+  type MessageBodyDto,
+  type MessagePage,
+  type SendMessageResult,
+} from '@parley/contracts';
+import type { Socket } from 'socket.io';
+import { RateLimits } from '../common/rate-limits.service.js';
+import { ChatEvents } from '../realtime/chat-events.service.js';
+import { RealtimeMetrics } from '../realtime/realtime.metrics.js';
+import { ChatsRpcClient } from '../rpc/chats-rpc.client.js';
+
+/** Sending and reading messages, for REST and Socket.IO alike: rate limit, store (RPC), then broadcast. */
+@Injectable()
+export class MessagesService {
+  private readonly logger = new Logger('Messages');
+
+  constructor(
+    private readonly rpc: ChatsRpcClient,
+    private readonly events: ChatEvents,
+    private readonly limits: RateLimits,
+    private readonly metrics: RealtimeMetrics,
+  ) {}
+
+  /**
+   * Stores a message, then broadcasts it: `receive-message` to its room (but `from`, the sending socket, which gets
+   * `message-sent`) and `conversation-updated` to its participants. A repeated client_message_id returns the
+   * stored message and broadcasts nothing new.
+   */
+  async send(
+    userId: Id,
+    conversationId: Id,
+    body: MessageBodyDto,
+    from?: Socket,
+  ): Promise<SendMessageResult> {
+    await this.limits.consume('messages', userId);
+    const result = await this.rpc.call('messages.send', {
+      sender_id: userId,
+      conversation_id: conversationId,
+      message_type: body.message_type,
+      content: body.content,
+      client_message_id: body.client_message_id ?? null,
+      request_id: randomUUID(),
+    });
+    from?.emit(ServerEvent.MessageSent, result.message);
+    this.events.messageStored(result, from);
+    if (result.created) this.metrics.messagesReceived.inc({ transport: from ? 'socket' : 'rest' });
+    const { message } = result;
+    this.logger.debug(
+      { conversationId, seq: message.seq, messageId: message.id, created: result.created },
+      'message stored',
+    );
+    return result;
+  }
+
+  /** A page of history (REST), for `request.user_id`. */
+  async history(request: HistoryRequest): Promise<MessagePage> {
+    await this.limits.consume('history', request.user_id);
+    return this.rpc.call('messages.history', request);
+  }
+
+  /**
+   * What a socket joining a conversation is sent: the messages after `sinceSeq` (at most 100), or the latest 50.
+   * Paid for by the join's own rate limit.
+   */
+  catchUp(userId: Id, conversationId: Id, sinceSeq: number | undefined): Promise<MessagePage> {
+    return this.rpc.call('messages.history', {
+      user_id: userId,
+      conversation_id: conversationId,
+      ...(sinceSeq === undefined
+        ? { mode: 'page' as const, page: 1, limit: Limits.recentMessagesOnJoin }
+        : { mode: 'after' as const, after_seq: sinceSeq, limit: Limits.catchUpMax }),
+    });
+  }
+}

@@ -9,3 +9,4 @@ export * from './chat-load.js';
 export * from './redis.js';
 export * from './socket.js';
 export * from './tcp-proxy.js';
+export * from './tokens.js';

@@ -1,0 +1,350 @@
+import type { AuthResult, Conversation } from '@parley/contracts';
+import { io } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  api,
+  Cluster,
+  connect,
+  registerUser,
+  request,
+  sleep,
+  waitFor,
+  type AppProcess,
+  type ChatClient,
+} from '@parley/testing';
+
+// Finding: "Costly events are free" (300 join-conversations at once were all served; mark-read, leave,
+// conversation creation and history had no limit; the RPC client queued without bound). Every costly path has a
+// per-user limit shared by REST, Socket.IO and every gateway; a socket's events in flight, a gateway's RPCs in
+// flight, a user's sockets and an address's connections are capped and refused at once; only /chat is served.
+
+const LIMIT = { perSecond: 2, burst: 5 };
+let cluster: Cluster;
+let gw: [string, string];
+const sockets: ChatClient[] = [];
+
+beforeAll(async () => {
+  const perUser = (name: string) => ({
+    [`RATE_LIMIT_${name}_PER_SECOND`]: String(LIMIT.perSecond),
+    [`RATE_LIMIT_${name}_BURST`]: String(LIMIT.burst),
+  });
+  cluster = await Cluster.start({
+    gateways: 2,
+    chats: 1,
+    gatewayEnv: {
+      ...perUser('JOINS'),
+      ...perUser('LEAVES'),
+      ...perUser('READ_MARKS'),
+      ...perUser('TYPING'),
+      ...perUser('HISTORY'),
+      ...perUser('LOOKUPS'),
+      ...perUser('AUTHENTICATE'),
+      RATE_LIMIT_CONVERSATIONS_PER_MINUTE: '3',
+      SOCKET_MAX_IN_FLIGHT: '4',
+      SOCKET_MAX_PER_USER: '3',
+      RPC_TIMEOUT_MS: '4000',
+    },
+  });
+  gw = [cluster.gatewayUrl(0), cluster.gatewayUrl(1)];
+});
+afterAll(async () => {
+  for (const s of sockets) s.close();
+  for (const c of cluster?.chats ?? []) c.proc.kill('SIGCONT');
+  await cluster?.stop();
+});
+
+async function pair(prefix: string): Promise<{ a: AuthResult; b: AuthResult; conversation: Conversation }> {
+  const [a, b] = await Promise.all([registerUser(gw[0], `${prefix}A`), registerUser(gw[1], `${prefix}B`)]);
+  const conversation = (
+    await api<Conversation>(gw[0], 'POST', '/api/chats/conversations', {
+      token: a.tokens.access,
+      body: { receiver_id: b.user.id },
+    })
+  ).body;
+  return { a, b, conversation };
+}
+
+async function socketOf(user: AuthResult, url: string): Promise<ChatClient> {
+  const s = await connect(url, { token: user.tokens.access });
+  sockets.push(s);
+  return s;
+}
+
+type Outcome = 'ok' | string;
+
+/** Runs the attempts at once; checks the per-user budget held across them, and that refusals said so. */
+async function expectBudget(attempts: Array<() => Promise<Outcome>>): Promise<void> {
+  const started = Date.now();
+  const outcomes = await Promise.all(attempts.map((a) => a()));
+  const seconds = Math.ceil((Date.now() - started) / 1000);
+  const accepted = outcomes.filter((o) => o === 'ok').length;
+  expect(accepted).toBeGreaterThanOrEqual(LIMIT.burst);
+  // A one-second window of perSecond, plus the burst pool above it (refilled only every 10 s).
+  expect(accepted).toBeLessThanOrEqual(LIMIT.burst + LIMIT.perSecond * seconds);
+  expect(new Set(outcomes.filter((o) => o !== 'ok'))).toEqual(new Set(['Rate limit exceeded']));
+}
+
+const ack = (s: ChatClient, event: string, payload: object) => async (): Promise<Outcome> => {
+  const res = await request<{ success: boolean; error?: string }>(s, event, payload);
+  return res.success ? 'ok' : res.error!;
+};
+const rest =
+  (url: string, method: string, path: string, token: string, body?: object) => async (): Promise<Outcome> => {
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const json = (await res.json()) as { message?: string };
+    if (res.status < 300) return 'ok';
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    return json.message!;
+  };
+
+describe('per-user rate limits on every costly path', () => {
+  it('300 join-conversation at once from one socket: a few served, the rest refused at once, and only a few RPCs made', async () => {
+    const { a, conversation } = await pair('j300');
+    const s = await socketOf(a, gw[0]);
+    const rpcsBefore = await cluster.chats[0]!.metric('parley_rpc_handled_total', {
+      pattern: 'conversations.membership',
+    });
+    const acks = await Promise.all(
+      Array.from({ length: 300 }, () =>
+        request<{ success: boolean; error?: string }>(s, 'join-conversation', {
+          conversationId: conversation.id,
+          userId: a.user.id,
+        }),
+      ),
+    );
+    const served = acks.filter((x) => x.success).length;
+    expect(served).toBeGreaterThanOrEqual(1);
+    expect(served).toBeLessThanOrEqual(LIMIT.burst + LIMIT.perSecond * 2);
+    // Refused by the socket's cap on events in flight, or by the user's join budget: nothing queued.
+    const refusals = new Set(acks.filter((x) => !x.success).map((x) => x.error));
+    expect([...refusals].every((e) => e === 'Rate limit exceeded' || e === 'Service busy, retry later')).toBe(
+      true,
+    );
+    const rpcs =
+      (await cluster.chats[0]!.metric('parley_rpc_handled_total', { pattern: 'conversations.membership' })) -
+      rpcsBefore;
+    expect(rpcs).toBe(served);
+    expect(s.connected).toBe(true);
+  });
+
+  it('mark-read: one budget over Socket.IO and REST on both gateways', async () => {
+    const { a, conversation } = await pair('mr');
+    const [s0, s1] = await Promise.all([socketOf(a, gw[0]), socketOf(a, gw[1])]);
+    await expectBudget(
+      Array.from({ length: 16 }, (_, i) =>
+        i % 4 === 0
+          ? ack(s0, 'mark-read', { conversationId: conversation.id })
+          : i % 4 === 1
+            ? ack(s1, 'mark-read', { conversationId: conversation.id })
+            : rest(
+                gw[i % 2]!,
+                'POST',
+                `/api/chats/conversations/${conversation.id}/read`,
+                a.tokens.access,
+                {},
+              ),
+      ),
+    );
+  });
+
+  it('join-conversation, leave-conversation, typing and authenticate each have a budget of their own', async () => {
+    const { a, conversation } = await pair('ev');
+    const [s0, s1] = await Promise.all([socketOf(a, gw[0]), socketOf(a, gw[1])]);
+    const both = (event: string, payload: object) =>
+      Array.from({ length: 4 }, (_, i) => ack(i % 2 ? s1 : s0, event, payload));
+    // Fewer at once than SOCKET_MAX_IN_FLIGHT per socket, so that only the rate limits speak.
+    for (const [event, payload] of [
+      ['join-conversation', { conversationId: conversation.id, userId: a.user.id }],
+      ['leave-conversation', { conversationId: conversation.id }],
+      ['typing', { conversationId: conversation.id, userId: a.user.id, isTyping: true }],
+      ['authenticate', { token: a.tokens.access }],
+    ] as const) {
+      const first = await Promise.all(both(event, payload).map((f) => f()));
+      const second = await Promise.all(both(event, payload).map((f) => f()));
+      const outcomes = [...first, ...second];
+      const accepted = outcomes.filter((o) => o === 'ok').length;
+      expect({
+        event,
+        accepted: accepted >= LIMIT.burst && accepted <= LIMIT.burst + 2 * LIMIT.perSecond,
+      }).toEqual({
+        event,
+        accepted: true,
+      });
+      expect(new Set(outcomes.filter((o) => o !== 'ok'))).toEqual(new Set(['Rate limit exceeded']));
+    }
+  });
+
+  it('history and conversation reads, and user lookups, over REST', async () => {
+    const { a, b, conversation } = await pair('hist');
+    const t = a.tokens.access;
+    await expectBudget(
+      Array.from({ length: 15 }, (_, i) =>
+        rest(
+          gw[i % 2]!,
+          'GET',
+          [
+            `/api/chats/conversations/${conversation.id}/messages`,
+            `/api/chats/conversations/${conversation.id}`,
+            '/api/chats/conversations',
+          ][i % 3]!,
+          t,
+        ),
+      ),
+    );
+    await expectBudget(
+      Array.from({ length: 15 }, (_, i) =>
+        rest(
+          gw[i % 2]!,
+          'GET',
+          ['/api/users/me', `/api/users/${b.user.id}`, `/api/users?username=${b.user.username}`][i % 3]!,
+          t,
+        ),
+      ),
+    );
+  });
+
+  it('conversation creation: RATE_LIMIT_CONVERSATIONS_PER_MINUTE', async () => {
+    const me = await registerUser(gw[0], 'cc');
+    const others = await Promise.all(Array.from({ length: 5 }, (_, i) => registerUser(gw[1], `cc${i}`)));
+    const outcomes: number[] = [];
+    for (const other of others) {
+      const res = await api(gw[outcomes.length % 2]!, 'POST', '/api/chats/conversations', {
+        token: me.tokens.access,
+        body: { receiver_id: other.user.id },
+      });
+      outcomes.push(res.status);
+    }
+    expect(outcomes).toEqual([201, 201, 201, 429, 429]);
+    const [{ n }] = (await cluster.db.sql<{ n: number }>(
+      'SELECT count(*)::int AS n FROM conversations WHERE sender_id = $1',
+      [me.user.id],
+    )) as [{ n: number }];
+    expect(n).toBe(3);
+  });
+});
+
+describe('connections', () => {
+  it('serves only /chat: the default namespace and any other are refused', async () => {
+    const user = await registerUser(gw[0], 'ns');
+    for (const path of ['/', '/admin', '/chat2']) {
+      const socket = io(`${gw[0]}${path}`, {
+        auth: { token: user.tokens.access },
+        transports: ['websocket'],
+        reconnection: false,
+        forceNew: true,
+      });
+      const error = await new Promise<string>((resolve) => {
+        socket.once('connect', () => resolve('connected'));
+        socket.once('connect_error', (err) => resolve(err.message));
+      });
+      socket.close();
+      expect({ path, error }).toEqual({ path, error: 'Invalid namespace' });
+    }
+  });
+
+  it('refuses a bad token in the URL or header at the HTTP handshake, before a socket exists', async () => {
+    const user = await registerUser(gw[1], 'hs');
+    const handshake = (query: string, headers: Record<string, string> = {}) =>
+      fetch(`${gw[1]}/socket.io/?EIO=4&transport=polling${query}`, { headers }).then(async (r) => ({
+        status: r.status,
+        body: await r.text(),
+      }));
+    expect(await handshake('&token=not-a-token')).toEqual({
+      status: 403,
+      body: JSON.stringify({ code: 4, message: 'Unauthorized' }),
+    });
+    expect((await handshake('', { authorization: 'Bearer not-a-token' })).status).toBe(403);
+    expect((await handshake(`&token=${user.tokens.access}`)).status).toBe(200);
+    expect((await handshake('')).status).toBe(200); // auth.token comes later, in the CONNECT packet
+  });
+
+  it('caps a user’s open sockets across gateways (SOCKET_MAX_PER_USER)', async () => {
+    const user = await registerUser(gw[0], 'cap');
+    const open = await Promise.all([socketOf(user, gw[0]), socketOf(user, gw[1]), socketOf(user, gw[0])]);
+    await waitFor('every socket to be registered', async () => {
+      const probe = await connect(gw[1], { token: user.tokens.access }).catch((err: Error) => err.message);
+      if (typeof probe !== 'string') probe.close();
+      return probe === 'Too many connections';
+    });
+    open[0]!.close();
+    await waitFor('a slot to free up', async () => {
+      const again = await connect(gw[1], { token: user.tokens.access }).catch(() => undefined);
+      if (again) sockets.push(again);
+      return again !== undefined;
+    });
+  });
+
+  it('caps one client address’s connections on an instance (SOCKET_MAX_PER_ADDRESS)', async () => {
+    const gateway: AppProcess = await cluster.startGateway({ SOCKET_MAX_PER_ADDRESS: '3' });
+    const users = await Promise.all(Array.from({ length: 4 }, (_, i) => registerUser(gw[0], `addr${i}`)));
+    const first = await Promise.all(users.slice(0, 3).map((u) => socketOf(u, gateway.url)));
+    await expect(connect(gateway.url, { token: users[3]!.tokens.access })).rejects.toThrow();
+    const raw = await fetch(`${gateway.url}/socket.io/?EIO=4&transport=polling`);
+    expect({ status: raw.status, body: await raw.text() }).toEqual({
+      status: 403,
+      body: JSON.stringify({ code: 4, message: 'Too many connections' }),
+    });
+    first[0]!.close();
+    await waitFor('the address to be under its cap again', async () => {
+      const s = await connect(gateway.url, { token: users[3]!.tokens.access }).catch(() => undefined);
+      if (s) sockets.push(s);
+      return s !== undefined;
+    });
+    await gateway.stop();
+  });
+});
+
+describe('admission control while the chats service is stalled', () => {
+  it('caps a socket’s events in flight and a gateway’s RPCs in flight, answering Service busy at once', async () => {
+    const capped = await cluster.startGateway({ RPC_MAX_IN_FLIGHT: '3', RPC_TIMEOUT_MS: '4000' });
+    const { a, conversation } = await pair('adm');
+    const s = await socketOf(a, gw[0]);
+    const users = await Promise.all(Array.from({ length: 6 }, (_, i) => registerUser(gw[1], `adm${i}`)));
+    const chats = cluster.chats[0]!;
+    chats.proc.kill('SIGSTOP'); // requests now wait in the stream, unanswered
+    try {
+      // A socket: SOCKET_MAX_IN_FLIGHT (4) events are taken, the next are refused without waiting.
+      const sends = Array.from({ length: 8 }, (_, i) =>
+        request<{ success: boolean; error?: string }>(s, 'send-message', {
+          sender_id: a.user.id,
+          conversation_id: conversation.id,
+          message_type: 'text',
+          content: `adm ${i}`,
+          client_message_id: `adm-${i}`,
+        }),
+      );
+      const refusedAtOnce = await Promise.race([
+        Promise.all(sends.slice(4)),
+        sleep(2500).then(() => 'waited' as const),
+      ]);
+      expect(refusedAtOnce).toEqual(
+        Array.from({ length: 4 }, () => ({ success: false, error: 'Service busy, retry later' })),
+      );
+
+      // A gateway: RPC_MAX_IN_FLIGHT (3) requests wait for the chats service, the next are refused without waiting.
+      const lookups = users.map((u) =>
+        api<{ message: string }>(capped.url, 'GET', '/api/users/me', { token: u.tokens.access }),
+      );
+      const busy = await Promise.race([
+        Promise.all(lookups.slice(3)),
+        sleep(2500).then(() => 'waited' as const),
+      ]);
+      expect(busy).not.toBe('waited');
+      expect(
+        (busy as Array<{ status: number; body: { message: string } }>).map((r) => [r.status, r.body.message]),
+      ).toEqual(Array.from({ length: 3 }, () => [503, 'Service busy, retry later']));
+      chats.proc.kill('SIGCONT');
+      // What was admitted is served once the chats service is back (within its deadline).
+      expect((await Promise.all(lookups.slice(0, 3))).map((r) => r.status)).toEqual([200, 200, 200]);
+      expect((await Promise.all(sends.slice(0, 4))).every((r) => r.success)).toBe(true);
+    } finally {
+      chats.proc.kill('SIGCONT');
+      await capped.stop();
+    }
+  });
+});

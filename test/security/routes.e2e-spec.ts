@@ -1,0 +1,159 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AuthResult, Conversation } from '@parley/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, Cluster, REPO_ROOT, registerUser } from '@parley/testing';
+
+// Finding: "Auth bypass by the path's spelling" (GET /API/users/1 answered 200 without a token: the guard compared
+// req.path case-sensitively while Express routed case-insensitively). Every route of the committed OpenAPI file is
+// tried in every spelling Express or a proxy might treat as the same path; none may answer 2xx without a token.
+
+interface Route {
+  method: string;
+  path: string;
+  public: boolean;
+}
+
+const openapi = JSON.parse(readFileSync(join(REPO_ROOT, 'docs/openapi.json'), 'utf8')) as {
+  paths: Record<string, Record<string, { security?: unknown[] }>>;
+};
+const routes: Route[] = Object.entries(openapi.paths).flatMap(([path, operations]) =>
+  Object.entries(operations).map(([method, op]) => ({
+    method: method.toUpperCase(),
+    path,
+    public: !op.security || op.security.length === 0,
+  })),
+);
+
+/** The ways one path can be written that a router or proxy may read as the same. */
+function spellings(path: string): string[] {
+  const [, first = '', ...rest] = path.split('/');
+  const tail = rest.length ? `/${rest.join('/')}` : '';
+  const encodeFirst = (s: string) => `%${s.charCodeAt(0).toString(16)}${s.slice(1)}`;
+  return [
+    path,
+    `/${first.toUpperCase()}${tail}`,
+    `/${first[0]!.toUpperCase()}${first.slice(1)}${tail}`,
+    `//${first}${tail}`,
+    `/${encodeFirst(first)}${tail}`,
+    rest.length
+      ? `/${first}/${encodeFirst(rest[0]!)}${rest.length > 1 ? `/${rest.slice(1).join('/')}` : ''}`
+      : path,
+    rest.length
+      ? `/${first}/${rest[0]!.toUpperCase()}${rest.length > 1 ? `/${rest.slice(1).join('/')}` : ''}`
+      : path,
+    `${path}/`,
+    `${path}%2F`,
+    `/./${first}${tail}`,
+  ];
+}
+
+let cluster: Cluster;
+let gw: string;
+let alice: AuthResult;
+let conversation: Conversation;
+
+beforeAll(async () => {
+  cluster = await Cluster.start({ gateways: 1, chats: 1 });
+  gw = cluster.gatewayUrl(0);
+  alice = await registerUser(gw, 'rtA');
+  const bob = await registerUser(gw, 'rtB');
+  conversation = (
+    await api<Conversation>(gw, 'POST', '/api/chats/conversations', {
+      token: alice.tokens.access,
+      body: { receiver_id: bob.user.id },
+    })
+  ).body;
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+/** A request that would succeed for alice, if it got through: real ids, a valid body. */
+function concrete(route: Route): { path: string; body?: unknown } {
+  const path = route.path
+    .replace('/api/users/{id}', `/api/users/${alice.user.id}`)
+    .replace('{id}', String(conversation.id));
+  if (route.method !== 'POST')
+    return { path: path === '/api/users' ? `${path}?username=${alice.user.username}` : path };
+  const bodies: Record<string, unknown> = {
+    '/api/chats/conversations': { receiver_id: alice.user.id + 1 },
+    [`/api/chats/conversations/${conversation.id}/messages`]: { message_type: 'text', content: 'spelled' },
+    [`/api/chats/conversations/${conversation.id}/read`]: {},
+  };
+  return { path, body: bodies[path] ?? {} };
+}
+
+describe('every route fails closed', () => {
+  it('knows the routes (the OpenAPI file lists the protected ones with bearer security)', () => {
+    expect(routes.filter((r) => !r.public).length).toBeGreaterThanOrEqual(11);
+    expect(routes.filter((r) => r.public).map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /health/live',
+      'GET /health/ready',
+      'POST /api/auth/register',
+      'POST /api/auth/login',
+      'POST /api/auth/refresh',
+    ]);
+  });
+
+  it('answers no protected route with 2xx without a token, however its path is spelled', async () => {
+    const answered: string[] = [];
+    let tried = 0;
+    for (const route of routes.filter((r) => !r.public)) {
+      const { path, body } = concrete(route);
+      // With a token, the plain spelling works: the requests below would succeed if the guard let them by. (A
+      // fresh login each time: the logout routes end the session they are called with.)
+      const login = await api<AuthResult>(gw, 'POST', '/api/auth/login', {
+        body: { username: alice.user.username, password: 'correct horse battery' },
+      });
+      const withToken = await api(gw, route.method, path, { token: login.body.tokens.access, body });
+      expect({ route: `${route.method} ${path}`, status: withToken.status < 300 }).toEqual({
+        route: `${route.method} ${path}`,
+        status: true,
+      });
+      for (const spelled of spellings(path)) {
+        tried++;
+        const res = await fetch(`${gw}${spelled}`, {
+          method: route.method,
+          headers: body === undefined ? {} : { 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        await res.arrayBuffer();
+        if (res.status < 300) answered.push(`${route.method} ${spelled} → ${res.status}`);
+      }
+    }
+    expect(tried).toBeGreaterThan(100);
+    expect(answered).toEqual([]);
+  });
+
+  it('routes only the exact spelling, even with a token (case-sensitive, strict routing)', async () => {
+    const { tokens } = await registerUser(gw, 'rtC');
+    const me = '/api/users/me';
+    expect((await api(gw, 'GET', me, { token: tokens.access })).status).toBe(200);
+    for (const spelled of ['/API/users/me', '/api/Users/me', '/api/users/me/', '//api/users/me']) {
+      expect({
+        spelled,
+        status: (await api(gw, 'GET', spelled, { token: tokens.access })).status,
+      }).toEqual({
+        spelled,
+        status: 404,
+      });
+    }
+  });
+
+  it('keeps the public routes public: health, metrics, docs, the AsyncAPI file and the demo', async () => {
+    for (const path of [
+      '/health/live',
+      '/health/ready',
+      '/metrics',
+      '/api/docs',
+      '/api/docs-json',
+      '/api/asyncapi.json',
+      '/',
+    ]) {
+      const res = await fetch(`${gw}${path}`);
+      await res.arrayBuffer();
+      expect({ path, status: res.status }).toEqual({ path, status: 200 });
+    }
+  });
+});

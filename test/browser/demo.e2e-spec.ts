@@ -7,7 +7,7 @@ import { api, Cluster, REPO_ROOT } from '@parley/testing';
 
 // The demo page (apps/gateway/public, on the browser SDK) in a real Chromium: two users in two browser contexts,
 // each on its own gateway instance. Debian's Chromium must be installed: `npm test` and `npm run test:browser` run
-// tools/ensure-chromium.sh first, which installs it with apt-get where missing. PARLEY_UPDATE_SCREENSHOTS=1 writes
+// tools/ensure-test-packages.sh first, which installs it with apt-get where missing. PARLEY_UPDATE_SCREENSHOTS=1 writes
 // the screenshots to docs/screenshots/ (else to a temp dir).
 
 const CHROMIUM = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium';

@@ -10,3 +10,4 @@ export * from './redis.js';
 export * from './socket.js';
 export * from './tcp-proxy.js';
 export * from './tokens.js';
+export * from './nginx.js';

@@ -82,7 +82,11 @@ type Kind =
   | 'cmid'
   | 'jwt'
   | 'bool'
-  | 'text';
+  | 'text'
+  | 'queryInt'
+  | 'queryLimit'
+  | 'queryText'
+  | 'queryUsername';
 
 /** Values the field's validator must refuse (null is left out for optional fields: it reads as absent). */
 const INVALID: Record<Kind, unknown[]> = {
@@ -115,14 +119,15 @@ interface Target {
 const f = (kind: Kind, required = true) => ({ kind, required });
 const post = (path: string, token?: string) => async (payload: unknown) =>
   (await api(gw[path.length % 2]!, 'POST', path, { token, rawBody: JSON.stringify(payload) })).status;
+/** A query string: text as it is, a list of two or more as the parameter repeated, anything else as JSON. */
 const get = (path: string, token: string) => async (payload: unknown) => {
-  const entries = Object.entries(payload as Record<string, unknown>).flatMap(([k, v]) =>
-    Array.isArray(v)
-      ? v.map((x) => [k, JSON.stringify(x) ?? ''])
-      : [[k, typeof v === 'string' ? v : (JSON.stringify(v) ?? '')]],
-  );
-  return (await api(gw[1], 'GET', `${path}?${new URLSearchParams(entries as [string, string][])}`, { token }))
-    .status;
+  const text = (v: unknown) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(payload as Record<string, unknown>)) {
+    if (Array.isArray(v) && v.length >= 2) for (const x of v) query.append(k, text(x));
+    else query.append(k, text(v));
+  }
+  return (await api(gw[1], 'GET', `${path}?${query.toString()}`, { token })).status;
 };
 let socket: ChatClient;
 const emit = (event: string) => async (payload: unknown) => {

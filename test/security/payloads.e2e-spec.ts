@@ -54,9 +54,9 @@ async function rawSocket() {
   const { WebSocket } = await import('ws');
   const ws = new WebSocket(`${gw.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`);
   const frames: string[] = [];
-  ws.on('message', (data, isBinary) => {
+  ws.on('message', (data: Buffer, isBinary) => {
     if (isBinary) return;
-    const frame = String(data);
+    const frame = data.toString('utf8');
     if (frame === '2') ws.send('3'); // Engine.IO ping → pong
     frames.push(frame);
   });

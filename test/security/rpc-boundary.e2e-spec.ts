@@ -181,7 +181,7 @@ describe('the chats service at its RPC boundary', () => {
 describe('deadlines on Redis’s clock', () => {
   it('does no work for a request whose caller gave up, even when the gateway’s clock is a minute ahead', async () => {
     const skewed = await cluster.startGateway({
-      NODE_OPTIONS: `--require ${join(REPO_ROOT, 'test/support/fixtures/clock-offset.cjs')}`,
+      NODE_OPTIONS: `--import ${join(REPO_ROOT, 'test/support/fixtures/clock-offset.mjs')}`,
       PARLEY_TEST_CLOCK_OFFSET_MS: '60000',
       RPC_TIMEOUT_MS: '1500',
     });

@@ -41,7 +41,7 @@ export class RpcTransportMetrics implements OnModuleInit {
     );
     stat(
       'parley_rpc_handler_timeouts_total',
-      'Requests whose handler ran past its deadline (RPC_HANDLER_TIMEOUT_MS or the caller\'s)',
+      "Requests whose handler ran past its deadline (RPC_HANDLER_TIMEOUT_MS or the caller's)",
       () => rpc.stats().handlerTimeouts,
     );
     stat(

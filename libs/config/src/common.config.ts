@@ -7,7 +7,8 @@ export const commonConfigSchema = {
   nodeEnv: str('NODE_ENV', {
     default: 'development',
     pattern: /^[a-z]{1,32}$/,
-    description: 'production turns development conveniences into boot errors (gateway: placeholder secrets, AUTH_MODE)',
+    description:
+      'production turns development conveniences into boot errors (gateway: placeholder secrets, AUTH_MODE)',
   }),
   redisUrl: url('REDIS_URL', {
     default: 'redis://127.0.0.1:6379',

@@ -25,7 +25,9 @@ export class RpcValidationInterceptor implements NestInterceptor {
     if (!validator) throw Errors.validation(`unknown pattern ${pattern.slice(0, 64)}`);
     if (!validator.Check(data)) {
       const [first] = validator.Errors(data);
-      throw Errors.validation(`invalid ${pattern} request: ${first?.instancePath || '/'} ${first?.message ?? ''}`);
+      throw Errors.validation(
+        `invalid ${pattern} request: ${first?.instancePath || '/'} ${first?.message ?? ''}`,
+      );
     }
     return next.handle();
   }

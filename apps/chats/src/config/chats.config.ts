@@ -52,13 +52,15 @@ export const chatsConfigSchema = {
     default: 8000,
     min: 100,
     max: 120_000,
-    description: "a handler still running after this (or after its caller's deadline) is answered with an error",
+    description:
+      "a handler still running after this (or after its caller's deadline) is answered with an error",
   }),
   rpcMaxDeliveries: int('RPC_MAX_DELIVERIES', {
     default: 3,
     min: 1,
     max: 100,
-    description: 'a request delivered this many times (its consumers died on it) goes to the dead-letter stream',
+    description:
+      'a request delivered this many times (its consumers died on it) goes to the dead-letter stream',
   }),
   passwordHashConcurrency: int('PASSWORD_HASH_CONCURRENCY', {
     default: 2,
@@ -76,7 +78,8 @@ export const chatsConfigSchema = {
     default: 86_400,
     min: 0,
     max: 365 * 86_400,
-    description: 'ended and expired sessions are kept this long, then purged (keep it above JWT_ACCESS_TTL_SECONDS)',
+    description:
+      'ended and expired sessions are kept this long, then purged (keep it above JWT_ACCESS_TTL_SECONDS)',
   }),
   sessionPurgeIntervalMs: int('SESSION_PURGE_INTERVAL_MS', {
     default: 3_600_000,

@@ -5,7 +5,11 @@ import { dataSourceOptions, migrate } from './data-source.js';
 
 // Entities and migrations must describe the same schema: after running every migration on an empty database,
 // TypeORM must find nothing to change. A new column in an entity without its migration (or the reverse) fails here.
-const MIGRATIONS = ['InitialSchema1763712000000', 'SendMessagesFunction1763740000000', 'Sessions1764600000000'];
+const MIGRATIONS = [
+  'InitialSchema1763712000000',
+  'SendMessagesFunction1763740000000',
+  'Sessions1764600000000',
+];
 
 describe('schema', () => {
   const db = new TestDatabase();

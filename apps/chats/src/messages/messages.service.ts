@@ -88,7 +88,9 @@ function storedResult(
 
 /** A second insert of a request id (the same cmid-less send handled twice, at the same moment). */
 function isRequestIdConflict(err: unknown): boolean {
-  return pgCode(err) === '23505' && (err as { constraint?: unknown }).constraint === 'messages_request_id_key';
+  return (
+    pgCode(err) === '23505' && (err as { constraint?: unknown }).constraint === 'messages_request_id_key'
+  );
 }
 
 /** Batches committed at once; more concurrent sends wait and go together in the next batch. */

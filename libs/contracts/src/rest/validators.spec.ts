@@ -19,7 +19,9 @@ describe('payloadShapeProblem', () => {
     expect(payloadShapeProblem(deep(payloadShapeLimits.maxDepth + 1), payloadShapeLimits)).toBe(tooDeep);
     // Deeper than any call stack: a recursive walk would throw RangeError here.
     expect(payloadShapeProblem({ x: deep(1_000_000) }, payloadShapeLimits)).toBe(tooDeep);
-    expect(payloadShapeProblem(new Array(payloadShapeLimits.maxValues).fill(0), payloadShapeLimits)).toBe(tooDeep);
+    expect(payloadShapeProblem(new Array(payloadShapeLimits.maxValues).fill(0), payloadShapeLimits)).toBe(
+      tooDeep,
+    );
     const wide = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, i]));
     expect(payloadShapeProblem(wide, payloadShapeLimits)).toBe(tooDeep);
   });
@@ -28,6 +30,8 @@ describe('payloadShapeProblem', () => {
     expect(payloadShapeProblem(JSON.parse('{"a":{"b":[{"__proto__":{"x":1}}]}}'), payloadShapeLimits)).toBe(
       'property __proto__ should not exist',
     );
-    expect(payloadShapeProblem({ constructor: 1 }, payloadShapeLimits)).toBe('property constructor should not exist');
+    expect(payloadShapeProblem({ constructor: 1 }, payloadShapeLimits)).toBe(
+      'property constructor should not exist',
+    );
   });
 });

@@ -1,12 +1,5 @@
 import Type, { type Static, type TSchema } from 'typebox';
-import type {
-  Conversation,
-  ConversationPage,
-  Id,
-  Message,
-  MessagePage,
-  User,
-} from '../wire/models.js';
+import type { Conversation, ConversationPage, Id, Message, MessagePage, User } from '../wire/models.js';
 import { Limits } from '../wire/limits.js';
 import { MESSAGE_TYPES } from '../wire/models.js';
 
@@ -35,8 +28,10 @@ const Limit = Type.Integer({ minimum: 1, maximum: Limits.pageSizeMax + 1 });
 const MessageTypeSchema = Type.Union([Type.Literal('text'), Type.Literal('image'), Type.Literal('file')]);
 // The schema names exactly the wire's message types.
 type SameTypes<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
-export const messageTypesMatch: SameTypes<Static<typeof MessageTypeSchema>, (typeof MESSAGE_TYPES)[number]> =
-  true;
+export const messageTypesMatch: SameTypes<
+  Static<typeof MessageTypeSchema>,
+  (typeof MESSAGE_TYPES)[number]
+> = true;
 
 /**
  * The session a login or registration starts. The gateway names it (and its first refresh token), so a request
@@ -117,10 +112,7 @@ export const ChatsRpcRequests = {
   'conversations.get': Type.Object({ user_id: Id, conversation_id: Id }, closed),
   /** Checks that the user may join and returns where the conversation and their read mark stand. */
   'conversations.membership': Type.Object({ user_id: Id, conversation_id: Id }, closed),
-  'conversations.mark-read': Type.Object(
-    { user_id: Id, conversation_id: Id, seq: Nullable(Count) },
-    closed,
-  ),
+  'conversations.mark-read': Type.Object({ user_id: Id, conversation_id: Id, seq: Nullable(Count) }, closed),
 
   /**
    * `request_id` (a UUID per request, the same on a redelivery) keeps a send without `client_message_id` from being

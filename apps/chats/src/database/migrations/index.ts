@@ -3,4 +3,8 @@ import { SendMessagesFunction1763740000000 } from './1763740000000-send-messages
 import { Sessions1764600000000 } from './1764600000000-sessions.js';
 
 /** Every migration, oldest first. Add new ones at the end. */
-export const migrations = [InitialSchema1763712000000, SendMessagesFunction1763740000000, Sessions1764600000000];
+export const migrations = [
+  InitialSchema1763712000000,
+  SendMessagesFunction1763740000000,
+  Sessions1764600000000,
+];

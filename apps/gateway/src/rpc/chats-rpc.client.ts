@@ -1,7 +1,12 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { ChatsPattern, RpcRequest, RpcResponse } from '@parley/contracts';
 import { currentTraceId, METRICS_REGISTRY, TRACE_KEY } from '@parley/observability';
-import { RedisStreamsClient, RpcTimeoutError, RpcUnavailableError } from '@parley/redis-streams';
+import {
+  RedisStreamsClient,
+  RpcBusyError,
+  RpcTimeoutError,
+  RpcUnavailableError,
+} from '@parley/redis-streams';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { firstValueFrom, throwError, timeout } from 'rxjs';
@@ -34,7 +39,7 @@ export class ChatsRpcClient implements OnModuleInit, OnApplicationShutdown {
     });
     this.failures = new Counter({
       name: 'parley_rpc_request_failures_total',
-      help: 'Gateway → chats RPCs that failed: timeout (no instance answered), unavailable (Redis down), error',
+      help: 'Gateway → chats RPCs that failed: timeout (no instance answered), unavailable (Redis down), busy (RPC_MAX_IN_FLIGHT reached), error',
       labelNames: ['pattern', 'kind'],
       registers: [registry],
     });
@@ -91,7 +96,9 @@ export class ChatsRpcClient implements OnModuleInit, OnApplicationShutdown {
           ? 'timeout'
           : err instanceof RpcUnavailableError
             ? 'unavailable'
-            : 'error';
+            : err instanceof RpcBusyError
+              ? 'busy'
+              : 'error';
       this.failures.inc({ pattern, kind });
       throw err;
     } finally {

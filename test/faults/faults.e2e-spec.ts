@@ -127,7 +127,13 @@ describe('faults under load', () => {
     await phase(3000);
     const report = await finish(l, c, 'Redis restart');
     console.log(`errors seen while Redis was down: ${[...new Set(errorsWhileDown)].join(' | ')}`);
-    expect(errorsWhileDown.every((e) => /Redis is unreachable|No reply to|unavailable/.test(e!))).toBe(true);
+    // Clear errors only: Redis is down, or (a socket whose send waits for a reply that Redis lost holds its later
+    // sends behind it) that socket's cap on events in flight answers at once.
+    expect(
+      errorsWhileDown.every((e) =>
+        /Redis is unreachable|No reply to|unavailable|Service busy, retry later/.test(e!),
+      ),
+    ).toBe(true);
     expect([...c.gateways, ...c.chats].map((p) => p.proc.pid)).toEqual(pids); // nobody restarted an app
     expect([...c.gateways, ...c.chats].every((p) => p.alive)).toBe(true);
     // Live delivery across instances works again (the adapter re-subscribed), not only the catch-up.

@@ -5,10 +5,13 @@ import { Test } from '@nestjs/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAsyncApiDocument } from '../../../../libs/contracts/src/asyncapi/asyncapi.js';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
+import { SessionRevocations } from '../auth/session-revocations.service.js';
 import { TokenService } from '../auth/token.service.js';
+import { HttpExceptionFilter } from '../common/http-exception.filter.js';
 import { AsyncApiController } from './asyncapi.controller.js';
 
-// The controller behind the gateway's real guard: public, while a route without @Public() next to it is not.
+// The controller behind the gateway's real guard and filter: public, while a route without @Public() next to it
+// is not.
 
 @Controller('private')
 class PrivateController {
@@ -34,10 +37,12 @@ beforeAll(async () => {
           },
         },
       },
+      { provide: SessionRevocations, useValue: { isEnded: () => false } },
     ],
   }).compile();
   app = moduleRef.createNestApplication({ logger: false });
   app.setGlobalPrefix('api');
+  app.useGlobalFilters(new HttpExceptionFilter());
   await app.listen(0, '127.0.0.1');
   url = await app.getUrl();
 });

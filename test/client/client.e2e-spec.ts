@@ -1,6 +1,6 @@
 import type { AuthResult, Conversation, Message } from '@parley/contracts/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, Cluster, registerUser, TcpProxy, waitFor } from '@parley/testing';
+import { api, Cluster, registerUser, shortLivedAccess, sleep, TcpProxy, waitFor } from '@parley/testing';
 // Relative until tsconfig.json maps @parley/client.
 import {
   ParleyApiError,
@@ -243,3 +243,37 @@ describe('ParleyClient against two gateways', () => {
 function jtiOf(token: string): string {
   return (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { jti: string }).jti;
 }
+
+describe('ParleyClient and sessions', () => {
+  it('re-authenticates its socket before each token expires, so the connection outlives them', async () => {
+    const [alice, bob] = await Promise.all([registerUser(gw[0], 'reA'), registerUser(gw[1], 'reB')]);
+    const conversation = await conversationOf(alice, bob);
+    // Access tokens of alice's session that live 3 s each (the server closes a socket at its token's exp).
+    const a = open(alice, gw[0], { getToken: () => shortLivedAccess(alice.tokens.access, 3) });
+    const states: string[] = [];
+    a.on('state', ({ state }) => states.push(state));
+    const b = open(bob, gw[1]);
+    const received = record(b);
+    await Promise.all([a.connect(), b.connect()]);
+    await Promise.all([a.join(conversation.id), b.join(conversation.id)]);
+    await sleep(7500); // more than two of those tokens' lives
+    expect(states).toEqual([]); // connected once, never dropped
+    await a.send(conversation.id, 'still the same socket');
+    await waitFor('bob to receive it', () => received.length === 1);
+    expect(received[0]!.content).toBe('still the same socket');
+  });
+
+  it('closes with "Session ended" when its session is logged out (here: through ParleyAuth)', async () => {
+    const user = await registerUser(gw[0], 'outA');
+    const auth = new ParleyAuth({ baseUrl: gw[1] });
+    await auth.login(user.user.username, 'correct horse battery');
+    const client = open(user, gw[0], { getToken: auth.getToken });
+    const closed = new Promise<string | undefined>((resolve) =>
+      client.on('state', (change) => change.state === 'closed' && resolve(change.error)),
+    );
+    await client.connect();
+    expect(await auth.logout()).toBe(true);
+    expect(await closed).toBe('Session ended');
+    expect(auth.loggedIn).toBe(false);
+  });
+});

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
 import { TestDatabase } from '@parley/testing';
 import { dataSourceOptions, migrate } from './data-source.js';
+import { migrations } from './migrations/index.js';
 
 // Entities and migrations must describe the same schema: after running every migration on an empty database,
 // TypeORM must find nothing to change. A new column in an entity without its migration (or the reverse) fails here.
@@ -38,5 +39,64 @@ describe('schema', () => {
     );
     expect(tables[0]!.n).toBe(0);
     expect(await migrate(dataSource)).toEqual(MIGRATIONS);
+  });
+});
+
+// Migration 3 replaces refresh-token rows by sessions: logins made before it keep working, nothing else is lost.
+describe('migration to sessions', () => {
+  const db = new TestDatabase();
+  const [live, used, revoked, expired, other] = [
+    '00000000-0000-4000-8000-000000000001',
+    '00000000-0000-4000-8000-000000000002',
+    '00000000-0000-4000-8000-000000000003',
+    '00000000-0000-4000-8000-000000000004',
+    '00000000-0000-4000-8000-000000000005',
+  ];
+  const families = ['10000000-0000-4000-8000-000000000001', '10000000-0000-4000-8000-000000000002'];
+
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  it('carries each refresh-token family over as a session whose current token is its newest', async () => {
+    await db.create();
+    const before = await new DataSource({
+      ...dataSourceOptions(db.url, 2),
+      migrations: migrations.slice(0, 2),
+    }).initialize();
+    await migrate(before);
+    await before.destroy();
+    await db.sql(`INSERT INTO users (id, username, username_key, display_name, password_hash)
+                  VALUES (1, 'ann', 'ann', 'Ann', 'h')`);
+    // Family 1: a used token and its live successor. Family 2: revoked. A third, alone: expired.
+    await db.sql(
+      `INSERT INTO refresh_tokens (id, user_id, family_id, expires_at, used_at, revoked_at, created_at) VALUES
+        ($1, 1, $6, now() + interval '1 day', now() - interval '1 hour', NULL, now() - interval '2 hours'),
+        ($2, 1, $6, now() + interval '2 days', NULL, NULL, now() - interval '1 hour'),
+        ($3, 1, $7, now() + interval '1 day', NULL, now() - interval '5 minutes', now() - interval '3 hours'),
+        ($4, 1, $4, now() - interval '1 day', NULL, NULL, now() - interval '40 days'),
+        ($5, 1, $5, now() + interval '1 day', NULL, NULL, now())`,
+      [used, live, revoked, expired, other, families[0], families[1]],
+    );
+    const after = await new DataSource(dataSourceOptions(db.url, 2)).initialize();
+    expect(await migrate(after)).toEqual(['Sessions1764600000000']);
+    await after.destroy();
+    const sessions = await db.sql<{
+      id: string;
+      current_jti: string;
+      ended: boolean;
+      end_reason: string | null;
+    }>(`SELECT id, current_jti, ended_at IS NOT NULL AS ended, end_reason FROM sessions ORDER BY id`);
+    expect(sessions).toEqual([
+      { id: expired, current_jti: expired, ended: true, end_reason: 'migrated' },
+      { id: other, current_jti: other, ended: false, end_reason: null },
+      { id: families[0], current_jti: live, ended: false, end_reason: null },
+      { id: families[1], current_jti: revoked, ended: true, end_reason: 'migrated' },
+    ]);
+    const [created] = await db.sql<{ ok: boolean }>(
+      `SELECT created_at < now() - interval '90 minutes' AS ok FROM sessions WHERE id = $1`,
+      [families[0]],
+    );
+    expect(created!.ok).toBe(true); // the family's first login, not its last refresh
   });
 });

@@ -112,15 +112,39 @@ async function send(attempt: Attempt, url: string, t0: number): Promise<void> {
   }
 }
 
-/** Sends `rate` messages a second for `seconds`, open loop (on schedule, whatever the answers), over the senders. */
+/** A page of history over REST, answered (or given up on) within ACK_TIMEOUT_MS. */
+async function read(sender: Sender, url: string): Promise<Outcome> {
+  try {
+    const res = await fetch(`${url}/api/chats/conversations/${sender.conversationId}/messages?limit=20`, {
+      headers: { authorization: `Bearer ${sender.user.tokens.access}` },
+      signal: AbortSignal.timeout(ACK_TIMEOUT_MS),
+    });
+    await res.arrayBuffer();
+    return res.status === 200
+      ? 'acked'
+      : res.status === 503
+        ? 'busy'
+        : res.status === 429
+          ? 'limited'
+          : 'error';
+  } catch {
+    return 'timeout';
+  }
+}
+
+/**
+ * Sends `rate` messages a second for `seconds`, open loop (on schedule, whatever the answers), over the senders;
+ * and, on top, a history read over REST for every tenth message.
+ */
 async function offer(
   rest: Sender[],
   socket: Sender[],
   rate: number,
   seconds: number,
   label: string,
-): Promise<{ attempts: Attempt[]; t0: number }> {
+): Promise<{ attempts: Attempt[]; reads: Outcome[]; t0: number }> {
   const attempts: Attempt[] = [];
+  const reads: Outcome[] = [];
   const pending: Promise<void>[] = [];
   const all = [...rest.map((s) => [s, 'rest'] as const), ...socket.map((s) => [s, 'socket'] as const)];
   const t0 = Date.now();
@@ -132,11 +156,15 @@ async function offer(
       const attempt: Attempt = { sender, via, cmid: `${label}-${sent}` };
       attempts.push(attempt);
       pending.push(send(attempt, gw[sent % 2]!, t0));
+      if (sent % 10 === 0) {
+        const reader = rest[(sent / 10) % rest.length]!;
+        pending.push(read(reader, gw[(sent / 10) % 2]!).then((o) => void reads.push(o)));
+      }
     }
     await sleep(10);
   }
   await Promise.all(pending);
-  return { attempts, t0 };
+  return { attempts, reads, t0 };
 }
 
 describe('overload', () => {
@@ -174,7 +202,7 @@ describe('overload', () => {
       // Overload: 10× capacity for 20 s, 60 % over REST and 40 % over Socket.IO, half on each gateway.
       const rate = Math.round(capacity * 10);
       const shedBefore = await cluster.chats[0]!.metric('parley_rpc_shed_total');
-      const { attempts } = await offer(restSenders, socketSenders, rate, OVERLOAD_SECONDS, 'ovl');
+      const { attempts, reads } = await offer(restSenders, socketSenders, rate, OVERLOAD_SECONDS, 'ovl');
       const count = (o: Outcome) => attempts.filter((a) => a.outcome === o).length;
       const ackedDuring = attempts.filter(
         (a) => a.outcome === 'acked' && a.answeredAt! <= OVERLOAD_SECONDS * 1000,
@@ -194,6 +222,14 @@ describe('overload', () => {
         limited: count('limited'),
         timedOut: count('timeout'),
         errors: count('error'),
+      };
+      // Reads are shed before sends (their queue limit is a quarter of the sends'): over REST, where no
+      // per-socket cap refuses first, a larger share of reads than of sends is answered `Service busy`.
+      const restSends = attempts.filter((a) => a.via === 'rest');
+      const share = (n: number, of: number) => Math.round((n / of) * 1000) / 1000;
+      const busyShare = {
+        reads: share(reads.filter((o) => o === 'busy').length, reads.length),
+        restSends: share(restSends.filter((a) => a.outcome === 'busy').length, restSends.length),
       };
       // A client that got no answer in time does not know whether its message was stored: it retries with the
       // same client_message_id until it is acknowledged. (A refusal says it was not stored: checked below.)
@@ -235,6 +271,10 @@ describe('overload', () => {
         rateLimited: told.limited,
         timedOut: told.timedOut,
         errors: told.errors,
+        reads: reads.length,
+        readsServed: reads.filter((o) => o === 'acked').length,
+        busyShareOfReads: busyShare.reads,
+        busyShareOfRestSends: busyShare.restSends,
         unknownStillUnacknowledgedAfterRetries: unknown.filter((a) => a.outcome !== 'acked').length,
         stored: rows.length,
         storedThoughRefused: storedThoughRefused.length,
@@ -244,6 +284,7 @@ describe('overload', () => {
       console.log(`overload: ${JSON.stringify(report)}\nacknowledged per second: ${perSecond.join(' ')}`);
 
       expect(ackedRate).toBeGreaterThan(capacity / 2);
+      expect(busyShare.reads).toBeGreaterThan(busyShare.restSends);
       expect(lost).toEqual([]);
       expect(duplicated).toEqual([]);
       expect(storedThoughRefused).toEqual([]); // shed before any work: a refusal stored nothing

@@ -1,10 +1,7 @@
 import {
   CHAT_NAMESPACE,
-  ClientEvent,
   ErrorMessages,
   type Ack,
-  type AuthenticateAck,
-  type AuthenticatePayload,
   type ClientToServerEvents,
   type Conversation,
   type Id,
@@ -22,8 +19,9 @@ import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { ParleyApiError, ParleyRest, type GetToken } from './rest.js';
+import { isNewerToken, SocketReauth, type ReauthHost } from './reauth.js';
 import { MessageSequencer, type SeqGap } from './sequencer.js';
-import { cancellableSleep, tokenExpiresAt, tokenUserId, uuid, type Timer } from './util.js';
+import { cancellableSleep, tokenUserId, uuid, type Timer } from './util.js';
 
 export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -179,22 +177,9 @@ interface TypingOut {
   idle?: Timer;
 }
 
-/** The current socket's token, and its re-authentication. */
-interface SocketAuth {
-  socket: ChatSocket;
-  token: string;
-  /** When the server closes the socket unless it authenticates again (ms since the epoch); undefined: never. */
-  expiresAt?: number;
-  timer?: Timer;
-  /** Re-authentications in a row scheduled when, by our clock, the token had already expired. */
-  overdue: number;
-}
-
-type RequestResult<A> = { ack: A } | 'timeout' | 'disconnected';
+export type RequestResult<A> = { ack: A } | 'timeout' | 'disconnected';
 
 const DEFAULT_RETRY: BackoffOptions = { initialDelayMs: 250, maxDelayMs: 10_000 };
-/** setTimeout fires at once for longer delays; re-authenticating early is harmless. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * A Parley chat client over socket.io-client, for browsers and Node. It reconnects by itself (exponential
@@ -213,7 +198,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   private sleeper?: { cancel: () => void };
   private me?: Id;
   private readonly restByUrl = new Map<string, ParleyRest>();
-  private socketAuth?: SocketAuth;
+  /** The current socket's re-authentication before its token expires (reauth.ts). */
+  private reauth?: SocketReauth;
   /** The token of a socket the server closed with `Token expired`: the next connection needs a newer one. */
   private expiredToken?: string;
   /** Backoff waits of retries: cut short on a disconnect or close, so that no timer outlives the connection. */
@@ -416,8 +402,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     this.setState({ state: 'connected', url: this.url });
     for (const w of this.connectWaiters.splice(0)) w.resolve();
     socket.on('disconnect', (reason) => this.onDisconnected(socket, reason));
-    this.socketAuth = { socket, token, expiresAt: tokenExpiresAt(token), overdue: 0 };
-    this.scheduleReauth(this.socketAuth);
+    this.reauth = new SocketReauth(socket, token, this.reauthHost, this.options.reauthSkewSeconds ?? 60);
     for (const conversation of this.joined.values()) void this.joinOn(socket, conversation);
     this.sendPendingReads();
     void this.flush();
@@ -469,16 +454,16 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     // be taken again, so reconnecting is pointless. The user must log in again.
     if (message === ErrorMessages.sessionEnded) return this.closeWith(message);
     // The server disconnects next; the reconnect after that must not present the same token.
-    if (message === ErrorMessages.tokenExpired && this.socketAuth?.socket === socket) {
-      this.expiredToken = this.socketAuth.token;
+    if (message === ErrorMessages.tokenExpired && this.reauth?.socket === socket) {
+      this.expiredToken = this.reauth.token;
     }
     this.emit('error', new Error(message));
   }
 
   /** Timers that belong to one connection: none may fire once it is gone. */
   private stopConnectionTimers(): void {
-    clearTimeout(this.socketAuth?.timer);
-    this.socketAuth = undefined;
+    this.reauth?.stop();
+    this.reauth = undefined;
     clearTimeout(this.readRetryTimer);
     this.readRetryTimer = undefined;
     for (const wait of [...this.retryWaits]) wait.cancel();
@@ -500,77 +485,20 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     return backoffDelay(attempt, { ...DEFAULT_RETRY, ...this.options.retry }, () => this.random());
   }
 
-  // ---- re-authentication --------------------------------------------------------------------------------------
-
-  /**
-   * The server closes a socket when its token expires (`Token expired`). Shortly before that, the client hands it
-   * a fresh token (`authenticate`) so that the connection, its rooms and its pending requests survive.
-   */
-  private scheduleReauth(auth: SocketAuth): void {
-    clearTimeout(auth.timer);
-    if (auth.expiresAt === undefined) return;
-    const remaining = auth.expiresAt - Date.now();
-    const skewMs = (this.options.reauthSkewSeconds ?? 60) * 1000;
-    let delay = remaining >= 2 * skewMs ? remaining - skewMs : remaining * 0.8;
-    // The server still takes a token our clock says has expired: our clock is ahead. Back off rather than
-    // re-authenticate (and refresh) in a tight loop.
-    if (remaining <= 0) delay = this.retryDelay(auth.overdue++);
-    else auth.overdue = 0;
-    auth.timer = setTimeout(() => void this.reauthenticate(auth), Math.min(MAX_TIMER_MS, delay));
-  }
-
-  private async reauthenticate(auth: SocketAuth): Promise<void> {
-    auth.timer = undefined;
-    for (let attempt = 0; this.socketAuth === auth; attempt++) {
-      const outcome = await this.authenticateOnce(auth);
-      if (outcome === 'done' || this.socketAuth !== auth) return;
-      const delayMs = this.retryDelay(attempt);
-      if (auth.expiresAt !== undefined && Date.now() + delayMs >= auth.expiresAt) {
-        // No time left: the server closes the socket (`Token expired`) and the reconnect gets a fresh token.
-        this.emit('error', new Error(`authenticate: ${outcome.error}; the connection ends with its token`));
-        return;
-      }
-      await this.retryWait(delayMs);
-    }
-  }
-
-  /** One try: 'done' (authenticated and rescheduled, or handed over to a reconnect or close), or worth another. */
-  private async authenticateOnce(auth: SocketAuth): Promise<'done' | { error: string }> {
-    let token: string;
-    try {
-      token = await this.options.getToken();
-      if (!isNewerToken(token, auth.token)) token = await this.options.getToken({ forceRefresh: true });
-    } catch (err) {
-      if (err instanceof ParleyApiError && err.status === 401) {
-        if (this.socketAuth === auth) this.closeWith(ErrorMessages.unauthorized); // the user must log in again
-        return 'done';
-      }
-      return { error: (err as Error).message };
-    }
-    if (this.socketAuth !== auth) return 'done';
-    const payload: AuthenticatePayload = { token };
-    const result = await this.request<AuthenticateAck>(auth.socket, ClientEvent.Authenticate, payload);
-    if (this.socketAuth !== auth || result === 'disconnected') return 'done';
-    if (result === 'timeout') return { error: 'No acknowledgement' };
-    const ack = result.ack;
-    if (ack.success) {
-      auth.token = token;
-      const expiresAt = Date.parse(ack.expires_at);
-      auth.expiresAt = Number.isNaN(expiresAt) ? tokenExpiresAt(token) : expiresAt;
-      this.scheduleReauth(auth);
-      return 'done';
-    }
-    if (isRetryableRefusal(ack.error)) return { error: ack.error };
-    if (ack.error === ErrorMessages.unauthorized) {
-      // The new token was refused (revoked, or another user's): start over with a refreshed one.
+  /** What SocketReauth needs of this client. */
+  private readonly reauthHost: ReauthHost = {
+    getToken: (opts) => this.options.getToken(opts),
+    request: (socket, event, payload) => this.request(socket, event, payload),
+    retryDelay: (attempt) => this.retryDelay(attempt),
+    retryWait: (delayMs) => this.retryWait(delayMs),
+    close: (error) => this.closeWith(error),
+    reconnectWithNewToken: (socket) => {
       this.forceRefresh = true;
-      auth.socket.disconnect();
-      return 'done';
-    }
-    // Nothing a retry would change; the socket lasts until its token expires, and the reconnect then gets a new one.
-    this.emit('error', new Error(`authenticate: ${ack.error}`));
-    return 'done';
-  }
+      socket.disconnect();
+    },
+    error: (error) => this.emit('error', error),
+    isRetryable: (error) => isRetryableRefusal(error),
+  };
 
   /** Emits with an acknowledgement; resolves with it, or 'timeout', or 'disconnected'. */
   private request<A>(
@@ -1115,13 +1043,6 @@ export function isRetryableRefusal(error: string): boolean {
  */
 export function isTransient(error: string): boolean {
   return isRetryableRefusal(error) || error === 'Internal server error';
-}
-
-/** A token the server would take for longer than `than` (by `exp`; without one, any other token is newer). */
-function isNewerToken(token: string, than: string): boolean {
-  if (token === than) return false;
-  const [a, b] = [tokenExpiresAt(token), tokenExpiresAt(than)];
-  return a === undefined || b === undefined || a > b;
 }
 
 function typingKey(conversationId: Id, userId: Id): string {

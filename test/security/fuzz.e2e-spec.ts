@@ -9,6 +9,7 @@ import {
   registerUser,
   request,
   type ChatClient,
+  conversationBetween,
 } from '@parley/testing';
 
 // Property-based fuzzing of every REST body (and query) and every Socket.IO event, by mutations of a valid payload:
@@ -47,12 +48,7 @@ beforeAll(async () => {
   gw = [cluster.gatewayUrl(0), cluster.gatewayUrl(1)];
   [alice, mallory] = await Promise.all([registerUser(gw[0], 'fzA'), registerUser(gw[1], 'fzM')]);
   const bob = await registerUser(gw[0], 'fzB');
-  conversation = (
-    await api<Conversation>(gw[0], 'POST', '/api/chats/conversations', {
-      token: alice.tokens.access,
-      body: { receiver_id: bob.user.id },
-    })
-  ).body;
+  conversation = await conversationBetween(gw[0], alice, bob);
 });
 afterAll(async () => {
   for (const s of sockets) s.close();

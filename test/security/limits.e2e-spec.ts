@@ -11,6 +11,7 @@ import {
   waitFor,
   type AppProcess,
   type ChatClient,
+  conversationBetween,
 } from '@parley/testing';
 
 // Finding: "Costly events are free" (300 join-conversations at once were all served; mark-read, leave,
@@ -55,12 +56,7 @@ afterAll(async () => {
 
 async function pair(prefix: string): Promise<{ a: AuthResult; b: AuthResult; conversation: Conversation }> {
   const [a, b] = await Promise.all([registerUser(gw[0], `${prefix}A`), registerUser(gw[1], `${prefix}B`)]);
-  const conversation = (
-    await api<Conversation>(gw[0], 'POST', '/api/chats/conversations', {
-      token: a.tokens.access,
-      body: { receiver_id: b.user.id },
-    })
-  ).body;
+  const conversation = await conversationBetween(gw[0], a, b);
   return { a, b, conversation };
 }
 

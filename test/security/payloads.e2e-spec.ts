@@ -10,6 +10,7 @@ import {
   sleep,
   waitFor,
   type ChatClient,
+  conversationBetween,
 } from '@parley/testing';
 
 // Finding: "Deep JSON" (a login body with a 20,000-deep array in an unknown field answered 500 with a stack trace
@@ -28,12 +29,7 @@ beforeAll(async () => {
   gw = cluster.gatewayUrl(0);
   alice = await registerUser(gw, 'plA');
   const bob = await registerUser(gw, 'plB');
-  conversation = (
-    await api<Conversation>(gw, 'POST', '/api/chats/conversations', {
-      token: alice.tokens.access,
-      body: { receiver_id: bob.user.id },
-    })
-  ).body;
+  conversation = await conversationBetween(gw, alice, bob);
 });
 afterAll(async () => {
   for (const s of sockets) s.close();

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuthResult, Conversation } from '@parley/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, Cluster, REPO_ROOT, registerUser } from '@parley/testing';
+import { api, conversationBetween, Cluster, REPO_ROOT, registerUser } from '@parley/testing';
 
 // Finding: "Auth bypass by the path's spelling" (GET /API/users/1 answered 200 without a token: the guard compared
 // req.path case-sensitively while Express routed case-insensitively). Every route of the committed OpenAPI file is
@@ -58,12 +58,7 @@ beforeAll(async () => {
   gw = cluster.gatewayUrl(0);
   alice = await registerUser(gw, 'rtA');
   const bob = await registerUser(gw, 'rtB');
-  conversation = (
-    await api<Conversation>(gw, 'POST', '/api/chats/conversations', {
-      token: alice.tokens.access,
-      body: { receiver_id: bob.user.id },
-    })
-  ).body;
+  conversation = await conversationBetween(gw, alice, bob);
 });
 afterAll(async () => {
   await cluster?.stop();

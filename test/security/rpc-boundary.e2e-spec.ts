@@ -5,7 +5,7 @@ import { RedisStreamsClient } from '@parley/redis-streams';
 import { Redis } from 'ioredis';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, Cluster, REPO_ROOT, registerUser, sleep, waitFor } from '@parley/testing';
+import { api, conversationBetween, Cluster, REPO_ROOT, registerUser, sleep, waitFor } from '@parley/testing';
 
 // Finding group "The RPC boundary": the chats service validates every request before any work, never lets a
 // password hash out, handles a request twice without doing it twice (register, rotate, a send without
@@ -30,12 +30,7 @@ beforeAll(async () => {
   await rpc.connect();
   alice = await registerUser(gw, 'rbA');
   const bob = await registerUser(gw, 'rbB');
-  conversation = (
-    await api<Conversation>(gw, 'POST', '/api/chats/conversations', {
-      token: alice.tokens.access,
-      body: { receiver_id: bob.user.id },
-    })
-  ).body;
+  conversation = await conversationBetween(gw, alice, bob);
 });
 afterAll(async () => {
   await rpc?.close();

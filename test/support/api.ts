@@ -1,4 +1,4 @@
-import type { AuthResult } from '@parley/contracts';
+import type { AuthResult, Conversation } from '@parley/contracts';
 
 export interface ApiResponse<T = unknown> {
   status: number;
@@ -42,5 +42,21 @@ export async function registerUser(baseUrl: string, prefix = 'user'): Promise<Au
     body: { username, password: 'correct horse battery' },
   });
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** The 1:1 conversation of `a` and `b`, created (or found) over REST by `a`. */
+export async function conversationBetween(
+  baseUrl: string,
+  a: AuthResult,
+  b: AuthResult,
+): Promise<Conversation> {
+  const res = await api<Conversation>(baseUrl, 'POST', '/api/chats/conversations', {
+    token: a.tokens.access,
+    body: { receiver_id: b.user.id },
+  });
+  if (res.status !== 201 && res.status !== 200) {
+    throw new Error(`conversation failed: ${res.status} ${JSON.stringify(res.body)}`);
+  }
   return res.body;
 }

@@ -140,27 +140,39 @@ export class TokenService {
   }
 
   /**
-   * The claims, if a key of ours verifies the token: the one its kid names first, then the others (an identity
-   * provider's tokens carry kids of its own).
+   * The claims, if a key of ours verifies the token: with one key (the usual case), that one; during a rotation,
+   * the one its kid names first, then the other (an identity provider's tokens carry kids of their own).
    */
   private verifyWithAnyKey(token: string): Claims | undefined {
+    const [only] = this.verifyKeys;
+    if (this.verifyKeys.length === 1) return this.verifyWith(token, only!.key);
     const kid = headerKid(token);
-    const keys = [...this.verifyKeys].sort((a, b) => Number(b.kid === kid) - Number(a.kid === kid));
-    for (const { key } of keys) {
-      try {
-        return this.jwt.verify<Claims>(token, {
-          algorithms: [this.algorithm],
-          secret: this.algorithm === 'HS256' ? key : undefined,
-          publicKey: this.algorithm === 'RS256' ? key : undefined,
-          clockTolerance: this.config.jwtClockToleranceSeconds,
-          ...(this.config.jwtIssuer ? { issuer: this.config.jwtIssuer } : {}),
-          ...(this.config.jwtAudience ? { audience: this.config.jwtAudience } : {}),
-        });
-      } catch {
-        // the next key, if any
-      }
+    const named = this.verifyKeys.find((k) => k.kid === kid);
+    if (named) {
+      const claims = this.verifyWith(token, named.key);
+      if (claims) return claims;
+    }
+    for (const { key } of this.verifyKeys) {
+      if (key === named?.key) continue;
+      const claims = this.verifyWith(token, key);
+      if (claims) return claims;
     }
     return undefined;
+  }
+
+  private verifyWith(token: string, key: string): Claims | undefined {
+    try {
+      return this.jwt.verify<Claims>(token, {
+        algorithms: [this.algorithm],
+        secret: this.algorithm === 'HS256' ? key : undefined,
+        publicKey: this.algorithm === 'RS256' ? key : undefined,
+        clockTolerance: this.config.jwtClockToleranceSeconds,
+        ...(this.config.jwtIssuer ? { issuer: this.config.jwtIssuer } : {}),
+        ...(this.config.jwtAudience ? { audience: this.config.jwtAudience } : {}),
+      });
+    } catch {
+      return undefined;
+    }
   }
 }
 

@@ -19,7 +19,6 @@ export class AppError extends Error {
 
 export const AppErrors = {
   unauthorized: (message: string = ErrorMessages.unauthorized) => new AppError(401, message),
-  forbidden: (message: string) => new AppError(403, message),
   rateLimited: (retryAfterSeconds?: number) =>
     new AppError(429, ErrorMessages.rateLimited, retryAfterSeconds),
   tooManyAttempts: (retryAfterSeconds: number) =>

@@ -10,6 +10,7 @@ const MIGRATIONS = [
   'InitialSchema1763712000000',
   'SendMessagesFunction1763740000000',
   'Sessions1764600000000',
+  'Groups1764700000000',
 ];
 
 describe('schema', () => {
@@ -79,7 +80,7 @@ describe('migration to sessions', () => {
       [used, live, revoked, expired, other, families[0], families[1]],
     );
     const after = await new DataSource(dataSourceOptions(db.url, 2)).initialize();
-    expect(await migrate(after)).toEqual(['Sessions1764600000000']);
+    expect(await migrate(after)).toEqual(['Sessions1764600000000', 'Groups1764700000000']);
     await after.destroy();
     const sessions = await db.sql<{
       id: string;
@@ -98,5 +99,57 @@ describe('migration to sessions', () => {
       [families[0]],
     );
     expect(created!.ok).toBe(true); // the family's first login, not its last refresh
+  });
+});
+
+// Migration 4 turns every conversation into a direct one with its two members, read marks and unread counts.
+describe('migration to groups', () => {
+  const db = new TestDatabase();
+
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  it('keeps conversations, read marks and list order, and records each member as added', async () => {
+    await db.create();
+    const before = await new DataSource({
+      ...dataSourceOptions(db.url, 2),
+      migrations: migrations.slice(0, 3),
+    }).initialize();
+    await migrate(before);
+    await before.destroy();
+    await db.sql(`INSERT INTO users (id, username, username_key, display_name, password_hash)
+                  VALUES (1, 'ann', 'ann', 'Ann', 'h'), (2, 'bob', 'bob', 'Bob', 'h')`);
+    await db.sql(`INSERT INTO conversations (id, sender_id, receiver_id, pair_low, pair_high, last_seq)
+                  VALUES (7, 2, 1, 1, 2, 3)`);
+    await db.sql(`INSERT INTO conversation_participants (conversation_id, user_id, last_read_seq, activity)
+                  VALUES (7, 1, 1, 40), (7, 2, 3, 41)`);
+    await db.sql(`INSERT INTO messages (conversation_id, seq, sender_id, message_type, content) VALUES
+                  (7, 1, 1, 'text', 'a'), (7, 2, 2, 'text', 'b'), (7, 3, 2, 'text', 'c')`);
+    const after = await new DataSource(dataSourceOptions(db.url, 2)).initialize();
+    expect(await migrate(after)).toEqual(['Groups1764700000000']);
+    await after.destroy();
+    expect(
+      await db.sql(
+        `SELECT type, title, metadata, member_count, unread_total::int, activity::int FROM conversations`,
+      ),
+    ).toEqual([
+      { type: 'direct', title: null, metadata: {}, member_count: 2, unread_total: 3, activity: 41 },
+    ]);
+    expect(
+      await db.sql(`SELECT user_id::int, role, last_read_seq::int, read_total::int, activity::int, muted
+                    FROM conversation_participants ORDER BY user_id`),
+    ).toEqual([
+      { user_id: 1, role: 'member', last_read_seq: 1, read_total: 1, activity: 40, muted: false },
+      { user_id: 2, role: 'member', last_read_seq: 3, read_total: 3, activity: 41, muted: false },
+    ]);
+    expect(
+      await db.sql(
+        `SELECT conversation_id::int, user_id::int, action FROM membership_events ORDER BY user_id`,
+      ),
+    ).toEqual([
+      { conversation_id: 7, user_id: 1, action: 'added' },
+      { conversation_id: 7, user_id: 2, action: 'added' },
+    ]);
   });
 });

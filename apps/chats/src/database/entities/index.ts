@@ -1,8 +1,26 @@
 import { ConversationEntity } from './conversation.entity.js';
+import { MembershipEventEntity } from './membership-event.entity.js';
 import { MessageEntity } from './message.entity.js';
 import { ParticipantEntity } from './participant.entity.js';
 import { SessionEntity } from './session.entity.js';
+import { UserBlockEntity } from './user-block.entity.js';
 import { UserEntity } from './user.entity.js';
 
-export { ConversationEntity, MessageEntity, ParticipantEntity, SessionEntity, UserEntity };
-export const entities = [UserEntity, SessionEntity, ConversationEntity, ParticipantEntity, MessageEntity];
+export {
+  ConversationEntity,
+  MembershipEventEntity,
+  MessageEntity,
+  ParticipantEntity,
+  SessionEntity,
+  UserBlockEntity,
+  UserEntity,
+};
+export const entities = [
+  UserEntity,
+  SessionEntity,
+  ConversationEntity,
+  ParticipantEntity,
+  MessageEntity,
+  MembershipEventEntity,
+  UserBlockEntity,
+];

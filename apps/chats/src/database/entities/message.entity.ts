@@ -21,7 +21,7 @@ import { UserEntity } from './user.entity.js';
 @Index('messages_conversation_seq_key', ['conversationId', 'seq'], { unique: true })
 @Index('messages_sender_client_message_id_key', ['senderId', 'clientMessageId'], { unique: true })
 @Index('messages_request_id_key', ['requestId'], { unique: true, where: '"request_id" IS NOT NULL' })
-@Check('messages_message_type_check', `"message_type" IN ('text', 'image', 'file')`)
+@Check('messages_message_type_check', `"message_type" IN ('text', 'image', 'file', 'system')`)
 export class MessageEntity {
   @PrimaryGeneratedColumn({ type: 'bigint', primaryKeyConstraintName: 'messages_pkey' })
   id: string;
@@ -54,6 +54,14 @@ export class MessageEntity {
 
   @Column({ name: 'request_id', type: 'uuid', nullable: true })
   requestId: string | null;
+
+  /** The conversation's unread_total just after this message; NULL (read as `seq`) for messages before groups. */
+  @Column({ name: 'unread_total', type: 'bigint', nullable: true })
+  unreadTotal: string | null;
+
+  /** What a system message records: `{action, actor_id, user_ids}`; null for every other message. */
+  @Column({ type: 'jsonb', nullable: true })
+  system: object | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

@@ -69,7 +69,7 @@ export class Sessions1764600000000 implements MigrationInterface {
 }
 
 /** parley_send_messages of migration 2, plus the request id of items without a client_message_id. */
-const SEND_MESSAGES_WITH_REQUEST_IDS = `
+export const SEND_MESSAGES_WITH_REQUEST_IDS = `
 CREATE OR REPLACE FUNCTION parley_send_messages(items jsonb)
 RETURNS TABLE (
   idx int, status text, id bigint, seq bigint, created_at timestamptz,

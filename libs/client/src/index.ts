@@ -1,12 +1,9 @@
-export { isRetryableRefusal, isTransient, ParleyClient, ParleySendError } from './client.js';
-export type {
-  ChatSocket,
-  ConnectionState,
-  ParleyClientEvents,
-  ParleyClientOptions,
-  SendOptions,
-  StateChange,
-} from './client.js';
+export { ParleyClient } from './client.js';
+export type { ConnectionState, ParleyClientEvents, StateChange } from './events.js';
+export type { ParleyClientOptions } from './options.js';
+export type { ChatSocket } from './chat-socket.js';
+export { ParleySendError, type SendOptions } from './outbox.js';
+export { isRetryableRefusal, isTransient } from './refusals.js';
 export { ParleyAuth, type AuthOptions } from './auth.js';
 export { ParleyApiError, ParleyRest, type GetToken, type HistoryQuery, type RestOptions } from './rest.js';
 export { MessageSequencer, type SeqGap } from './sequencer.js';

@@ -4,7 +4,7 @@ import {
   type AuthenticateAck,
   type AuthenticatePayload,
 } from '@parley/contracts/wire';
-import type { ChatSocket, RequestResult } from './client.js';
+import type { ChatSocket, RequestResult } from './chat-socket.js';
 import { ParleyApiError, type GetToken } from './rest.js';
 import { tokenExpiresAt, type Timer } from './util.js';
 

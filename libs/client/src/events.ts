@@ -1,0 +1,46 @@
+import type { Conversation, Id, Message, MessagesReadEvent, UserTypingEvent } from '@parley/contracts/wire';
+import type { SeqGap } from './sequencer.js';
+
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+export interface StateChange {
+  state: ConnectionState;
+  /** The gateway of the current or next attempt. */
+  url?: string;
+  /** Failed attempts since the last connection. */
+  attempt?: number;
+  /** `reconnecting`: how long until the next attempt (ms). */
+  delayMs?: number;
+  /**
+   * What made the last attempt fail, or why the client closed: `Unauthorized` when it cannot get a token,
+   * `Session ended` when the server ended the session (a logout, here or on another device).
+   */
+  error?: string;
+}
+
+export interface ParleyClientEvents {
+  /** A message of a joined conversation: in seq order per conversation, each exactly once (yours included). */
+  message: (message: Message) => void;
+  state: (change: StateChange) => void;
+  /** A joined (or re-joined) conversation; `hasOlder`: history lies before the first message delivered. */
+  joined: (event: { conversationId: Id; lastSeq: number; lastReadSeq: number; hasOlder: boolean }) => void;
+  presence: (event: { userId: Id; online: boolean }) => void;
+  /** Someone else started or stopped typing (stops by itself when their "typing" refreshes stop coming). */
+  typing: (event: UserTypingEvent) => void;
+  /** Your unread count of a conversation changed. */
+  unread: (event: { conversationId: Id; count: number }) => void;
+  /** A read mark moved: yours (from any of your devices) or the other participant's ("seen"). */
+  read: (event: MessagesReadEvent) => void;
+  /** A conversation changed (new activity): for a live conversation list. `unread_count` is yours. */
+  conversation: (conversation: Conversation) => void;
+  /** Messages that could not be recovered (only when REST is unreachable for long): they were skipped. */
+  gap: (event: SeqGap & { conversationId: Id }) => void;
+  /** Something failed that the client works around (a re-join refused, a catch-up fetch failed…). */
+  error: (error: Error) => void;
+}
+
+/** How the parts of the client raise its events: ParleyClient's own `emit`, handed to each part. */
+export type Emit = <K extends keyof ParleyClientEvents>(
+  event: K,
+  ...args: Parameters<ParleyClientEvents[K]>
+) => void;

@@ -205,6 +205,13 @@ describe('conversations and messages', () => {
       last_seq: 0,
       last_message: null,
       unread_count: 0,
+      type: 'direct',
+      title: null,
+      member_count: 2,
+      metadata: {},
+      my_role: 'member',
+      muted: false,
+      muted_until: null,
     });
     conversation = created.body;
     const again = await api<Conversation>(gw1, 'POST', '/api/chats/conversations', {
@@ -338,7 +345,7 @@ describe('conversations and messages', () => {
         `/api/chats/conversations?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
         { token: carol.tokens.access },
       );
-      seen.push(res.body.conversations.map((x) => x.receiver_id));
+      seen.push(res.body.conversations.map((x) => x.receiver_id!));
       cursor = res.body.next_cursor;
     } while (cursor);
     expect(seen.map((p) => p.length)).toEqual([2, 2, 2]);

@@ -10,6 +10,10 @@ import { RpcValidationInterceptor } from './common/rpc-validation.interceptor.js
 import { CHATS_CONFIG, type ChatsConfig } from './config/chats.config.js';
 import { ConversationsController } from './conversations/conversations.controller.js';
 import { ConversationsService } from './conversations/conversations.service.js';
+import { MembersController } from './conversations/members.controller.js';
+import { MembersService } from './conversations/members.service.js';
+import { BlocksController } from './blocks/blocks.controller.js';
+import { BlocksService } from './blocks/blocks.service.js';
 import { dataSourceOptions, migrateOnce } from './database/data-source.js';
 import { Db } from './database/db.service.js';
 import { HealthController } from './health/health.controller.js';
@@ -55,6 +59,8 @@ export class ChatsModule {
         UsersController,
         SessionsController,
         ConversationsController,
+        MembersController,
+        BlocksController,
         MessagesController,
       ],
       providers: [
@@ -71,6 +77,8 @@ export class ChatsModule {
         PasswordHasher,
         SessionsService,
         ConversationsService,
+        MembersService,
+        BlocksService,
         MessagesService,
       ],
     };

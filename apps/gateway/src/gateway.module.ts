@@ -15,10 +15,11 @@ import { SessionRevocations } from './auth/session-revocations.service.js';
 import { TokenService } from './auth/token.service.js';
 import { RateLimits } from './common/rate-limits.service.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config.js';
-import { ConversationsController } from './conversations/conversations.controller.js';
+import { ConversationsController, UnreadController } from './conversations/conversations.controller.js';
+import { MembersController } from './conversations/members.controller.js';
+import { MembersService } from './conversations/members.service.js';
 import { ConversationsGateway } from './conversations/conversations.gateway.js';
 import { ConversationsService } from './conversations/conversations.service.js';
-import { MembershipCache } from './conversations/membership.cache.js';
 import { AsyncApiController } from './docs/asyncapi.controller.js';
 import { INSTANCE_ID } from './gateway.tokens.js';
 import { HealthController } from './health/health.controller.js';
@@ -27,8 +28,8 @@ import { MessagesGateway } from './messages/messages.gateway.js';
 import { MessagesService } from './messages/messages.service.js';
 import { ChatEvents } from './realtime/chat-events.service.js';
 import { ChatGateway } from './realtime/chat.gateway.js';
-import { ContactsCache } from './realtime/contacts.cache.js';
-import { PresenceService } from './realtime/presence.service.js';
+import { ContactsCache } from './presence/contacts.cache.js';
+import { PresenceService } from './presence/presence.service.js';
 import { RealtimeMetrics } from './realtime/realtime.metrics.js';
 import { SocketAdmissionInterceptor } from './realtime/socket-admission.interceptor.js';
 import { SocketAuth } from './realtime/socket-auth.js';
@@ -53,6 +54,8 @@ export class GatewayModule {
         AuthController,
         UsersController,
         ConversationsController,
+        UnreadController,
+        MembersController,
         MessagesController,
         AsyncApiController,
       ],
@@ -90,9 +93,9 @@ export class GatewayModule {
         AuthGateway,
         // users, conversations, messages
         UsersService,
-        MembershipCache,
         ConversationsService,
         ConversationsGateway,
+        MembersService,
         MessagesService,
         MessagesGateway,
         // the /chat namespace
@@ -100,9 +103,10 @@ export class GatewayModule {
         SocketSessions,
         SocketAdmissionInterceptor,
         ChatEvents,
+        RealtimeMetrics,
+        // presence
         ContactsCache,
         PresenceService,
-        RealtimeMetrics,
         ChatGateway,
       ],
     };

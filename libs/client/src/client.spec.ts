@@ -274,6 +274,16 @@ describe('ParleyClient: receiving', () => {
     expect(errors.length).toBeGreaterThanOrEqual(3);
   });
 
+  const DIRECT = {
+    type: 'direct',
+    title: null,
+    member_count: 2,
+    metadata: {},
+    my_role: 'member',
+    muted: false,
+    muted_until: null,
+  } as const;
+
   it('keeps unread counts from conversation-updated, messages-read and its own mark-read', async () => {
     const c = client(2);
     const unread: number[] = [];
@@ -288,10 +298,18 @@ describe('ParleyClient: receiving', () => {
         last_seq: 3,
         last_message: null,
         unread_count: 3,
+        ...DIRECT,
       },
     ]);
     expect(c.unreadCount(5)).toBe(3);
-    const conversation = { id: 5, sender_id: 1, receiver_id: 2, created_at: '', last_message: null };
+    const conversation = {
+      id: 5,
+      sender_id: 1,
+      receiver_id: 2,
+      created_at: '',
+      last_message: null,
+      ...DIRECT,
+    };
     gw.io
       .of('/chat')
       .to('user:2')

@@ -32,4 +32,11 @@ export const Errors = {
     new DomainError(ErrorCode.InvalidCredentials, 401, ErrorMessages.invalidCredentials),
   serviceBusy: () => new DomainError(ErrorCode.ServiceBusy, 503, ErrorMessages.serviceBusy),
   validation: (message: string) => new DomainError(ErrorCode.Validation, 400, message),
+  directMembership: () => new DomainError(ErrorCode.DirectMembership, 400, ErrorMessages.directMembership),
+  notAllowed: () => new DomainError(ErrorCode.NotAllowed, 403, ErrorMessages.notAllowed),
+  blocked: () => new DomainError(ErrorCode.Blocked, 403, ErrorMessages.blocked),
+  groupTooLarge: () => new DomainError(ErrorCode.Validation, 400, ErrorMessages.groupTooLarge),
+  cannotBlockSelf: () => new DomainError(ErrorCode.Validation, 400, ErrorMessages.cannotBlockSelf),
+  tooManyBlocks: () => new DomainError(ErrorCode.Validation, 400, ErrorMessages.tooManyBlocks),
+  muteInPast: () => new DomainError(ErrorCode.Validation, 400, ErrorMessages.muteInPast),
 };

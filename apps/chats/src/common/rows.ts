@@ -1,4 +1,16 @@
-import type { Conversation, Message, MessageType, User } from '@parley/contracts';
+import {
+  conversationFor,
+  type Conversation,
+  type ConversationState,
+  type ConversationType,
+  type MemberRole,
+  type MemberView,
+  type Message,
+  type MessageType,
+  type Metadata,
+  type SystemInfo,
+  type User,
+} from '@parley/contracts';
 
 // Row shapes of the raw queries (bigint columns arrive as numbers, see data-source.ts) and their wire forms.
 
@@ -30,16 +42,17 @@ export interface MessageRow {
   content: string;
   client_message_id: string | null;
   created_at: Date;
+  system: SystemInfo | null;
   conv_sender_id: number;
-  conv_receiver_id: number;
+  conv_receiver_id: number | null;
 }
 
 /** Columns of `messages m` joined with `conversations c`, in the shape of MessageRow. */
 export const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.seq, m.sender_id, m.message_type, m.content,
-  m.client_message_id, m.created_at, c.sender_id AS conv_sender_id, c.receiver_id AS conv_receiver_id`;
+  m.client_message_id, m.created_at, m.system, c.sender_id AS conv_sender_id, c.receiver_id AS conv_receiver_id`;
 
 export function toMessage(row: MessageRow): Message {
-  return {
+  const message: Message = {
     id: row.id,
     sender_id: row.sender_id,
     conversation_id: row.conversation_id,
@@ -54,17 +67,21 @@ export function toMessage(row: MessageRow): Message {
       receiver_id: row.conv_receiver_id,
     },
   };
+  if (row.system) message.system = row.system;
+  return message;
 }
 
-export interface ConversationRow {
+/** The fields of a conversation that are the same for every member (`c`, and its latest message `m`). */
+export interface ConversationStateRow {
   id: number;
   sender_id: number;
-  receiver_id: number;
+  receiver_id: number | null;
   created_at: Date;
   last_seq: number;
-  /** null when the caller is not a participant. */
-  last_read_seq: number | null;
-  activity?: number;
+  type: ConversationType;
+  title: string | null;
+  member_count: number;
+  metadata: Metadata;
   m_id: number | null;
   m_seq: number | null;
   m_sender_id: number | null;
@@ -72,18 +89,41 @@ export interface ConversationRow {
   m_content: string | null;
   m_client_message_id: string | null;
   m_created_at: Date | null;
+  m_system: SystemInfo | null;
 }
 
-/**
- * Columns of `conversations c`, the caller's `conversation_participants p` and the latest `messages m`.
- * Unread is `last_seq - last_read_seq`: a send moves the sender's own mark, so nothing after a user's mark is
- * theirs and own messages never count as unread.
- */
-export const CONVERSATION_COLUMNS = `c.id, c.sender_id, c.receiver_id, c.created_at, c.last_seq, p.last_read_seq,
-  m.id AS m_id, m.seq AS m_seq, m.sender_id AS m_sender_id, m.message_type AS m_message_type,
-  m.content AS m_content, m.client_message_id AS m_client_message_id, m.created_at AS m_created_at`;
+/** ConversationStateRow and the caller's own fields; `my_role` is null when the caller is not a member. */
+export interface ConversationRow extends ConversationStateRow, MemberViewRow {
+  activity?: number;
+}
 
-export function toConversation(row: ConversationRow): Conversation {
+/** One member's own fields of a conversation. */
+export interface MemberViewRow {
+  unread: number | null;
+  my_role: MemberRole | null;
+  muted: boolean | null;
+  muted_until: Date | null;
+}
+
+/** Columns of `conversations c` and its latest `messages m`, in the shape of ConversationStateRow. */
+export const CONVERSATION_STATE_COLUMNS = `c.id, c.sender_id, c.receiver_id, c.created_at, c.last_seq, c.type,
+  c.title, c.member_count, c.metadata, m.id AS m_id, m.seq AS m_seq, m.sender_id AS m_sender_id,
+  m.message_type AS m_message_type, m.content AS m_content, m.client_message_id AS m_client_message_id,
+  m.created_at AS m_created_at, m.system AS m_system`;
+
+/**
+ * Columns of a member's own view, from `conversations c` and their `conversation_participants p`. Unread is the
+ * difference of two totals (see ParticipantEntity.readTotal): O(1), and system messages never count. A send moves
+ * the sender's own mark, so nothing after a user's mark is theirs and own messages never count as unread.
+ */
+export const MEMBER_VIEW_COLUMNS = `c.unread_total - p.read_total AS unread, p.role AS my_role,
+  (p.muted AND (p.muted_until IS NULL OR p.muted_until > now())) AS muted,
+  CASE WHEN p.muted AND p.muted_until > now() THEN p.muted_until END AS muted_until`;
+
+/** Both, for `c`, `p` (the caller's row, LEFT JOINed: null when not a member) and `m`. */
+export const CONVERSATION_COLUMNS = `${CONVERSATION_STATE_COLUMNS}, ${MEMBER_VIEW_COLUMNS}`;
+
+export function toConversationState(row: ConversationStateRow): ConversationState {
   const ref = { id: row.id, sender_id: row.sender_id, receiver_id: row.receiver_id };
   return {
     ...ref,
@@ -92,19 +132,38 @@ export function toConversation(row: ConversationRow): Conversation {
     last_message:
       row.m_id === null
         ? null
-        : {
+        : toMessage({
             id: row.m_id,
-            sender_id: row.m_sender_id!,
             conversation_id: row.id,
             seq: row.m_seq!,
-            timestamp: row.m_created_at!.toISOString(),
-            message_type: row.m_message_type as MessageType,
+            sender_id: row.m_sender_id!,
+            message_type: row.m_message_type!,
             content: row.m_content!,
             client_message_id: row.m_client_message_id,
-            conversation: ref,
-          },
-    unread_count: Math.max(0, row.last_seq - (row.last_read_seq ?? row.last_seq)),
+            created_at: row.m_created_at!,
+            system: row.m_system,
+            conv_sender_id: row.sender_id,
+            conv_receiver_id: row.receiver_id,
+          }),
+    type: row.type,
+    title: row.title,
+    member_count: row.member_count,
+    metadata: row.metadata,
   };
+}
+
+export function toMemberView(row: MemberViewRow): MemberView {
+  return {
+    unread_count: Math.max(0, row.unread ?? 0),
+    my_role: row.my_role ?? 'member',
+    muted: row.muted ?? false,
+    muted_until: row.muted_until ? row.muted_until.toISOString() : null,
+  };
+}
+
+/** The conversation as one member sees it: the seed's fields first, then the group and member fields. */
+export function toConversation(row: ConversationRow): Conversation {
+  return conversationFor(toConversationState(row), toMemberView(row));
 }
 
 /** Postgres error code of a failed query, if any. */

@@ -1,3 +1,4 @@
+import { Limits } from '@parley/contracts';
 import { bool, commonConfigSchema, int, loadConfig, url, type ConfigOf, type Env } from '@parley/config';
 
 export const chatsConfigSchema = {
@@ -92,6 +93,25 @@ export const chatsConfigSchema = {
     min: 1,
     max: 1000,
     description: 'most sends committed in one transaction (group commit); 1 stores each message on its own',
+  }),
+  groupMaxMembers: int('GROUP_MAX_MEMBERS', {
+    default: 1000,
+    min: 2,
+    max: Limits.groupMembersMax,
+    description: 'most members of a group, its owner included',
+  }),
+  groupFanoutMax: int('GROUP_FANOUT_MAX', {
+    default: 100,
+    min: 2,
+    max: Limits.groupMembersMax,
+    description:
+      "conversations up to this many members move every member's list and conversation-updated on each message; larger groups are read from the conversation and coalesced",
+  }),
+  presenceGroupMax: int('PRESENCE_GROUP_MAX', {
+    default: 100,
+    min: 0,
+    max: Limits.groupMembersMax,
+    description: 'presence is shared within groups of at most this many members (and direct conversations)',
   }),
   rpcClaimIdleMs: int('RPC_CLAIM_IDLE_MS', {
     default: 5000,

@@ -12,6 +12,36 @@ export class ConversationsController {
     return this.conversations.create(req);
   }
 
+  @MessagePattern('conversations.create-group')
+  createGroup(@Payload() req: RpcRequest<'conversations.create-group'>) {
+    return this.conversations.createGroup(req);
+  }
+
+  @MessagePattern('conversations.update')
+  update(@Payload() req: RpcRequest<'conversations.update'>) {
+    return this.conversations.update(req);
+  }
+
+  @MessagePattern('conversations.mute')
+  mute(@Payload() req: RpcRequest<'conversations.mute'>) {
+    return this.conversations.mute(req);
+  }
+
+  @MessagePattern('conversations.unmute')
+  unmute(@Payload() req: RpcRequest<'conversations.unmute'>) {
+    return this.conversations.unmute(req);
+  }
+
+  @MessagePattern('conversations.unread')
+  unread(@Payload() req: RpcRequest<'conversations.unread'>) {
+    return this.conversations.unread(req);
+  }
+
+  @MessagePattern('conversations.member-views')
+  memberViews(@Payload() req: RpcRequest<'conversations.member-views'>) {
+    return this.conversations.memberViews(req);
+  }
+
   @MessagePattern('conversations.list')
   list(@Payload() req: RpcRequest<'conversations.list'>) {
     return this.conversations.list(req);

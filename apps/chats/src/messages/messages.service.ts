@@ -1,48 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Message, MessagePage, RpcRequest, SendMessageResult } from '@parley/contracts';
+import type {
+  ConversationType,
+  MemberRole,
+  MemberViewGroup,
+  Message,
+  MessagePage,
+  Metadata,
+  RpcRequest,
+  SendMessageResult,
+} from '@parley/contracts';
 import { CHATS_CONFIG, type ChatsConfig } from '../config/chats.config.js';
 import { Errors } from '../common/domain.error.js';
 import { MESSAGE_COLUMNS, pgCode, toMessage, type MessageRow } from '../common/rows.js';
+import { conversationState } from '../conversations/conversation.queries.js';
 import { Db } from '../database/db.service.js';
-
-type SendRow = MessageRow & {
-  conv_created_at: Date;
-  participants: { user_id: number; last_read_seq: number }[];
-};
-
-/**
- * One statement, so one short transaction and one round trip: lock the conversation row, take the next seq,
- * insert the message (nothing when `client_message_id` was seen before: no seq is used, so no gap), advance
- * `last_seq`, move the conversation up every participant's list and the sender's read mark to the new message.
- * A send without a client_message_id stores its request id ($6); a second insert of it fails on
- * messages_request_id_key, and the stored message is returned instead.
- */
-const SEND_SQL = `
-WITH conv AS (
-  SELECT c.id, c.last_seq, c.sender_id, c.receiver_id, c.created_at
-  FROM conversations c
-  WHERE c.id = $1
-    AND EXISTS (SELECT 1 FROM conversation_participants p WHERE p.conversation_id = c.id AND p.user_id = $2)
-  FOR UPDATE
-), ins AS (
-  INSERT INTO messages (conversation_id, seq, sender_id, message_type, content, client_message_id, request_id)
-  SELECT conv.id, conv.last_seq + 1, $2, $3, $4, $5, CASE WHEN $5::varchar IS NULL THEN $6::uuid END FROM conv
-  ON CONFLICT (sender_id, client_message_id) DO NOTHING
-  RETURNING id, conversation_id, seq, sender_id, message_type, content, client_message_id, created_at
-), upd AS (
-  UPDATE conversations c SET last_seq = ins.seq, last_message_id = ins.id
-  FROM ins WHERE c.id = ins.conversation_id
-), parts AS (
-  UPDATE conversation_participants p
-  SET activity = nextval('conversation_activity_seq'),
-      last_read_seq = CASE WHEN p.user_id = $2 THEN ins.seq ELSE p.last_read_seq END
-  FROM ins WHERE p.conversation_id = ins.conversation_id
-  RETURNING p.user_id, p.last_read_seq
-)
-SELECT ins.*, conv.sender_id AS conv_sender_id, conv.receiver_id AS conv_receiver_id, conv.created_at AS conv_created_at,
-       (SELECT json_agg(json_build_object('user_id', parts.user_id, 'last_read_seq', parts.last_read_seq)) FROM parts)
-         AS participants
-FROM ins, conv`;
 
 type SendRequest = RpcRequest<'messages.send'>;
 
@@ -54,36 +25,71 @@ interface Pending {
 
 interface BatchRow {
   idx: number;
-  status: 'stored' | 'not_found' | 'not_participant' | 'duplicate';
+  status: 'stored' | 'not_found' | 'not_participant' | 'blocked' | 'duplicate';
   id: number;
   seq: number;
   created_at: Date;
   conv_sender_id: number;
-  conv_receiver_id: number;
+  conv_receiver_id: number | null;
   conv_created_at: Date;
-  participants: { user_id: number; last_read_seq: number }[];
+  conv_type: ConversationType;
+  conv_title: string | null;
+  conv_metadata: Metadata;
+  conv_member_count: number;
+  members:
+    | {
+        user_id: number;
+        unread: number;
+        role: MemberRole;
+        muted: boolean;
+        muted_until: string | null;
+      }[]
+    | null;
+  excluded: number[] | null;
 }
 
-/** The answer to a send that stored `message`: it, its conversation's new state and every participant's read mark. */
-function storedResult(
-  message: Message,
-  participants: { user_id: number; last_read_seq: number }[],
-  convCreatedAt: Date,
-): SendMessageResult {
+/** The answer to a send that stored `message`: it, its conversation's new state and each member's view. */
+function storedResult(message: Message, row: BatchRow): SendMessageResult {
   return {
     message,
     created: true,
-    participants: participants.map((p) => ({
-      user_id: Number(p.user_id),
-      last_read_seq: Number(p.last_read_seq),
-    })),
     conversation: {
       ...message.conversation,
-      created_at: convCreatedAt.toISOString(),
+      created_at: row.conv_created_at.toISOString(),
       last_seq: message.seq,
       last_message: message,
+      type: row.conv_type,
+      title: row.conv_title,
+      member_count: row.conv_member_count,
+      metadata: row.conv_metadata,
     },
+    views: row.members === null ? null : groupViews(row.members),
+    excluded_user_ids: (row.excluded ?? []).map(Number),
   };
+}
+
+/** Members who see the conversation alike share one broadcast (usually: all but the sender are at one count). */
+function groupViews(members: NonNullable<BatchRow['members']>): MemberViewGroup[] {
+  const groups = new Map<string, MemberViewGroup>();
+  for (const m of members) {
+    const mutedUntil = m.muted_until === null ? null : new Date(m.muted_until).toISOString();
+    const key = `${m.unread}|${m.role}|${m.muted}|${mutedUntil}`;
+    let group = groups.get(key);
+    if (!group) {
+      group = {
+        view: {
+          unread_count: Math.max(0, m.unread),
+          my_role: m.role,
+          muted: m.muted,
+          muted_until: mutedUntil,
+        },
+        user_ids: [],
+      };
+      groups.set(key, group);
+    }
+    group.user_ids.push(Number(m.user_id));
+  }
+  return [...groups.values()];
 }
 
 /** A second insert of a request id (the same cmid-less send handled twice, at the same moment). */
@@ -136,7 +142,7 @@ export class MessagesService {
     try {
       rows = await this.db.query<BatchRow>({
         name: 'parley_send_messages',
-        text: 'SELECT * FROM parley_send_messages($1::jsonb)',
+        text: 'SELECT * FROM parley_send_messages($1::jsonb, $2::int)',
         values: [
           JSON.stringify(
             batch.map((p, i) => ({
@@ -149,11 +155,16 @@ export class MessagesService {
               r: p.req.request_id,
             })),
           ),
+          this.config.groupFanoutMax,
         ],
       });
     } catch (err) {
       // One message's failure must not fail the others: store each on its own (a database outage fails all).
-      if (batch.length === 1) return batch[0]!.reject(err);
+      if (batch.length === 1) {
+        const only = batch[0]!;
+        if (isRequestIdConflict(err)) return this.existing(only.req).then(only.resolve, only.reject);
+        return only.reject(err);
+      }
       await Promise.all(batch.map((p) => this.sendOne(p.req).then(p.resolve, p.reject)));
       return;
     }
@@ -162,6 +173,7 @@ export class MessagesService {
       const { req } = pending;
       if (row.status === 'not_found') pending.reject(Errors.conversationNotFound());
       else if (row.status === 'not_participant') pending.reject(Errors.notParticipant());
+      else if (row.status === 'blocked') pending.reject(Errors.blocked());
       else if (row.status === 'duplicate') this.existing(req).then(pending.resolve, pending.reject);
       else {
         const message: Message = {
@@ -179,46 +191,16 @@ export class MessagesService {
             receiver_id: row.conv_receiver_id,
           },
         };
-        pending.resolve(storedResult(message, row.participants, row.conv_created_at));
+        pending.resolve(storedResult(message, row));
       }
     }
   }
 
-  /** One message, one statement (see SEND_SQL). */
-  private async sendOne(req: SendRequest): Promise<SendMessageResult> {
-    let rows: SendRow[];
-    try {
-      rows = await this.db.query({
-        name: 'parley_send_message',
-        text: SEND_SQL,
-        values: [
-          req.conversation_id,
-          req.sender_id,
-          req.message_type,
-          req.content,
-          req.client_message_id,
-          req.request_id,
-        ],
-      });
-    } catch (err) {
-      if (isRequestIdConflict(err)) return this.existing(req);
-      throw err;
-    }
-    const row = rows[0];
-    if (row) return storedResult(toMessage(row), row.participants, row.conv_created_at);
-    return this.explainNoInsert(req);
-  }
-
-  /** Nothing was inserted: the message is a repeat, or the conversation is missing or not the sender's. */
-  private async explainNoInsert(req: SendRequest): Promise<SendMessageResult> {
-    const rows: { found: boolean; member: boolean }[] = await this.db.query({
-      text: `SELECT EXISTS (SELECT 1 FROM conversations WHERE id = $1) AS found,
-              EXISTS (SELECT 1 FROM conversation_participants WHERE conversation_id = $1 AND user_id = $2) AS member`,
-      values: [req.conversation_id, req.sender_id],
+  /** One message on its own: a batch of one, whose failure is its alone. */
+  private sendOne(req: SendRequest): Promise<SendMessageResult> {
+    return new Promise((resolve, reject) => {
+      void this.commitBatch([{ req, resolve, reject }]);
     });
-    if (!rows[0]!.found) throw Errors.conversationNotFound();
-    if (!rows[0]!.member) throw Errors.notParticipant();
-    return this.existing(req);
   }
 
   /**
@@ -226,16 +208,16 @@ export class MessagesService {
    * without one, under this request's id (the same request handled a second time).
    */
   private async existing(req: SendRequest): Promise<SendMessageResult> {
-    const existing: (MessageRow & { conv_created_at: Date; last_seq: number })[] = await this.db.query(
+    const existing: MessageRow[] = await this.db.query(
       req.client_message_id === null
         ? {
-            text: `SELECT ${MESSAGE_COLUMNS}, c.created_at AS conv_created_at, c.last_seq
+            text: `SELECT ${MESSAGE_COLUMNS}
              FROM messages m JOIN conversations c ON c.id = m.conversation_id
              WHERE m.request_id = $1 AND m.sender_id = $2`,
             values: [req.request_id, req.sender_id],
           }
         : {
-            text: `SELECT ${MESSAGE_COLUMNS}, c.created_at AS conv_created_at, c.last_seq
+            text: `SELECT ${MESSAGE_COLUMNS}
              FROM messages m JOIN conversations c ON c.id = m.conversation_id
              WHERE m.sender_id = $1 AND m.client_message_id = $2`,
             values: [req.sender_id, req.client_message_id],
@@ -246,17 +228,12 @@ export class MessagesService {
     if (!row || row.conversation_id !== req.conversation_id) {
       throw Errors.duplicateClientMessageId();
     }
-    const message = toMessage(row);
     return {
-      message,
+      message: toMessage(row),
       created: false,
-      participants: [],
-      conversation: {
-        ...message.conversation,
-        created_at: row.conv_created_at.toISOString(),
-        last_seq: row.last_seq,
-        last_message: null,
-      },
+      conversation: await conversationState(this.db, req.conversation_id),
+      views: null,
+      excluded_user_ids: [],
     };
   }
 

@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { RpcRequest, RpcResponse, User } from '@parley/contracts';
 import { Errors } from '../common/domain.error.js';
 import { toUser, USER_COLUMNS, type UserRow } from '../common/rows.js';
+import { CHATS_CONFIG, type ChatsConfig } from '../config/chats.config.js';
 import { Db } from '../database/db.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { PasswordHasher } from './password-hasher.js';
@@ -12,6 +13,7 @@ export class UsersService {
     private readonly db: Db,
     private readonly passwords: PasswordHasher,
     private readonly sessions: SessionsService,
+    @Inject(CHATS_CONFIG) private readonly config: ChatsConfig,
   ) {}
 
   /**
@@ -77,15 +79,23 @@ export class UsersService {
     return toUser(rows[0]!);
   }
 
-  /** Everyone who shares a conversation with the user (index scans of the user's participant rows). */
+  /**
+   * The audience of the user's presence: who shares a direct conversation, or a group of at most
+   * PRESENCE_GROUP_MAX members, with them, but for users where either blocked the other. Index scans of the
+   * user's participant rows.
+   */
   async contacts(req: RpcRequest<'users.contacts'>): Promise<RpcResponse<'users.contacts'>> {
     const rows: { user_id: number }[] = await this.db.query({
       name: 'parley_contacts',
       text: `SELECT DISTINCT other.user_id
              FROM conversation_participants mine
+             JOIN conversations c ON c.id = mine.conversation_id AND (c.type = 'direct' OR c.member_count <= $2)
              JOIN conversation_participants other ON other.conversation_id = mine.conversation_id
-             WHERE mine.user_id = $1 AND other.user_id <> $1`,
-      values: [req.user_id],
+             WHERE mine.user_id = $1 AND other.user_id <> $1
+               AND NOT EXISTS (SELECT 1 FROM user_blocks b
+                               WHERE (b.blocker_id = $1 AND b.blocked_id = other.user_id)
+                                  OR (b.blocker_id = other.user_id AND b.blocked_id = $1))`,
+      values: [req.user_id, this.config.presenceGroupMax],
     });
     return { user_ids: rows.map((r) => r.user_id) };
   }

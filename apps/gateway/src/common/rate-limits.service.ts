@@ -23,7 +23,9 @@ export type RateLimitKind =
   | 'authenticate'
   | 'history'
   | 'lookups'
-  | 'conversations';
+  | 'conversations'
+  | 'groupChanges'
+  | 'settings';
 
 /** The part of a burst above the per-second rate comes back after this long. */
 const BURST_WINDOW_SECONDS = 10;
@@ -80,6 +82,12 @@ export class RateLimits {
       history: perUser('history', config.rateLimitHistoryPerSecond, config.rateLimitHistoryBurst),
       lookups: perUser('lookups', config.rateLimitLookupsPerSecond, config.rateLimitLookupsBurst),
       conversations: window('conversations', config.rateLimitConversationsPerMinute, 60),
+      groupChanges: perUser(
+        'groupChanges',
+        config.rateLimitGroupChangesPerSecond,
+        config.rateLimitGroupChangesBurst,
+      ),
+      settings: perUser('settings', config.rateLimitSettingsPerSecond, config.rateLimitSettingsBurst),
     };
   }
 

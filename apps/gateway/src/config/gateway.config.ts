@@ -165,7 +165,22 @@ export const gatewayConfigSchema = {
     default: 20,
     min: 1,
     max: 100_000,
-    description: 'conversations a user may start per minute',
+    description: 'conversations (direct or groups) a user may start per minute',
+  }),
+  ...perUserLimit('rateLimitGroupChanges', 'GROUP_CHANGES', 'member adds, removals, role and group edits', {
+    perSecond: 5,
+    burst: 20,
+  }),
+  ...perUserLimit('rateLimitSettings', 'SETTINGS', 'mutes, unmutes, blocks and unblocks', {
+    perSecond: 5,
+    burst: 20,
+  }),
+  conversationUpdateCoalesceMs: int('CONVERSATION_UPDATE_COALESCE_MS', {
+    default: 1000,
+    min: 10,
+    max: 60_000,
+    description:
+      'groups over GROUP_FANOUT_MAX members get at most one conversation-updated round per this interval',
   }),
 
   // ---- admission control and connections ---------------------------------------------------------------------

@@ -1,8 +1,24 @@
-import { Body, Controller, ForbiddenException, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Res,
+} from '@nestjs/common';
 import {
   ApiBearerAuth,
+  ApiBadRequestResponse,
   ApiCreatedResponse,
   ApiForbiddenResponse,
+  ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiServiceUnavailableResponse,
@@ -17,7 +33,10 @@ import {
   Limits,
   ListConversationsQueryDto,
   MarkReadDto,
+  MuteDto,
   ReadMarkDto,
+  UnreadSummaryDto,
+  UpdateConversationDto,
 } from '@parley/contracts';
 import type { Response } from 'express';
 import { CurrentUserId } from '../auth/current-user.decorator.js';
@@ -33,10 +52,13 @@ export class ConversationsController {
   constructor(private readonly conversations: ConversationsService) {}
 
   @Post()
-  @ApiCreatedResponse({ type: ConversationDto, description: 'Created' })
-  @ApiOkResponse({ type: ConversationDto, description: 'The pair already had this conversation' })
-  @ApiForbiddenResponse({ description: 'sender_id is not the caller' })
-  @ApiNotFoundResponse({ description: 'User not found (receiver_id)' })
+  @ApiCreatedResponse({ type: ConversationDto, description: 'Created (a group always is)' })
+  @ApiOkResponse({ type: ConversationDto, description: 'The pair already had this direct conversation' })
+  @ApiForbiddenResponse({
+    description: 'sender_id is not the caller; You cannot message this user (a block)',
+  })
+  @ApiNotFoundResponse({ description: 'User not found (receiver_id, member_ids)' })
+  @ApiBadRequestResponse({ description: 'Validation; A group has too many members' })
   async create(
     @CurrentUserId() userId: number,
     @Body() dto: CreateConversationDto,
@@ -45,7 +67,18 @@ export class ConversationsController {
     if (dto.sender_id !== undefined && dto.sender_id !== userId) {
       throw new ForbiddenException(ErrorMessages.senderMismatch);
     }
-    const { conversation, created } = await this.conversations.create(userId, dto.receiver_id);
+    if (dto.type === 'group') {
+      res.status(201);
+      return this.conversations.createGroup(userId, {
+        title: dto.title!,
+        memberIds: dto.member_ids!,
+        metadata: dto.metadata ?? {},
+      });
+    }
+    if (dto.title !== undefined || dto.member_ids !== undefined || dto.metadata !== undefined) {
+      throw new BadRequestException("title, member_ids and metadata are for type 'group'");
+    }
+    const { conversation, created } = await this.conversations.createDirect(userId, dto.receiver_id!);
     res.status(created ? 201 : 200);
     return conversation;
   }
@@ -67,6 +100,37 @@ export class ConversationsController {
     return this.conversations.get(userId, id);
   }
 
+  @Patch(':id')
+  @ApiOkResponse({ type: ConversationDto, description: 'Owner and admins of a group' })
+  @ApiForbiddenResponse({ description: 'Not allowed (a member, or a direct conversation)' })
+  async update(
+    @CurrentUserId() userId: number,
+    @Param('id', ParseIdPipe) id: number,
+    @Body() dto: UpdateConversationDto,
+  ): Promise<ConversationDto> {
+    if (dto.title === undefined && dto.metadata === undefined) {
+      throw new BadRequestException('title or metadata should not be empty');
+    }
+    return this.conversations.update(userId, id, { title: dto.title, metadata: dto.metadata });
+  }
+
+  @Put(':id/mute')
+  @ApiOkResponse({ type: ConversationDto, description: 'Muted for the caller only' })
+  mute(
+    @CurrentUserId() userId: number,
+    @Param('id', ParseIdPipe) id: number,
+    @Body() dto: MuteDto,
+  ): Promise<ConversationDto> {
+    return this.conversations.mute(userId, id, dto.until ?? null);
+  }
+
+  @Delete(':id/mute')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Unmuted' })
+  unmute(@CurrentUserId() userId: number, @Param('id', ParseIdPipe) id: number): Promise<void> {
+    return this.conversations.unmute(userId, id);
+  }
+
   @Post(':id/read')
   @HttpCode(200)
   @ApiOkResponse({
@@ -79,5 +143,20 @@ export class ConversationsController {
     @Body() dto: MarkReadDto,
   ): Promise<ReadMarkDto> {
     return this.conversations.markRead(userId, id, dto.seq);
+  }
+}
+
+/** `GET /api/chats/unread`: the badge over all of the caller's conversations. */
+@ApiTags('conversations')
+@ApiBearerAuth()
+@ApiTooManyRequestsResponse({ description: 'Rate limit exceeded (history and conversation reads)' })
+@Controller('chats')
+export class UnreadController {
+  constructor(private readonly conversations: ConversationsService) {}
+
+  @Get('unread')
+  @ApiOkResponse({ type: UnreadSummaryDto, description: "Unread over all of the caller's conversations" })
+  unread(@CurrentUserId() userId: number): Promise<UnreadSummaryDto> {
+    return this.conversations.unread(userId);
   }
 }

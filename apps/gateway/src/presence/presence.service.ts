@@ -41,10 +41,19 @@ interface Transition {
   c: Id[];
 }
 
-/** Published when two users start a conversation: each user's presence (online, version) when it was created. */
+/**
+ * Published when users became each other's contacts (a direct conversation, a small group, users added to one):
+ * every user of `a` now sees those of `b` and the reverse, with each one's presence (online, version) then.
+ */
 interface NewContacts {
-  pair: [Id, Id];
-  state: [[boolean, number], [boolean, number]];
+  a: Id[];
+  b: Id[];
+  state: Record<Id, [boolean, number]>;
+}
+
+/** Published when a block ends presence between two users: each one's sockets see the other go offline. */
+interface EndedContacts {
+  ended: [Id, Id];
 }
 
 /**
@@ -158,30 +167,30 @@ export class PresenceService implements OnModuleDestroy {
   }
 
   /**
-   * Two users just started a conversation, so each is now in the other's presence audience: every gateway forgets
-   * their cached contacts, and tells each user's sockets if the other is online. A transition of either user that
-   * was already delivered with a higher version wins over this snapshot.
+   * Users just became each other's contacts (`a` × `b`): every gateway forgets their cached contacts and tells
+   * each one's sockets which of the others are online. A transition already delivered with a higher version wins
+   * over this snapshot.
    */
-  async contactsAdded(a: Id, b: Id): Promise<void> {
-    const results = await this.redis.commands
-      .multi()
-      .exists(this.userKey(a))
-      .get(this.versionKey(a))
-      .exists(this.userKey(b))
-      .get(this.versionKey(b))
-      .exec();
+  async contactsAdded(a: Id[], b: Id[]): Promise<void> {
+    const users = [...new Set([...a, ...b])];
+    const pipeline = this.redis.commands.multi();
+    for (const id of users) pipeline.exists(this.userKey(id)).get(this.versionKey(id));
+    const results = await pipeline.exec();
     if (!results) return;
-    const [onA, vA, onB, vB] = results.map(([err, value]) => {
-      if (err) throw err;
-      return value;
+    const state: Record<Id, [boolean, number]> = {};
+    users.forEach((id, i) => {
+      const [existsErr, exists] = results[2 * i]!;
+      const [versionErr, version] = results[2 * i + 1]!;
+      if (existsErr || versionErr) throw existsErr ?? versionErr;
+      state[id] = [exists === 1, Number(version ?? 0)];
     });
-    const message: NewContacts = {
-      pair: [a, b],
-      state: [
-        [onA === 1, Number(vA ?? 0)],
-        [onB === 1, Number(vB ?? 0)],
-      ],
-    };
+    const message: NewContacts = { a, b, state };
+    await this.redis.commands.publish(this.redis.key('presence'), JSON.stringify(message));
+  }
+
+  /** A block between two users: no presence either way from now on, on every gateway. */
+  async contactsEnded(a: Id, b: Id): Promise<void> {
+    const message: EndedContacts = { ended: [a, b] };
     await this.redis.commands.publish(this.redis.key('presence'), JSON.stringify(message));
   }
 
@@ -201,16 +210,14 @@ export class PresenceService implements OnModuleDestroy {
   }
 
   private relay(raw: string): void {
-    let t: Transition | NewContacts;
+    let t: Transition | NewContacts | EndedContacts;
     try {
-      t = JSON.parse(raw) as Transition | NewContacts;
+      t = JSON.parse(raw) as Transition | NewContacts | EndedContacts;
     } catch {
       return;
     }
-    if ('pair' in t) {
-      this.relayNewContacts(t);
-      return;
-    }
+    if ('state' in t) return this.relayNewContacts(t);
+    if ('ended' in t) return this.relayEndedContacts(t);
     const seen = this.delivered.get(t.u);
     if (seen && seen.v >= t.v) return; // an older transition arriving late
     this.delivered.set(t.u, { v: t.v, at: Date.now() });
@@ -220,16 +227,26 @@ export class PresenceService implements OnModuleDestroy {
       .emit(t.on ? ServerEvent.UserOnline : ServerEvent.UserOffline, { userId: t.u });
   }
 
-  private relayNewContacts({ pair, state }: NewContacts): void {
-    this.contacts.forget(...pair);
+  private relayNewContacts({ a, b, state }: NewContacts): void {
+    this.contacts.forget(...a, ...b);
     if (!this.nsp) return;
-    pair.forEach((user, i) => {
-      const other = pair[1 - i]!;
-      const [online, version] = state[1 - i]!;
-      const seen = this.delivered.get(other);
-      if (!online || (seen && seen.v > version)) return;
-      this.nsp!.local.to(Rooms.user(user)).emit(ServerEvent.UserOnline, { userId: other });
-    });
+    const announce = (others: Id[], to: Id[]) => {
+      for (const other of others) {
+        const [online, version] = state[other] ?? [false, 0];
+        const seen = this.delivered.get(other);
+        if (!online || (seen && seen.v > version)) continue;
+        const rooms = to.filter((u) => u !== other).map(Rooms.user);
+        if (rooms.length > 0) this.nsp!.local.to(rooms).emit(ServerEvent.UserOnline, { userId: other });
+      }
+    };
+    announce(b, a);
+    announce(a, b);
+  }
+
+  private relayEndedContacts({ ended: [a, b] }: EndedContacts): void {
+    this.contacts.forget(a, b);
+    this.nsp?.local.to(Rooms.user(a)).emit(ServerEvent.UserOffline, { userId: b });
+    this.nsp?.local.to(Rooms.user(b)).emit(ServerEvent.UserOffline, { userId: a });
   }
 
   private async tick(): Promise<void> {

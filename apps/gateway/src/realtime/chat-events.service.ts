@@ -1,13 +1,20 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
+  conversationFor,
   Rooms,
   ServerEvent,
+  type ConversationState,
   type Id,
+  type MemberViewGroup,
+  type MembershipChange,
+  type Message,
   type SendMessageResult,
   type ServerToClientEvents,
 } from '@parley/contracts';
 import type { Namespace, Socket } from 'socket.io';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { RedisService } from '../redis/redis.service.js';
+import { ChatsRpcClient } from '../rpc/chats-rpc.client.js';
 import { RealtimeMetrics } from './realtime.metrics.js';
 
 /** How long a message's "broadcast" mark lives in Redis. */
@@ -26,15 +33,25 @@ const REPEAT_WINDOW_MS = 60_000;
  * "Once" holds across retries: the gateway that broadcasts a message first sets its mark in Redis (SET NX), so
  * a retry with the same `client_message_id` broadcasts only when no gateway did: the first one died between the
  * commit and the broadcast, or the chats instance that committed it died before answering.
+ *
+ * Fan-out scales with the group, not with its members: `receive-message` is one broadcast to the conversation's
+ * room, and `conversation-updated` one broadcast per distinct member view (members at the same unread count,
+ * role and mute share it; in a busy group most are at one of a few counts). Groups over GROUP_FANOUT_MAX members
+ * get their `conversation-updated` coalesced instead: at most one round per CONVERSATION_UPDATE_COALESCE_MS,
+ * whatever the message rate, read fresh from the chats service.
  */
 @Injectable()
 export class ChatEvents {
   private nsp?: Namespace<Record<string, never>, ServerToClientEvents>;
   private readonly logger = new Logger('ChatEvents');
+  /** Large groups whose coalesced update this gateway owns and has scheduled. */
+  private readonly coalescing = new Set<Id>();
 
   constructor(
     private readonly redis: RedisService,
+    private readonly rpc: ChatsRpcClient,
     private readonly metrics: RealtimeMetrics,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
   attach(nsp: Namespace<Record<string, never>, ServerToClientEvents>): void {
@@ -42,9 +59,9 @@ export class ChatEvents {
   }
 
   /**
-   * `receive-message` to the conversation's room (without the sending socket, which gets `message-sent`), and
-   * `conversation-updated` to each participant's own room with their unread count, unless the message was
-   * broadcast already. Broadcasts of one caller keep its order (one Redis connection answers in order).
+   * `receive-message` to the conversation's room (without the sending socket, which gets `message-sent`, and
+   * without the sockets of users who just left), and `conversation-updated` to its members, unless the message
+   * was broadcast already. Broadcasts of one caller keep its order (one Redis connection answers in order).
    */
   messageStored(result: SendMessageResult, from?: Socket): void {
     if (!this.nsp) return;
@@ -60,26 +77,38 @@ export class ChatEvents {
           return result.created;
         },
       )
-      .then((first) => {
+      .then(async (first) => {
         if (!first) return;
         if (!result.created) this.metrics.lateBroadcasts.inc();
-        this.broadcast(result, from);
+        this.toRoom(message, result.excluded_user_ids, from);
+        // A repeat carries no member views: its conversation has moved on, so read it afresh.
+        await this.conversationUpdated(result.conversation, result.created ? result.views : null);
       })
       .catch((err: unknown) =>
         this.logger.warn(`broadcast of ${message.id} failed: ${(err as Error).message}`),
       );
   }
 
-  private broadcast(result: SendMessageResult, from?: Socket): void {
-    const nsp = this.nsp!;
-    const room = Rooms.conversation(result.message.conversation_id);
-    (from ? from.to(room) : nsp.to(room)).emit(ServerEvent.ReceiveMessage, result.message);
-    for (const p of result.participants) {
-      const unread = Math.max(0, result.conversation.last_seq - p.last_read_seq);
-      nsp.to(Rooms.user(p.user_id)).emit(ServerEvent.ConversationUpdated, {
-        conversation: { ...result.conversation, unread_count: unread },
-      });
+  /**
+   * A membership or group change: its system messages to the room, then the removed members' sockets leave the
+   * room on every instance and get `conversation-removed`, and every member (the added ones included) gets
+   * `conversation-updated`. Awaited by the change's caller, so the removal is acknowledged only once every
+   * gateway has been told (the adapter's socketsLeave is a publish; a send committed after the removal is never
+   * broadcast to the removed users anyway: its result names them in `excluded_user_ids`).
+   */
+  async membershipChanged(change: MembershipChange): Promise<void> {
+    const nsp = this.nsp;
+    if (!nsp) return;
+    for (const message of change.messages) this.toRoom(message, change.excluded_user_ids);
+    if (change.removed_user_ids.length > 0) {
+      const rooms = change.removed_user_ids.map(Rooms.user);
+      const conversationId = change.conversation.id;
+      nsp.in(rooms).socketsLeave(Rooms.conversation(conversationId));
+      nsp.to(rooms).emit(ServerEvent.ConversationRemoved, { conversationId });
     }
+    if (change.messages.length === 0 && change.added_user_ids.length === 0) return;
+    if (change.views === null) this.emitViews(change.conversation, change.added_views);
+    await this.conversationUpdated(change.conversation, change.views);
   }
 
   /** `messages-read` to the conversation's room and to every socket of the reader. */
@@ -87,5 +116,61 @@ export class ChatEvents {
     this.nsp
       ?.to([Rooms.conversation(conversationId), Rooms.user(userId)])
       .emit(ServerEvent.MessagesRead, { conversationId, userId, seq });
+  }
+
+  private toRoom(message: Message, excluded: Id[], from?: Socket): void {
+    const room = Rooms.conversation(message.conversation_id);
+    let target = from ? from.to(room) : this.nsp!.to(room);
+    if (excluded.length > 0) target = target.except(excluded.map(Rooms.user));
+    target.emit(ServerEvent.ReceiveMessage, message);
+  }
+
+  /** One broadcast per distinct view, or (views null: a large group) a coalesced round. */
+  private async conversationUpdated(
+    state: ConversationState,
+    views: MemberViewGroup[] | null,
+  ): Promise<void> {
+    if (views === null) await this.coalesce(state.id);
+    else this.emitViews(state, views);
+  }
+
+  private emitViews(state: ConversationState, views: MemberViewGroup[]): void {
+    for (const group of views) {
+      this.nsp!.to(group.user_ids.map(Rooms.user)).emit(ServerEvent.ConversationUpdated, {
+        conversation: conversationFor(state, group.view),
+      });
+    }
+  }
+
+  /**
+   * Schedules the conversation's next coalesced round, unless one is scheduled already on any gateway: the one
+   * that sets the Redis key owns the interval, and its round, read after the key expires, covers every message
+   * committed while the key was set. A gateway that finds the key taken does not remember that, so a message after
+   * the owner's round schedules the next one.
+   */
+  private async coalesce(conversationId: Id): Promise<void> {
+    if (this.coalescing.has(conversationId)) return;
+    const windowMs = this.config.conversationUpdateCoalesceMs;
+    const owned = await this.redis.commands.set(
+      this.redis.key(`conversation-updated:${conversationId}`),
+      '1',
+      'PX',
+      windowMs,
+      'NX',
+    );
+    if (owned === null) return;
+    this.coalescing.add(conversationId);
+    setTimeout(() => {
+      this.coalescing.delete(conversationId);
+      this.rpc
+        .call('conversations.member-views', { conversation_id: conversationId })
+        .then(({ conversation, views }) => {
+          this.metrics.coalescedUpdates.inc();
+          this.emitViews(conversation, views);
+        })
+        .catch((err: unknown) =>
+          this.logger.warn(`conversation-updated of ${conversationId} not sent: ${(err as Error).message}`),
+        );
+    }, windowMs).unref();
   }
 }

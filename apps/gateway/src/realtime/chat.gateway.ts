@@ -6,7 +6,7 @@ import type { Namespace, Socket } from 'socket.io';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { ChatEvents } from './chat-events.service.js';
 import { ChatSocketGateway } from './chat-socket-gateway.decorator.js';
-import { PresenceService } from './presence.service.js';
+import { PresenceService } from '../presence/presence.service.js';
 import { RealtimeMetrics } from './realtime.metrics.js';
 import { SocketAuth, type SocketData } from './socket-auth.js';
 import { SocketSessions } from './socket-sessions.js';

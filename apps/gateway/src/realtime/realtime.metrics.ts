@@ -12,6 +12,7 @@ export class RealtimeMetrics {
   readonly delivered: Counter<'event'>;
   readonly slowConsumers: Counter;
   readonly lateBroadcasts: Counter;
+  readonly coalescedUpdates: Counter;
   private readonly sockets: Gauge;
   private nsp?: Namespace;
 
@@ -34,6 +35,11 @@ export class RealtimeMetrics {
     this.slowConsumers = new Counter({
       name: 'parley_slow_consumers_dropped_total',
       help: 'Sockets dropped because too many packets waited to be written to them (SOCKET_MAX_BUFFERED_PACKETS)',
+      registers: [registry],
+    });
+    this.coalescedUpdates = new Counter({
+      name: 'parley_conversation_updates_coalesced_total',
+      help: 'Coalesced conversation-updated rounds of groups over GROUP_FANOUT_MAX members (one per group per interval)',
       registers: [registry],
     });
     this.lateBroadcasts = new Counter({

@@ -5,7 +5,7 @@ import type { Socket } from 'socket.io';
 import { SessionRevocations } from '../auth/session-revocations.service.js';
 import { TokenService, type AccessClaims } from '../auth/token.service.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
-import { PresenceService } from './presence.service.js';
+import { PresenceService } from '../presence/presence.service.js';
 import { RealtimeMetrics } from './realtime.metrics.js';
 
 export interface SocketData {

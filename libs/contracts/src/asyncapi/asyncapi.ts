@@ -7,7 +7,7 @@
 // keys, and its `required` list must name every required key of T; every event of ClientToServerEvents and
 // ServerToClientEvents must have a message. So a field or an event added to the contract fails to compile here.
 import { Limits, messageLimits } from '../wire/limits.js';
-import { MESSAGE_TYPES } from '../wire/models.js';
+import { CONVERSATION_TYPES, MEMBER_ROLES, MESSAGE_TYPES, SYSTEM_ACTIONS } from '../wire/models.js';
 import type { Conversation, ConversationRef, Message } from '../wire/models.js';
 import {
   CHAT_NAMESPACE,
@@ -16,6 +16,7 @@ import {
   type AckFailure,
   type AuthenticatePayload,
   type ClientToServerEvents,
+  type ConversationRemovedEvent,
   type ConversationUpdatedEvent,
   type ErrorEvent,
   type JoinConversationPayload,
@@ -73,6 +74,7 @@ export type PayloadsMatch = Assert<
       PayloadOf<ServerToClientEvents['user:online']>,
       PayloadOf<ServerToClientEvents['user:offline']>,
       PayloadOf<ServerToClientEvents['conversation-updated']>,
+      PayloadOf<ServerToClientEvents['conversation-removed']>,
       PayloadOf<ServerToClientEvents['error']>,
     ],
     [
@@ -92,6 +94,7 @@ export type PayloadsMatch = Assert<
       PresenceEvent,
       PresenceEvent,
       ConversationUpdatedEvent,
+      ConversationRemovedEvent,
       ErrorEvent,
     ]
   >
@@ -142,7 +145,7 @@ const schemas = {
     {
       id: id('The conversation'),
       sender_id: id('The participant who created the conversation'),
-      receiver_id: id('The other participant'),
+      receiver_id: { oneOf: [id('The other participant of a direct conversation'), { type: 'null' }] },
     },
     ['id', 'sender_id', 'receiver_id'],
     { description: 'The conversation as embedded in every message (seed 003)' },
@@ -154,13 +157,14 @@ const schemas = {
       conversation_id: id('Its conversation'),
       seq: seq('1, 2, 3… within the conversation, without gaps, in commit order', 1),
       timestamp,
-      message_type: { type: 'string', enum: [...MESSAGE_TYPES] },
+      message_type: { type: 'string', enum: [...MESSAGE_TYPES, 'system'] },
       content: {
         type: 'string',
         minLength: 1,
         maxLength: messageLimits.contentMaxLength,
         description:
           'Stored exactly as sent (render it as text). For image and file: an http(s) URL. ' +
+          'For system: a short text of the change. ' +
           `The limit (${messageLimits.contentMaxLength} by default) is MESSAGE_MAX_LENGTH.`,
       },
       client_message_id: {
@@ -169,6 +173,17 @@ const schemas = {
         description: "The sender's idempotency key, null when none was given",
       },
       conversation: ref('ConversationRef'),
+      system: {
+        type: 'object',
+        description: "Only on message_type 'system': the membership or group change it records",
+        properties: {
+          action: { type: 'string', enum: [...SYSTEM_ACTIONS] },
+          actor_id: id('Who made the change'),
+          user_ids: { type: 'array', items: id('Whom it concerns') },
+        },
+        required: ['action', 'actor_id', 'user_ids'],
+        additionalProperties: false,
+      },
     },
     [
       'id',
@@ -186,7 +201,7 @@ const schemas = {
     {
       id: id('The conversation'),
       sender_id: id('The participant who created the conversation'),
-      receiver_id: id('The other participant'),
+      receiver_id: { oneOf: [id('The other participant; null for a group'), { type: 'null' }] },
       created_at: timestamp,
       last_seq: seq('The seq of its latest message, 0 when it has none'),
       last_message: { oneOf: [ref('Message'), { type: 'null' }] },
@@ -194,10 +209,32 @@ const schemas = {
         type: 'integer',
         minimum: 0,
         description:
-          "The recipient's unread messages (the other participant's, after the recipient's read mark)",
+          "The recipient's unread messages (others', after the recipient's read mark; system messages do not count)",
       },
+      type: { type: 'string', enum: [...CONVERSATION_TYPES] },
+      title: { type: ['string', 'null'], maxLength: Limits.titleMaxLength, description: 'null for direct' },
+      member_count: { type: 'integer', minimum: 0 },
+      metadata: { type: 'object', description: "The client's JSON object, kept verbatim" },
+      my_role: { type: 'string', enum: [...MEMBER_ROLES], description: "The recipient's role" },
+      muted: { type: 'boolean', description: 'The recipient muted it: no notifications' },
+      muted_until: { oneOf: [timestamp, { type: 'null' }] },
     },
-    ['id', 'sender_id', 'receiver_id', 'created_at', 'last_seq', 'last_message', 'unread_count'],
+    [
+      'id',
+      'sender_id',
+      'receiver_id',
+      'created_at',
+      'last_seq',
+      'last_message',
+      'unread_count',
+      'type',
+      'title',
+      'member_count',
+      'metadata',
+      'my_role',
+      'muted',
+      'muted_until',
+    ],
   ),
   AckFailure: object<AckFailure>()(
     {
@@ -362,6 +399,10 @@ const serverPayloads: { [E in keyof ServerToClientEvents]: JsonSchema } = {
   'conversation-updated': object<ConversationUpdatedEvent>()({ conversation: ref('Conversation') }, [
     'conversation',
   ]),
+  'conversation-removed': object<ConversationRemovedEvent>()(
+    { conversationId: id('The conversation you left or were removed from') },
+    ['conversationId'],
+  ),
   error: object<ErrorEvent>()({ message: text("The contract's error string") }, ['message']),
 };
 
@@ -441,7 +482,15 @@ const serverDocs: { [E in ServerName]: { title: string; summary: string } } = {
   'user:offline': { title: 'A contact went offline', summary: 'When their last socket goes.' },
   'conversation-updated': {
     title: 'A conversation changed',
-    summary: "To each participant's own sockets when a message arrives; `unread_count` is the recipient's.",
+    summary:
+      "To each member's own sockets when a message arrives or the group changes, and to members just added; " +
+      "`unread_count`, `my_role` and `muted` are the recipient's. Groups over GROUP_FANOUT_MAX members get it " +
+      'coalesced: at most one per CONVERSATION_UPDATE_COALESCE_MS.',
+  },
+  'conversation-removed': {
+    title: 'You left a conversation',
+    summary:
+      'You left or were removed: every socket of yours has left its room, on every gateway; drop it from the list.',
   },
   error: {
     title: 'An error',

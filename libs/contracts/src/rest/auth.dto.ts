@@ -85,3 +85,7 @@ export class UserLookupQueryDto {
   @IsString()
   username: string;
 }
+
+export class BlockedUsersDto {
+  @ApiProperty({ type: [UserDto], description: 'Oldest block first' }) users: UserDto[];
+}

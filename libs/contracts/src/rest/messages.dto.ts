@@ -2,7 +2,16 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { Limits } from '../wire/limits.js';
-import { MESSAGE_TYPES, type Message, type MessagePage, type MessageType } from '../wire/models.js';
+import {
+  MESSAGE_TYPES,
+  SYSTEM_ACTIONS,
+  type Message,
+  type MessagePage,
+  type MessageType,
+  type SendableMessageType,
+  type SystemAction,
+  type SystemInfo,
+} from '../wire/models.js';
 import { ContentMaxLength, IsStorableText, IsUrlForMediaMessages } from './validators.js';
 
 /** The body of a message, shared by REST sends and the Socket.IO `send-message` payload. */
@@ -10,7 +19,7 @@ export class MessageBodyDto {
   @ApiProperty({ enum: MESSAGE_TYPES, example: 'text' })
   @IsIn(MESSAGE_TYPES)
   @IsNotEmpty()
-  message_type: MessageType;
+  message_type: SendableMessageType;
 
   @ApiProperty({
     example: 'Hello!',
@@ -81,7 +90,14 @@ export class HistoryQueryDto {
 export class MessageConversationDto {
   @ApiProperty({ example: 1 }) id: number;
   @ApiProperty({ example: 1 }) sender_id: number;
-  @ApiProperty({ example: 2 }) receiver_id: number;
+  @ApiProperty({ type: Number, nullable: true, example: 2, description: 'null for a group' })
+  receiver_id: number | null;
+}
+
+export class SystemInfoDto implements SystemInfo {
+  @ApiProperty({ enum: SYSTEM_ACTIONS }) action: SystemAction;
+  @ApiProperty({ example: 1, description: 'Who made the change' }) actor_id: number;
+  @ApiProperty({ type: [Number], example: [3], description: 'Whom it concerns' }) user_ids: number[];
 }
 
 export class MessageDto implements Message {
@@ -90,10 +106,12 @@ export class MessageDto implements Message {
   @ApiProperty({ example: 1 }) conversation_id: number;
   @ApiProperty({ example: 12, description: '1, 2, 3… within the conversation, without gaps' }) seq: number;
   @ApiProperty({ example: '2026-11-21T10:00:00.000Z' }) timestamp: string;
-  @ApiProperty({ enum: MESSAGE_TYPES }) message_type: MessageType;
+  @ApiProperty({ enum: [...MESSAGE_TYPES, 'system'] }) message_type: MessageType;
   @ApiProperty({ example: 'Hello!' }) content: string;
   @ApiProperty({ type: String, nullable: true, example: '5f0c-1' }) client_message_id: string | null;
   @ApiProperty({ type: MessageConversationDto }) conversation: MessageConversationDto;
+  @ApiPropertyOptional({ type: SystemInfoDto, description: "Only on message_type 'system'" })
+  system?: SystemInfoDto;
 }
 
 export class MessagePageDto implements MessagePage {

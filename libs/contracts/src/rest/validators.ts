@@ -1,6 +1,6 @@
 import { IsInt, IsNotEmpty, isURL, maxLength, ValidateBy, type ValidationOptions } from 'class-validator';
 import { ErrorMessages } from '../wire/errors.js';
-import { messageLimits } from '../wire/limits.js';
+import { Limits, messageLimits } from '../wire/limits.js';
 
 /**
  * An id: a positive safe integer. For a missing value it reports exactly what seed 003 documents
@@ -121,4 +121,45 @@ export function payloadShapeProblem(
     }
   }
   return undefined;
+}
+
+/**
+ * `metadata`: a plain JSON object (not an array or null) of at most Limits.metadataMaxBytes serialized and
+ * Limits.metadataMaxDepth levels of nesting (the object itself is level 1), kept verbatim.
+ */
+export function IsMetadata(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isMetadata',
+      validator: {
+        validate: (value: unknown) => metadataProblem(value) === null,
+        defaultMessage: (args) => `${args?.property} ${metadataProblem(args?.value) ?? 'is invalid'}`,
+      },
+    },
+    options,
+  );
+}
+
+function metadataProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'must be a JSON object';
+  if (Buffer.byteLength(JSON.stringify(value)) > Limits.metadataMaxBytes) {
+    return `must be at most ${Limits.metadataMaxBytes} bytes as JSON`;
+  }
+  // Iterative: the payload shape check bounds size already, this bounds depth.
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) {
+      if (typeof node === 'string' && (node.includes('\u0000') || !node.isWellFormed())) {
+        return 'must hold valid text only (no NUL characters or unpaired surrogates)';
+      }
+      continue;
+    }
+    if (depth > Limits.metadataMaxDepth) return `must be at most ${Limits.metadataMaxDepth} levels deep`;
+    for (const [key, child] of Object.entries(node)) {
+      if (key.includes('\u0000') || !key.isWellFormed()) return 'keys must be valid text';
+      stack.push([child, depth + 1]);
+    }
+  }
+  return null;
 }

@@ -1,5 +1,14 @@
 import Type, { type Static, type TSchema } from 'typebox';
-import type { Conversation, ConversationPage, Id, Message, MessagePage, User } from '../wire/models.js';
+import type {
+  Conversation,
+  ConversationPage,
+  Id,
+  MemberPage,
+  Message,
+  MessagePage,
+  UnreadSummary,
+  User,
+} from '../wire/models.js';
 import { Limits } from '../wire/limits.js';
 import { MESSAGE_TYPES } from '../wire/models.js';
 
@@ -41,6 +50,16 @@ const SessionStart = Type.Object(
   { id: Uuid, jti: Uuid, ttl_seconds: Type.Integer({ minimum: 1, maximum: 366 * 86_400 }) },
   closed,
 );
+
+/** A conversation's metadata: the gateway checked its size and depth; here only that it is an object. */
+const MetadataSchema = Type.Record(Type.String({ maxLength: 256 }), Type.Unknown());
+const Title = Text(Limits.titleMaxLength, 1);
+const Timestamp = Type.String({
+  maxLength: 40,
+  pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$',
+});
+/** The members a request names, each once (the gateway de-duplicates). */
+const UserIds = Type.Array(Id, { minItems: 1, maxItems: Limits.groupMembersMax, uniqueItems: true });
 
 const History = Type.Union([
   Type.Object(
@@ -107,10 +126,62 @@ export const ChatsRpcRequests = {
     closed,
   ),
 
+  /** The direct conversation of the pair, created when missing; refused between users where either blocked the other. */
   'conversations.create': Type.Object({ user_id: Id, receiver_id: Id }, closed),
+  /** A group of the caller (its owner) and `member_ids`, with its `created` system message (seq 1). */
+  'conversations.create-group': Type.Object(
+    {
+      user_id: Id,
+      title: Title,
+      member_ids: Type.Array(Id, { maxItems: Limits.groupMembersMax }),
+      metadata: MetadataSchema,
+    },
+    closed,
+  ),
+  /** Title and/or metadata of a group (owner and admins): a `group_updated` system message. */
+  'conversations.update': Type.Object(
+    {
+      user_id: Id,
+      conversation_id: Id,
+      title: Type.Optional(Title),
+      metadata: Type.Optional(MetadataSchema),
+    },
+    closed,
+  ),
+  /** The caller mutes the conversation, until `until` or (null) until unmuted. */
+  'conversations.mute': Type.Object({ user_id: Id, conversation_id: Id, until: Nullable(Timestamp) }, closed),
+  'conversations.unmute': Type.Object({ user_id: Id, conversation_id: Id }, closed),
+  'conversations.unread': Type.Object({ user_id: Id }, closed),
+  /**
+   * The state `conversation-updated` needs for every member of a conversation, grouped by what differs between
+   * members (coalesced updates of large groups).
+   */
+  'conversations.member-views': Type.Object({ conversation_id: Id }, closed),
+  'members.list': Type.Object(
+    { user_id: Id, conversation_id: Id, cursor: Nullable(Text(200, 1)), limit: Limit },
+    closed,
+  ),
+  'members.add': Type.Object({ user_id: Id, conversation_id: Id, user_ids: UserIds }, closed),
+  /** Removes `member_id` (the caller themself: leaving). */
+  'members.remove': Type.Object({ user_id: Id, conversation_id: Id, member_id: Id }, closed),
+  'members.set-role': Type.Object(
+    {
+      user_id: Id,
+      conversation_id: Id,
+      member_id: Id,
+      role: Type.Union([Type.Literal('admin'), Type.Literal('member')]),
+    },
+    closed,
+  ),
+  'users.block': Type.Object({ user_id: Id, target_id: Id }, closed),
+  'users.unblock': Type.Object({ user_id: Id, target_id: Id }, closed),
+  'users.blocks': Type.Object({ user_id: Id }, closed),
   'conversations.list': Type.Object({ user_id: Id, cursor: Nullable(Text(200, 1)), limit: Limit }, closed),
   'conversations.get': Type.Object({ user_id: Id, conversation_id: Id }, closed),
-  /** Checks that the user may join and returns where the conversation and their read mark stand. */
+  /**
+   * Checks that the user is a member and returns where the conversation and their read mark stand, and whether
+   * the two users of a direct conversation blocked each other (no typing then).
+   */
   'conversations.membership': Type.Object({ user_id: Id, conversation_id: Id }, closed),
   'conversations.mark-read': Type.Object({ user_id: Id, conversation_id: Id, seq: Nullable(Count) }, closed),
 
@@ -144,6 +215,10 @@ export const CHATS_READ_PATTERNS: ReadonlySet<ChatsPattern> = new Set<ChatsPatte
   'sessions.ended-since',
   'conversations.list',
   'conversations.get',
+  'conversations.unread',
+  'conversations.member-views',
+  'members.list',
+  'users.blocks',
   'messages.history',
 ]);
 
@@ -172,13 +247,28 @@ export interface ChatsRpcResponses {
   'sessions.end-all': { ended: string[] };
   'sessions.ended-since': { sessions: { id: string; user_id: Id }[] };
   'conversations.create': { conversation: Conversation; created: boolean };
+  'conversations.create-group': MembershipChange;
+  'conversations.update': MembershipChange;
+  'conversations.mute': Conversation;
+  'conversations.unmute': Conversation;
+  'conversations.unread': UnreadSummary;
+  'conversations.member-views': { conversation: ConversationState; views: MemberViewGroup[] };
+  'members.list': MemberPage;
+  'members.add': MembershipChange;
+  'members.remove': MembershipChange;
+  'members.set-role': MembershipChange;
+  'users.block': { blocked: boolean };
+  'users.unblock': { unblocked: boolean };
+  'users.blocks': { users: User[] };
   'conversations.list': ConversationPage;
   'conversations.get': Conversation;
   'conversations.membership': {
     conversation_id: Id;
+    type: 'direct' | 'group';
     last_seq: number;
     last_read_seq: number;
-    participant_ids: Id[];
+    /** A direct conversation whose users blocked each other (either way). */
+    blocked: boolean;
   };
   'conversations.mark-read': { conversation_id: Id; seq: number; moved: boolean };
   'messages.send': SendMessageResult;
@@ -187,12 +277,60 @@ export interface ChatsRpcResponses {
 
 export type RpcResponse<P extends ChatsPattern> = ChatsRpcResponses[P];
 
+/** A conversation's fields that are the same for every member. */
+export type ConversationState = Omit<Conversation, MemberField>;
+/** The fields of a Conversation that are the caller's own. */
+export type MemberField = 'unread_count' | 'my_role' | 'muted' | 'muted_until';
+/** What one member's `conversation-updated` adds to the ConversationState. */
+export type MemberView = Pick<Conversation, MemberField>;
+/** Members who see the conversation the same way: one broadcast reaches them all. */
+export interface MemberViewGroup {
+  view: MemberView;
+  user_ids: Id[];
+}
+
+/** The conversation as one member sees it: the seed's fields first, then the group and member fields. */
+export function conversationFor(state: ConversationState, view: MemberView): Conversation {
+  const { type, title, member_count, metadata, ...seed } = state;
+  const { unread_count, ...mine } = view;
+  return { ...seed, unread_count, type, title, member_count, metadata, ...mine };
+}
+
 export interface SendMessageResult {
   message: Message;
   /** False when `client_message_id` matched an earlier message, which is returned instead (nothing new stored). */
   created: boolean;
-  /** Each participant's read mark after the send, for their `conversation-updated` event. */
-  participants: { user_id: Id; last_read_seq: number }[];
-  /** Conversation fields needed to build `conversation-updated` without another round trip. */
-  conversation: Omit<Conversation, 'unread_count'>;
+  /** The conversation after the message, for `conversation-updated`. */
+  conversation: ConversationState;
+  /**
+   * Each member's view, grouped, for their `conversation-updated`; null for a group over GROUP_FANOUT_MAX members,
+   * whose updates the gateway coalesces (see `conversations.member-views`), and for a repeat.
+   */
+  views: MemberViewGroup[] | null;
+  /** Users who left or were removed in the last minute: their sockets may still be in the room; skip them. */
+  excluded_user_ids: Id[];
+}
+
+/**
+ * What a membership or group change did: its system messages in seq order (stored and broadcast like any
+ * message), the conversation after it, who joined and who left (their sockets join or leave its room).
+ */
+export interface MembershipChange {
+  messages: Message[];
+  conversation: ConversationState;
+  /** Every member's view, grouped; null for a group over GROUP_FANOUT_MAX members (coalesced, as for sends). */
+  views: MemberViewGroup[] | null;
+  /** Removed or left, now or in the last minute: no broadcast of these messages reaches them. */
+  excluded_user_ids: Id[];
+  added_user_ids: Id[];
+  removed_user_ids: Id[];
+  /** The conversation as the caller sees it after the change; null when the caller left. */
+  mine: Conversation | null;
+  /** Each added member's view (their `conversation-updated`). */
+  added_views: MemberViewGroup[];
+  /**
+   * New presence contacts, when users joined a group within PRESENCE_GROUP_MAX members: `added` and the group's
+   * other `members` now see each other's presence.
+   */
+  contacts: { added: Id[]; members: Id[] } | null;
 }

@@ -28,6 +28,17 @@ export const ErrorMessages = {
   invalidNamespace: 'Invalid namespace',
   /** Input deeper or larger than any valid payload (checked before validation, without recursion). */
   payloadTooComplex: 'payload is too deeply nested or has too many values',
+  /** Adding, removing or changing a member of a direct conversation (400). */
+  directMembership: 'Direct conversations have exactly two members',
+  /** A member's role does not allow the change (403). */
+  notAllowed: 'Not allowed',
+  /** A direct conversation, or a message in one, between users where either blocked the other (403). */
+  blocked: 'You cannot message this user',
+  /** A group over GROUP_MAX_MEMBERS (400). */
+  groupTooLarge: 'A group has too many members',
+  cannotBlockSelf: 'Cannot block yourself',
+  tooManyBlocks: 'Too many blocked users',
+  muteInPast: 'until must be a time in the future',
 } as const;
 
 /**
@@ -47,6 +58,9 @@ export const ErrorCode = {
   InvalidCredentials: 'INVALID_CREDENTIALS',
   ServiceBusy: 'SERVICE_BUSY',
   Validation: 'VALIDATION',
+  DirectMembership: 'DIRECT_MEMBERSHIP',
+  NotAllowed: 'NOT_ALLOWED',
+  Blocked: 'BLOCKED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

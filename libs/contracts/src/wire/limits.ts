@@ -13,6 +13,14 @@ export const Limits = {
   recentMessagesOnJoin: 50,
   /** `join-conversation` with `since_seq` returns at most this many; the rest is paged over REST. */
   catchUpMax: 100,
+  titleMaxLength: 100,
+  /** The most members a group may have (the deployment's GROUP_MAX_MEMBERS may lower it, never raise it). */
+  groupMembersMax: 10_000,
+  /** Serialized size and depth of a metadata object. */
+  metadataMaxBytes: 2048,
+  metadataMaxDepth: 3,
+  /** Blocked users per user. */
+  blocksMax: 1000,
 } as const;
 
 /** Mutable so a deployment can change it at boot (`MESSAGE_MAX_LENGTH`); validators read it at validation time. */

@@ -4,8 +4,30 @@ export type Id = number;
 /** ISO 8601 timestamp in UTC. */
 export type Timestamp = string;
 
+/** What a client may send. */
 export const MESSAGE_TYPES = ['text', 'image', 'file'] as const;
-export type MessageType = (typeof MESSAGE_TYPES)[number];
+export type SendableMessageType = (typeof MESSAGE_TYPES)[number];
+/** What a message may be: a client's, or a `system` one recording a membership or group change. */
+export type MessageType = (typeof MESSAGE_TYPES)[number] | 'system';
+
+export const CONVERSATION_TYPES = ['direct', 'group'] as const;
+export type ConversationType = (typeof CONVERSATION_TYPES)[number];
+
+export const MEMBER_ROLES = ['owner', 'admin', 'member'] as const;
+export type MemberRole = (typeof MEMBER_ROLES)[number];
+
+export const SYSTEM_ACTIONS = [
+  'created',
+  'member_added',
+  'member_removed',
+  'member_left',
+  'role_changed',
+  'group_updated',
+] as const;
+export type SystemAction = (typeof SYSTEM_ACTIONS)[number];
+
+/** A JSON object of the client's (conversations, and messages later), at most 2 KB serialized and 3 levels deep. */
+export type Metadata = Record<string, unknown>;
 
 export interface User {
   id: Id;
@@ -29,8 +51,15 @@ export interface ConversationRef {
   id: Id;
   /** The participant who created the conversation. */
   sender_id: Id;
-  /** The other participant. */
-  receiver_id: Id;
+  /** The other participant of a direct conversation; null for a group. */
+  receiver_id: Id | null;
+}
+
+/** What a system message records: the change, who made it, and whom it concerns. */
+export interface SystemInfo {
+  action: SystemAction;
+  actor_id: Id;
+  user_ids: Id[];
 }
 
 export interface Message {
@@ -44,14 +73,48 @@ export interface Message {
   content: string;
   client_message_id: string | null;
   conversation: ConversationRef;
+  /** Only on `message_type: 'system'` messages. */
+  system?: SystemInfo;
 }
 
 export interface Conversation extends ConversationRef {
   created_at: Timestamp;
   last_seq: number;
   last_message: Message | null;
-  /** Messages of others after the caller's read mark. */
+  /** Messages of others after the caller's read mark (system messages do not count). */
   unread_count: number;
+  type: ConversationType;
+  /** 1–100 characters for a group; null for a direct conversation. */
+  title: string | null;
+  member_count: number;
+  metadata: Metadata;
+  /** The caller's role: `owner` and `admin` exist in groups; both users of a direct conversation are `member`. */
+  my_role: MemberRole;
+  /** The caller muted it: it still counts unread, but raises no notification. */
+  muted: boolean;
+  /** When a timed mute ends; null when not muted or muted until unmuted. */
+  muted_until: Timestamp | null;
+}
+
+/** A member of a conversation, with their read receipt. */
+export interface Member {
+  user: User;
+  role: MemberRole;
+  joined_at: Timestamp;
+  /** Every message up to this seq is read by this member ("seen by"). */
+  last_read_seq: number;
+}
+
+export interface MemberPage {
+  members: Member[];
+  next_cursor: string | null;
+}
+
+export interface UnreadSummary {
+  /** Unread messages over all of the caller's conversations. */
+  total_unread: number;
+  /** Conversations with at least one unread message. */
+  unread_conversations: number;
 }
 
 export interface ConversationPage {

@@ -1,4 +1,4 @@
-import type { Conversation, Id, Message, MessageType } from './models.js';
+import type { Conversation, Id, Message, SendableMessageType } from './models.js';
 
 /** The Socket.IO namespace of the chat. */
 export const CHAT_NAMESPACE = '/chat';
@@ -29,6 +29,7 @@ export const ServerEvent = {
   UserOnline: 'user:online',
   UserOffline: 'user:offline',
   ConversationUpdated: 'conversation-updated',
+  ConversationRemoved: 'conversation-removed',
   Error: 'error',
 } as const;
 
@@ -36,7 +37,7 @@ export const ServerEvent = {
 export interface SendMessagePayload {
   sender_id: Id;
   conversation_id: Id;
-  message_type: MessageType;
+  message_type: SendableMessageType;
   content: string;
   client_message_id?: string;
 }
@@ -109,6 +110,10 @@ export interface PresenceEvent {
 export interface ConversationUpdatedEvent {
   conversation: Conversation;
 }
+/** The caller left or was removed from the conversation: its room is left on every socket, its list entry goes. */
+export interface ConversationRemovedEvent {
+  conversationId: Id;
+}
 export interface ErrorEvent {
   message: string;
 }
@@ -140,5 +145,6 @@ export interface ServerToClientEvents {
   'user:online': (event: PresenceEvent) => void;
   'user:offline': (event: PresenceEvent) => void;
   'conversation-updated': (event: ConversationUpdatedEvent) => void;
+  'conversation-removed': (event: ConversationRemovedEvent) => void;
   error: (event: ErrorEvent) => void;
 }

@@ -1,0 +1,166 @@
+import type {
+  Conversation,
+  ConversationState,
+  Id,
+  MemberRole,
+  MemberViewGroup,
+  Message,
+  Metadata,
+  SystemAction,
+} from '@parley/contracts';
+import { Errors } from '../common/domain.error.js';
+import {
+  CONVERSATION_COLUMNS,
+  CONVERSATION_STATE_COLUMNS,
+  MEMBER_VIEW_COLUMNS,
+  toConversation,
+  toConversationState,
+  toMemberView,
+  toMessage,
+  type ConversationRow,
+  type ConversationStateRow,
+  type MemberViewRow,
+  type MessageRow,
+} from '../common/rows.js';
+import type { Querier } from '../database/db.service.js';
+
+// Reads and writes of a conversation shared by its features (conversations, members, messages), each run on the
+// querier it is given: the pool, or the transaction of a membership change.
+
+/** A conversation row as a change sees it after locking it. */
+export interface LockedConversation {
+  id: Id;
+  type: 'direct' | 'group';
+  sender_id: Id;
+  last_seq: number;
+  unread_total: number;
+  member_count: number;
+  title: string | null;
+  metadata: Metadata;
+}
+
+/** Locks the conversation (every change of it takes the next seq, so changes of one conversation go one by one). */
+export async function lockConversation(q: Querier, conversationId: Id): Promise<LockedConversation> {
+  const rows = await q.query<LockedConversation>({
+    text: `SELECT id, type, sender_id, last_seq, unread_total, member_count, title, metadata
+           FROM conversations WHERE id = $1 FOR UPDATE`,
+    values: [conversationId],
+  });
+  if (!rows[0]) throw Errors.conversationNotFound();
+  return rows[0];
+}
+
+/** The user's role in the conversation; throws NOT_PARTICIPANT when they are not a member. */
+export async function roleOf(q: Querier, conversationId: Id, userId: Id): Promise<MemberRole> {
+  const rows = await q.query<{ role: MemberRole }>({
+    text: `SELECT role FROM conversation_participants WHERE conversation_id = $1 AND user_id = $2`,
+    values: [conversationId, userId],
+  });
+  if (!rows[0]) throw Errors.notParticipant();
+  return rows[0].role;
+}
+
+/**
+ * Appends a system message recording `action` by `actorId` to the locked conversation: the next seq (the
+ * conversation's `last_seq` moves, `unread_total` does not: system messages never count as unread), the
+ * conversation moves up its members' lists (see ParticipantEntity.activity) and the actor's read mark moves to
+ * it, as a send moves the sender's.
+ */
+export async function appendSystemMessage(
+  q: Querier,
+  conv: LockedConversation,
+  change: { actorId: Id; action: SystemAction; userIds: Id[]; content: string; fanoutMax: number },
+): Promise<Message> {
+  const seq = conv.last_seq + 1;
+  const system = { action: change.action, actor_id: change.actorId, user_ids: change.userIds };
+  const rows = await q.query<MessageRow>({
+    text: `WITH ins AS (
+             INSERT INTO messages (conversation_id, seq, sender_id, message_type, content, system, unread_total)
+             VALUES ($1, $2, $3, 'system', $4, $5, $6)
+             RETURNING *
+           ), conv AS (
+             UPDATE conversations c SET last_seq = ins.seq, last_message_id = ins.id,
+                    activity = nextval('conversation_activity_seq')
+             FROM ins WHERE c.id = ins.conversation_id
+             RETURNING c.sender_id, c.receiver_id
+           )
+           SELECT ins.id, ins.conversation_id, ins.seq, ins.sender_id, ins.message_type, ins.content,
+                  ins.client_message_id, ins.created_at, ins.system,
+                  conv.sender_id AS conv_sender_id, conv.receiver_id AS conv_receiver_id
+           FROM ins, conv`,
+    values: [conv.id, seq, change.actorId, change.content, JSON.stringify(system), conv.unread_total],
+  });
+  await q.query({
+    text: `UPDATE conversation_participants
+           SET activity = CASE WHEN $4 THEN nextval('conversation_activity_seq') END,
+               last_read_seq = CASE WHEN user_id = $2 THEN $3 ELSE last_read_seq END,
+               read_total = CASE WHEN user_id = $2 THEN $5 ELSE read_total END
+           WHERE conversation_id = $1 AND ($4 OR user_id = $2)`,
+    values: [conv.id, change.actorId, seq, conv.member_count <= change.fanoutMax, conv.unread_total],
+  });
+  conv.last_seq = seq;
+  return toMessage(rows[0]!);
+}
+
+/** The conversation's fields that are the same for every member. */
+export async function conversationState(q: Querier, conversationId: Id): Promise<ConversationState> {
+  const rows = await q.query<ConversationStateRow>({
+    text: `SELECT ${CONVERSATION_STATE_COLUMNS}
+           FROM conversations c LEFT JOIN messages m ON m.id = c.last_message_id
+           WHERE c.id = $1`,
+    values: [conversationId],
+  });
+  if (!rows[0]) throw Errors.conversationNotFound();
+  return toConversationState(rows[0]);
+}
+
+/** The conversation as `userId` sees it; 404 when it does not exist, 403 when they are not a member. */
+export async function conversationOf(q: Querier, conversationId: Id, userId: Id): Promise<Conversation> {
+  const rows = await q.query<ConversationRow>({
+    text: `SELECT ${CONVERSATION_COLUMNS}
+           FROM conversations c
+           LEFT JOIN conversation_participants p ON p.conversation_id = c.id AND p.user_id = $2
+           LEFT JOIN messages m ON m.id = c.last_message_id
+           WHERE c.id = $1`,
+    values: [conversationId, userId],
+  });
+  const row = rows[0];
+  if (!row) throw Errors.conversationNotFound();
+  if (row.my_role === null) throw Errors.notParticipant();
+  return toConversation(row);
+}
+
+/**
+ * Every member's own view of the conversation (or only `userIds`'), grouped: members who see it alike (the same
+ * unread count, role and mute) share one `conversation-updated` broadcast. One pass over the members.
+ */
+export async function memberViews(
+  q: Querier,
+  conversationId: Id,
+  userIds: Id[] | null = null,
+): Promise<MemberViewGroup[]> {
+  const rows = await q.query<MemberViewRow & { user_ids: Id[] }>({
+    text: `SELECT ${MEMBER_VIEW_COLUMNS}, array_agg(p.user_id ORDER BY p.user_id) AS user_ids
+           FROM conversation_participants p JOIN conversations c ON c.id = p.conversation_id
+           WHERE p.conversation_id = $1 AND ($2::bigint[] IS NULL OR p.user_id = ANY($2::bigint[]))
+           GROUP BY 1, 2, 3, 4`,
+    values: [conversationId, userIds],
+  });
+  return rows.map((row) => ({ view: toMemberView(row), user_ids: row.user_ids.map(Number) }));
+}
+
+/** Display names of users, for the text of system messages. */
+export async function displayNames(q: Querier, userIds: Id[]): Promise<Map<Id, string>> {
+  const rows = await q.query<{ id: Id; display_name: string }>({
+    text: `SELECT id, display_name FROM users WHERE id = ANY($1::bigint[])`,
+    values: [userIds],
+  });
+  return new Map(rows.map((r) => [r.id, r.display_name]));
+}
+
+/** "Ann, Bob and Carl", or "Ann, Bob and 998 others" for long lists. */
+export function nameList(names: string[]): string {
+  if (names.length <= 1) return names[0] ?? 'nobody';
+  if (names.length <= 3) return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+  return `${names.slice(0, 2).join(', ')} and ${names.length - 2} others`;
+}

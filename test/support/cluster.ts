@@ -4,6 +4,25 @@ import { deleteKeys, TEST_REDIS_URL, uniquePrefix } from './redis.js';
 
 export const TEST_JWT_SECRET = 'parley-test-secret-0123456789abcdef';
 
+/** The environment every process of a test deployment gets (a Cluster's, or an older build's in an upgrade test). */
+export function deploymentEnv(
+  databaseUrl: string,
+  redisUrl: string,
+  redisPrefix: string,
+): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: redisPrefix,
+    JWT_SECRET: TEST_JWT_SECRET,
+    RPC_CLAIM_IDLE_MS: '1000',
+    // Every test client comes from 127.0.0.1: the per-address limits would make one test's clients throttle each
+    // other. The tests of those limits set their own.
+    RATE_LIMIT_AUTH_PER_IP_PER_MINUTE: '1000000',
+    SOCKET_MAX_PER_ADDRESS: '1000000',
+  };
+}
+
 export interface ClusterOptions {
   gateways?: number;
   chats?: number;
@@ -11,6 +30,11 @@ export interface ClusterOptions {
   redisUrl?: string;
   /** Another Postgres than the shared one: the admin URL the test database is created from. */
   pgAdminUrl?: string;
+  /**
+   * A database that already exists and is kept (an upgrade test's, filled by an older build): the cluster migrates
+   * it with this build's `migrate` instead of creating one, and `stop()` leaves it to its owner.
+   */
+  database?: TestDatabase;
   /** Environment for every instance (after the defaults). */
   env?: Record<string, string>;
   gatewayEnv?: Record<string, string>;
@@ -33,14 +57,14 @@ export class Cluster {
   private counter = 0;
 
   private constructor(private readonly options: ClusterOptions) {
-    this.db = new TestDatabase(options.pgAdminUrl);
+    this.db = options.database ?? new TestDatabase(options.pgAdminUrl);
     this.redisUrl = options.redisUrl ?? TEST_REDIS_URL;
   }
 
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
     const cluster = new Cluster(options);
     try {
-      await cluster.db.create();
+      if (!options.database) await cluster.db.create();
       const migrated = await runCommand('chats', ['migrate'], cluster.baseEnv());
       if (migrated.code !== 0) throw new Error(`migrate failed:\n${migrated.output}`);
       await Promise.all(Array.from({ length: options.chats ?? 1 }, () => cluster.startChats()));
@@ -53,18 +77,7 @@ export class Cluster {
   }
 
   baseEnv(): Record<string, string> {
-    return {
-      DATABASE_URL: this.db.url,
-      REDIS_URL: this.redisUrl,
-      REDIS_PREFIX: this.redisPrefix,
-      JWT_SECRET: TEST_JWT_SECRET,
-      RPC_CLAIM_IDLE_MS: '1000',
-      // Every test client comes from 127.0.0.1: the per-address limits would make one test's clients throttle each
-      // other. The tests of those limits set their own.
-      RATE_LIMIT_AUTH_PER_IP_PER_MINUTE: '1000000',
-      SOCKET_MAX_PER_ADDRESS: '1000000',
-      ...this.options.env,
-    };
+    return { ...deploymentEnv(this.db.url, this.redisUrl, this.redisPrefix), ...this.options.env };
   }
 
   async startChats(env: Record<string, string> = {}): Promise<AppProcess> {
@@ -97,7 +110,9 @@ export class Cluster {
 
   async stop(): Promise<void> {
     await Promise.all([...this.gateways, ...this.chats].map((p) => p.stop('SIGKILL')));
-    await this.db.drop().catch((err: unknown) => console.error('could not drop test database', err));
+    if (!this.options.database) {
+      await this.db.drop().catch((err: unknown) => console.error('could not drop test database', err));
+    }
     await deleteKeys(this.redisPrefix, this.redisUrl).catch(() => undefined);
   }
 

@@ -62,9 +62,9 @@ export async function roleOf(q: Querier, conversationId: Id, userId: Id): Promis
 
 /**
  * Appends a system message recording `action` by `actorId` to the locked conversation: the next seq (the
- * conversation's `last_seq` moves, `unread_total` does not: system messages never count as unread), the
- * conversation moves up its members' lists (see ParticipantEntity.activity) and the actor's read mark moves to
- * it, as a send moves the sender's.
+ * conversation's `last_seq` moves, `unread_total` does not: system messages never count as unread), and the
+ * conversation moves up its members' lists (see ParticipantEntity.activity). Read marks stay: a system message
+ * is nobody's to have read, and "seen by" keeps meaning what the member saw.
  */
 export async function appendSystemMessage(
   q: Querier,
@@ -90,14 +90,13 @@ export async function appendSystemMessage(
            FROM ins, conv`,
     values: [conv.id, seq, change.actorId, change.content, JSON.stringify(system), conv.unread_total],
   });
-  await q.query({
-    text: `UPDATE conversation_participants
-           SET activity = CASE WHEN $4 THEN nextval('conversation_activity_seq') END,
-               last_read_seq = CASE WHEN user_id = $2 THEN $3 ELSE last_read_seq END,
-               read_total = CASE WHEN user_id = $2 THEN $5 ELSE read_total END
-           WHERE conversation_id = $1 AND ($4 OR user_id = $2)`,
-    values: [conv.id, change.actorId, seq, conv.member_count <= change.fanoutMax, conv.unread_total],
-  });
+  if (conv.member_count <= change.fanoutMax) {
+    await q.query({
+      text: `UPDATE conversation_participants SET activity = nextval('conversation_activity_seq')
+             WHERE conversation_id = $1`,
+      values: [conv.id],
+    });
+  }
   conv.last_seq = seq;
   return toMessage(rows[0]!);
 }

@@ -201,6 +201,20 @@ describe('the AsyncAPI document against a real gateway', () => {
     await ask(a, 'send-message', { sender_id: alice.user.id, conversation_id: cid, message_type: 'text' });
     await ask(a, 'join-conversation', { conversationId: 999_999, userId: alice.user.id });
     await ask(a, 'typing', { conversationId: 999_999, userId: alice.user.id, isTyping: false });
+    // a group: its system messages arrive as receive-message; bob, removed, gets conversation-removed
+    const group = (
+      await api<Conversation>(url, 'POST', '/api/chats/conversations', {
+        token: alice.tokens.access,
+        body: { type: 'group', title: 'AsyncAPI', member_ids: [bob.user.id], metadata: { k: 'v' } },
+      })
+    ).body;
+    await ask(a, 'join-conversation', { conversationId: group.id, userId: alice.user.id });
+    await ask(b, 'join-conversation', { conversationId: group.id, userId: bob.user.id });
+    await api(url, 'DELETE', `/api/chats/conversations/${group.id}/members/${bob.user.id}`, {
+      token: alice.tokens.access,
+    });
+    await b.wait('conversation-removed');
+    await a.wait('receive-message'); // the member_removed system message
     a.socket.close(); // bob gets user:offline
     await b.wait('user:offline');
     await a.wait('message-error');

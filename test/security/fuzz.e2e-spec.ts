@@ -61,7 +61,9 @@ async function snapshot(): Promise<string> {
       coalesce((SELECT string_agg(s::text, ',' ORDER BY id) FROM sessions s), '') ||
       coalesce((SELECT string_agg(c::text, ',' ORDER BY id) FROM conversations c), '') ||
       coalesce((SELECT string_agg(p::text, ',' ORDER BY conversation_id, user_id) FROM conversation_participants p), '') ||
-      coalesce((SELECT string_agg(m::text, ',' ORDER BY id) FROM messages m), '')) AS d`);
+      coalesce((SELECT string_agg(m::text, ',' ORDER BY id) FROM messages m), '') ||
+      coalesce((SELECT string_agg(e::text, ',' ORDER BY id) FROM membership_events e), '') ||
+      coalesce((SELECT string_agg(b::text, ',' ORDER BY blocker_id, blocked_id) FROM user_blocks b), '')) AS d`);
   return row!.d;
 }
 
@@ -82,7 +84,13 @@ type Kind =
   | 'queryInt'
   | 'queryLimit'
   | 'queryText'
-  | 'queryUsername';
+  | 'queryUsername'
+  | 'groupType'
+  | 'title'
+  | 'idList'
+  | 'metadata'
+  | 'role'
+  | 'until';
 
 /** Values the field's validator must refuse (null is left out for optional fields: it reads as absent). */
 const INVALID: Record<Kind, unknown[]> = {
@@ -102,6 +110,12 @@ const INVALID: Record<Kind, unknown[]> = {
   queryLimit: ['0', '101', '-5', '2.5', 'ten', '', ['5', '6']],
   queryText: ['', 'x'.repeat(201), ['a', 'b']],
   queryUsername: ['', 'ab', 'x'.repeat(33), 'a b', 'a/b', ['a', 'b']],
+  groupType: ['channel', '', 'GROUP', 1, {}, []],
+  title: ['', 'x'.repeat(101), 1, {}, [], 'nul\u0000byte'],
+  idList: ['all', 1, {}, [0], [-1], ['1'], [1.5], [{}], Array(10_001).fill(1)],
+  metadata: [[], 'x', 1, true, { a: { b: { c: { d: 1 } } } }, { big: 'x'.repeat(3000) }],
+  role: ['owner', 'admin ', '', 1, {}, []],
+  until: ['tomorrow', '2026-13-01T00:00:00Z', 1, {}, [], ''],
 };
 
 interface Target {
@@ -113,8 +127,9 @@ interface Target {
 }
 
 const f = (kind: Kind, required = true) => ({ kind, required });
-const post = (path: string, token?: string) => async (payload: unknown) =>
-  (await api(gw[path.length % 2]!, 'POST', path, { token, rawBody: JSON.stringify(payload) })).status;
+const call = (method: string, path: string, token?: string) => async (payload: unknown) =>
+  (await api(gw[path.length % 2]!, method, path, { token, rawBody: JSON.stringify(payload) })).status;
+const post = (path: string, token?: string) => call('POST', path, token);
 /** A query string: text as it is, a list of two or more as the parameter repeated, anything else as JSON. */
 const get = (path: string, token: string) => async (payload: unknown) => {
   const text = (v: unknown) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
@@ -166,6 +181,47 @@ function targets(): Target[] {
       fields: { sender_id: f('id', false), receiver_id: f('id') },
       valid: { receiver_id: alice.user.id },
       send: post('/api/chats/conversations', m),
+    },
+    {
+      name: 'POST /api/chats/conversations (group)',
+      fields: {
+        type: f('groupType'),
+        title: f('title'),
+        member_ids: f('idList'),
+        metadata: f('metadata', false),
+      },
+      valid: { type: 'group', title: 'Fuzz', member_ids: [alice.user.id], metadata: { a: 1 } },
+      send: post('/api/chats/conversations', m),
+    },
+    {
+      name: 'PATCH /api/chats/conversations/:id',
+      fields: { title: f('title', false), metadata: f('metadata', false) },
+      valid: { title: 'Fuzz' },
+      send: call('PATCH', `/api/chats/conversations/${c}`, m),
+    },
+    {
+      name: 'POST /api/chats/conversations/:id/members',
+      fields: { user_ids: f('idList') },
+      valid: { user_ids: [alice.user.id] },
+      send: post(`/api/chats/conversations/${c}/members`, m),
+    },
+    {
+      name: 'PATCH /api/chats/conversations/:id/members/:userId',
+      fields: { role: f('role') },
+      valid: { role: 'admin' },
+      send: call('PATCH', `/api/chats/conversations/${c}/members/${alice.user.id}`, m),
+    },
+    {
+      name: 'PUT /api/chats/conversations/:id/mute',
+      fields: { until: f('until', false) },
+      valid: { until: '2099-01-01T00:00:00.000Z' },
+      send: call('PUT', `/api/chats/conversations/${c}/mute`, m),
+    },
+    {
+      name: 'GET /api/chats/conversations/:id/members',
+      fields: { cursor: f('queryText', false), limit: f('queryLimit', false) },
+      valid: { limit: '5' },
+      send: get(`/api/chats/conversations/${c}/members`, m),
     },
     {
       name: 'POST /api/chats/conversations/:id/messages',

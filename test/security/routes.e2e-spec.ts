@@ -52,13 +52,21 @@ let cluster: Cluster;
 let gw: string;
 let alice: AuthResult;
 let conversation: Conversation;
+let group: Conversation;
+let [bob, carol, dave]: AuthResult[] = [];
 
 beforeAll(async () => {
   cluster = await Cluster.start({ gateways: 1, chats: 1 });
   gw = cluster.gatewayUrl(0);
   alice = await registerUser(gw, 'rtA');
-  const bob = await registerUser(gw, 'rtB');
-  conversation = await conversationBetween(gw, alice, bob);
+  [bob, carol, dave] = await Promise.all(['rtB', 'rtC', 'rtD'].map((p) => registerUser(gw, p)));
+  conversation = await conversationBetween(gw, alice, bob!);
+  group = (
+    await api<Conversation>(gw, 'POST', '/api/chats/conversations', {
+      token: alice.tokens.access,
+      body: { type: 'group', title: 'Routes', member_ids: [bob!.user.id, carol!.user.id] },
+    })
+  ).body;
 });
 afterAll(async () => {
   await cluster?.stop();
@@ -66,17 +74,30 @@ afterAll(async () => {
 
 /** A request that would succeed for alice, if it got through: real ids, a valid body. */
 function concrete(route: Route): { path: string; body?: unknown } {
+  const groupRoute = route.path.includes('/members') || route.method === 'PATCH';
   const path = route.path
+    .replace('/api/users/{id}/block', `/api/users/${dave!.user.id}/block`)
     .replace('/api/users/{id}', `/api/users/${alice.user.id}`)
-    .replace('{id}', String(conversation.id));
-  if (route.method !== 'POST')
-    return { path: path === '/api/users' ? `${path}?username=${alice.user.username}` : path };
+    .replace('{id}', String(groupRoute ? group.id : conversation.id))
+    // removes carol; makes bob an admin
+    .replace('{userId}', String(route.method === 'DELETE' ? carol!.user.id : bob!.user.id));
   const bodies: Record<string, unknown> = {
-    '/api/chats/conversations': { receiver_id: alice.user.id + 1 },
-    [`/api/chats/conversations/${conversation.id}/messages`]: { message_type: 'text', content: 'spelled' },
-    [`/api/chats/conversations/${conversation.id}/read`]: {},
+    'POST /api/chats/conversations': { receiver_id: bob!.user.id },
+    [`POST /api/chats/conversations/${conversation.id}/messages`]: {
+      message_type: 'text',
+      content: 'spelled',
+    },
+    [`POST /api/chats/conversations/${conversation.id}/read`]: {},
+    [`POST /api/chats/conversations/${group.id}/members`]: { user_ids: [dave!.user.id] },
+    [`PATCH /api/chats/conversations/${group.id}`]: { title: 'Renamed' },
+    [`PATCH /api/chats/conversations/${group.id}/members/${bob!.user.id}`]: { role: 'admin' },
+    [`PUT /api/chats/conversations/${conversation.id}/mute`]: {},
   };
-  return { path, body: bodies[path] ?? {} };
+  const body = bodies[`${route.method} ${path}`];
+  if (body === undefined && route.method === 'GET' && path === '/api/users') {
+    return { path: `${path}?username=${alice.user.username}` };
+  }
+  return { path, body: body ?? (route.method === 'POST' ? {} : undefined) };
 }
 
 describe('every route fails closed', () => {

@@ -119,7 +119,7 @@ describe('the chats service at its RPC boundary', () => {
     expect(ours.filter((c) => c.includes('$argon2'))).toEqual([]);
   });
 
-  it('handles the same request twice without doing it twice: register, refresh rotation, a send without client_message_id', async () => {
+  it('handles the same request twice without doing it twice: register, refresh rotation, a send without client_message_id, a group', async () => {
     const session = { id: randomUUID(), jti: randomUUID(), ttl_seconds: 600 };
     const register = {
       username: `twice${Date.now().toString(36)}`,
@@ -170,6 +170,21 @@ describe('the chats service at its RPC boundary', () => {
     });
     const rows = await cluster.db.sql('SELECT id FROM messages WHERE content = $1', [send.content]);
     expect(rows).toHaveLength(1);
+
+    const group = {
+      user_id: alice.user.id,
+      title: 'created once, handled twice',
+      member_ids: [userId],
+      metadata: {},
+      request_id: randomUUID(),
+    };
+    type Created = { ok: { conversation: { id: number }; messages: { seq: number }[] } };
+    const g1 = (await call('conversations.create-group', group)) as Created;
+    const g2 = (await call('conversations.create-group', group)) as Created;
+    expect(g2.ok.conversation.id).toBe(g1.ok.conversation.id);
+    expect(g2.ok.messages.map((m) => m.seq)).toEqual([1]);
+    const groups = await cluster.db.sql('SELECT id FROM conversations WHERE title = $1', [group.title]);
+    expect(groups).toHaveLength(1);
   });
 });
 

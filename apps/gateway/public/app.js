@@ -25,6 +25,10 @@ const users = new Map(); // id → User
 const conversations = new Map(); // id → Conversation
 const messages = new Map(); // conversation id → Message[] in ascending seq
 const hasOlder = new Map(); // conversation id → boolean
+const memberLists = new Map(); // group id → Member[] (with roles and read receipts)
+const blocked = new Set(); // ids of the users you blocked
+const lookups = new Map(); // user id → the lookup under way (one per user, however many messages ask)
+let showMembers = false;
 
 function readTokens() {
   try {
@@ -86,7 +90,7 @@ function stop() {
   client = null;
   me = null;
   active = null;
-  for (const map of [users, conversations, messages, hasOlder]) map.clear();
+  for (const map of [users, conversations, messages, hasOlder, memberLists, blocked, lookups]) map.clear();
   // Still logged in when the session could not be resumed or the server ended it: end it there too, in the
   // background (a 401 just means it is over already), so that the sign-in form shows at once.
   // (The server's `Session ended` can close the client while logOut() still waits for its answer.)
@@ -109,6 +113,7 @@ async function start() {
   client.on('state', showConnection);
   client.on('message', (m) => {
     addMessages(m.conversation_id, [m]);
+    void knowUser(m.sender_id); // a group's members may be new to this page
     const c = conversations.get(m.conversation_id);
     if (c) {
       if (!c.last_message || c.last_message.seq < m.seq) c.last_message = m;
@@ -117,6 +122,7 @@ async function start() {
     if (m.conversation_id === active) {
       renderMessages(m.sender_id === me.id);
       markReadIfSeen();
+      if (m.message_type === 'system' && showMembers) void loadMembers(active); // who is in it changed
     }
     renderList();
   });
@@ -127,7 +133,14 @@ async function start() {
   });
   client.on('conversation', (c) => {
     conversations.set(c.id, { ...conversations.get(c.id), ...c });
-    void knowUser(otherOf(c));
+    if (c.type !== 'group') void knowUser(otherOf(c));
+    renderList();
+    if (c.id === active) renderHeader();
+  });
+  // You left the group or were removed from it (here or on another device): it goes from the page.
+  client.on('conversationRemoved', ({ conversationId }) => {
+    for (const map of [conversations, messages, hasOlder, memberLists]) map.delete(conversationId);
+    if (conversationId === active) closeConversation(true);
     renderList();
   });
   client.on('unread', () => renderList());
@@ -139,10 +152,11 @@ async function start() {
   client.on('read', (e) => e.conversationId === active && renderMessages());
   client.on('error', (err) => console.warn('parley:', err.message));
 
-  const page = await rest.conversations({ limit: 50 });
+  const [page, blocks] = await Promise.all([rest.conversations({ limit: 50 }), rest.blocks()]);
+  for (const u of blocks.users) blocked.add(u.id);
   for (const c of page.conversations) conversations.set(c.id, c);
   client.trackConversations(page.conversations);
-  await Promise.all(page.conversations.map((c) => knowUser(otherOf(c))));
+  await Promise.all(page.conversations.filter((c) => c.type !== 'group').map((c) => knowUser(otherOf(c))));
   renderList();
   client.connect().catch(() => undefined); // the banner shows the progress; 'closed' sends back to sign-in
 
@@ -185,20 +199,33 @@ function otherOf(c) {
   return c.sender_id === me?.id ? c.receiver_id : c.sender_id;
 }
 
+const isGroup = (c) => c?.type === 'group';
+
+function titleOf(c) {
+  return isGroup(c) ? c.title : nameOf(otherOf(c));
+}
+
 function nameOf(id) {
   const u = users.get(id);
   return u ? u.display_name || u.username : `user ${id}`;
 }
 
-async function knowUser(id) {
-  if (users.has(id)) return;
-  try {
-    users.set(id, await rest.user(id));
-    renderList();
-    renderHeader();
-  } catch (err) {
-    console.warn('parley: user lookup failed', err);
+function knowUser(id) {
+  if (id === null || users.has(id)) return Promise.resolve();
+  if (!lookups.has(id)) {
+    const lookup = rest
+      .user(id)
+      .then((user) => {
+        users.set(id, user);
+        renderList();
+        renderHeader();
+        renderMessages();
+      })
+      .catch((err) => console.warn('parley: user lookup failed', err))
+      .finally(() => lookups.delete(id));
+    lookups.set(id, lookup);
   }
+  return lookups.get(id);
 }
 
 function addMessages(conversationId, list) {
@@ -216,7 +243,7 @@ function renderList() {
   list.replaceChildren(
     ...sorted.map((c) => {
       const other = otherOf(c);
-      const online = client?.isOnline(other) ?? false;
+      const online = !isGroup(c) && (client?.isOnline(other) ?? false);
       const unread = client?.unreadCount(c.id) ?? c.unread_count;
       const button = document.createElement('button');
       button.type = 'button';
@@ -225,14 +252,21 @@ function renderList() {
       const dot = document.createElement('span');
       dot.className = 'dot';
       dot.dataset.online = String(online);
+      dot.dataset.group = String(isGroup(c));
       dot.setAttribute('aria-hidden', 'true');
       const name = document.createElement('span');
       name.className = 'name';
-      name.textContent = nameOf(other);
+      name.textContent = titleOf(c);
       const status = document.createElement('span');
       status.className = 'visually-hidden';
-      status.textContent = online ? ' (online)' : ' (offline)';
+      status.textContent = isGroup(c) ? ' (group)' : online ? ' (online)' : ' (offline)';
       name.append(status);
+      if (c.muted) {
+        const tag = document.createElement('span');
+        tag.className = 'tag';
+        tag.textContent = 'muted';
+        name.append(' ', tag);
+      }
       const preview = document.createElement('span');
       preview.className = 'preview';
       preview.textContent = c.last_message ? c.last_message.content : 'No messages yet';
@@ -279,34 +313,207 @@ $('start-form').addEventListener('submit', async (event) => {
   }
 });
 
+$('group-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const title = $('group-title').value.trim();
+  const usernames = $('group-members')
+    .value.split(/[\s,]+/)
+    .filter(Boolean);
+  $('group-error').textContent = '';
+  if (!client || !title || usernames.length === 0) return;
+  $('create-group').disabled = true;
+  try {
+    const c = await client.createGroup({ title, usernames }); // resolves the names, then creates it
+    conversations.set(c.id, c);
+    $('group-title').value = '';
+    $('group-members').value = '';
+    renderList();
+    openConversation(c.id);
+  } catch (err) {
+    $('group-error').textContent = err.message;
+  } finally {
+    $('create-group').disabled = false;
+  }
+});
+
 // ---- the open conversation ----------------------------------------------------------------------------------------
 
 function openConversation(id) {
   active = id;
   history.replaceState(null, '', `#c${id}`);
   $('chat-placeholder').hidden = true;
+  $('chat-removed').hidden = true;
   $('chat-inner').hidden = false;
   $('send-error').textContent = '';
   renderList();
   renderHeader();
+  renderMembers();
   renderMessages(true);
   renderTyping();
   if (client && !client.conversations.includes(id)) {
     client.join(id).catch((err) => ($('send-error').textContent = err.message));
   }
+  // A group's read receipts ("seen by") and roles come with its members.
+  if (isGroup(conversations.get(id))) void loadMembers(id);
   markReadIfSeen();
   $('message-input').focus();
+}
+
+function closeConversation(removed = false) {
+  active = null;
+  history.replaceState(null, '', location.pathname);
+  for (const id of ['messages', 'member-list']) $(id).replaceChildren();
+  for (const id of ['chat-title', 'chat-presence', 'typing']) $(id).textContent = '';
+  $('chat-inner').hidden = true;
+  $('chat-placeholder').hidden = removed;
+  $('chat-removed').hidden = !removed;
 }
 
 function renderHeader() {
   const c = conversations.get(active);
   if (!c) return;
+  const group = isGroup(c);
   const other = otherOf(c);
-  const online = client?.isOnline(other) ?? false;
-  $('chat-title').textContent = nameOf(other);
+  const online = !group && (client?.isOnline(other) ?? false);
+  $('chat-title').textContent = titleOf(c);
+  $('chat-dot').hidden = group;
   $('chat-dot').dataset.online = String(online);
-  $('chat-presence').textContent = online ? 'online' : 'offline';
+  $('chat-presence').textContent = group
+    ? `${c.member_count} members`
+    : blocked.has(other)
+      ? 'blocked'
+      : online
+        ? 'online'
+        : 'offline';
+  $('members-toggle').hidden = !group;
+  $('members-toggle').setAttribute('aria-expanded', String(group && showMembers));
+  $('block').hidden = group;
+  $('block').textContent = blocked.has(other) ? 'Unblock' : 'Block';
+  $('mute').textContent = c.muted ? 'Unmute' : 'Mute';
 }
+
+async function loadMembers(id) {
+  try {
+    const list = await client.members(id); // every page; seeds client.seenBy
+    for (const m of list) users.set(m.user.id, m.user);
+    memberLists.set(id, list);
+    if (id === active) {
+      renderMembers();
+      renderMessages();
+    }
+  } catch (err) {
+    if (id === active) $('members-error').textContent = err.message;
+  }
+}
+
+function renderMembers() {
+  const c = conversations.get(active);
+  const panel = $('members-panel');
+  panel.hidden = !(isGroup(c) && showMembers);
+  if (panel.hidden) return;
+  const list = memberLists.get(active) ?? [];
+  const myRole = list.find((m) => m.user.id === me.id)?.role ?? c.my_role;
+  // Owner and admins remove members; only the owner removes admins; nobody removes the owner.
+  const canRemove = (m) =>
+    m.user.id !== me.id &&
+    m.role !== 'owner' &&
+    (myRole === 'owner' || (myRole === 'admin' && m.role === 'member'));
+  $('member-list').replaceChildren(
+    ...list.map((m) => {
+      const li = document.createElement('li');
+      li.dataset.userId = String(m.user.id);
+      const name = document.createElement('span');
+      name.className = 'name';
+      name.textContent = m.user.id === me.id ? 'You' : m.user.display_name || m.user.username;
+      const role = document.createElement('span');
+      role.className = 'tag';
+      role.textContent = m.role;
+      li.append(name, ' ', role);
+      if (canRemove(m)) {
+        const remove = document.createElement('button');
+        remove.type = 'button';
+        remove.className = 'link';
+        remove.textContent = 'Remove';
+        remove.setAttribute('aria-label', `Remove ${name.textContent}`);
+        remove.addEventListener(
+          'click',
+          () => void changeMembers(() => rest.removeMember(active, m.user.id)),
+        );
+        li.append(' ', remove);
+      }
+      return li;
+    }),
+  );
+  $('add-member-form').hidden = myRole === 'member';
+}
+
+/** A membership change over REST; the system message it records refreshes the list (see the message handler). */
+async function changeMembers(change) {
+  $('members-error').textContent = '';
+  try {
+    await change();
+  } catch (err) {
+    $('members-error').textContent = err.message;
+  }
+}
+
+$('members-toggle').addEventListener('click', () => {
+  showMembers = !showMembers;
+  renderHeader();
+  renderMembers();
+  if (showMembers && active !== null) void loadMembers(active);
+});
+
+$('add-member-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const username = $('add-member-username').value.trim();
+  if (!username || active === null) return;
+  const id = active;
+  void changeMembers(async () => {
+    const user = await rest.findUser(username);
+    await rest.addMembers(id, [user.id]);
+    $('add-member-username').value = '';
+  });
+});
+
+$('leave-group').addEventListener('click', () => {
+  if (active !== null) void changeMembers(() => client.leaveGroup(active)); // conversationRemoved closes it
+});
+
+$('mute').addEventListener('click', async () => {
+  const c = conversations.get(active);
+  if (!c) return;
+  try {
+    if (c.muted) {
+      await rest.unmute(c.id);
+      conversations.set(c.id, { ...c, muted: false, muted_until: null });
+    } else {
+      conversations.set(c.id, { ...c, ...(await rest.mute(c.id)) });
+    }
+    renderHeader();
+    renderList();
+  } catch (err) {
+    $('send-error').textContent = err.message;
+  }
+});
+
+$('block').addEventListener('click', async () => {
+  const c = conversations.get(active);
+  if (!c || isGroup(c)) return;
+  const other = otherOf(c);
+  try {
+    if (blocked.has(other)) {
+      await rest.unblock(other);
+      blocked.delete(other);
+    } else {
+      await rest.block(other);
+      blocked.add(other);
+    }
+    renderHeader();
+  } catch (err) {
+    $('send-error').textContent = err.message;
+  }
+});
 
 function renderTyping() {
   const names = (client?.typingUsers(active) ?? []).map(nameOf);
@@ -321,19 +528,25 @@ function renderMessages(scrollToEnd = false) {
   const scroller = $('messages-scroll');
   const atEnd = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 60;
   const list = messages.get(active) ?? [];
-  const seenUpTo = client?.readMark(active, otherOf(c)) ?? 0;
-  const lastSeen = list.filter((m) => m.sender_id === me.id && m.seq <= seenUpTo).at(-1);
+  // "Seen" (by whom, in a group) under your latest message that someone else has read
+  const seenBy = (m) => client?.seenBy(active, m.seq) ?? [];
+  const lastSeen = list.findLast(
+    (m) => m.sender_id === me.id && m.message_type !== 'system' && seenBy(m).length > 0,
+  );
   const items = list.map((m, i) => {
+    if (m.message_type === 'system') return systemLine(m);
     const mine = m.sender_id === me.id;
     // who and when, once under each run of messages from the same sender
     const next = list[i + 1];
     const endsRun =
       !next ||
       next.sender_id !== m.sender_id ||
+      next.message_type === 'system' ||
       Date.parse(next.timestamp) - Date.parse(m.timestamp) > 300_000;
     const time = new Date(m.timestamp).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
     const meta = endsRun ? `${mine ? 'You' : nameOf(m.sender_id)} · ${time}` : undefined;
-    return bubble(mine, m.content, meta, m === lastSeen ? 'Seen' : undefined, { seq: String(m.seq) });
+    const seen = m === lastSeen ? seenText(c, seenBy(m)) : undefined;
+    return bubble(mine, m.content, meta, seen, { seq: String(m.seq) });
   });
   for (const p of client?.pending ?? []) {
     if (p.conversationId !== active) continue;
@@ -344,6 +557,24 @@ function renderMessages(scrollToEnd = false) {
   $('messages').replaceChildren(...items);
   $('load-older').hidden = !(hasOlder.get(active) && list.length > 0);
   if (scrollToEnd || atEnd) scroller.scrollTop = scroller.scrollHeight;
+}
+
+/** "Seen" in a direct conversation; in a group, who (or everyone). */
+function seenText(c, ids) {
+  if (!isGroup(c)) return 'Seen';
+  if (ids.length >= c.member_count - 1) return 'Seen by everyone';
+  const names = ids.map(nameOf);
+  return `Seen by ${names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ')}`;
+}
+
+/** A membership or group change: a line of its own, not a bubble. */
+function systemLine(m) {
+  const li = document.createElement('li');
+  li.className = 'msg system';
+  li.dataset.seq = String(m.seq);
+  li.dataset.action = m.system?.action ?? '';
+  li.textContent = m.content;
+  return li;
 }
 
 function bubble(mine, content, meta, seen, data = {}) {

@@ -1,9 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Conversation, MembershipChange, RpcRequest, RpcResponse } from '@parley/contracts';
 import { Errors } from '../common/domain.error.js';
-import { CONVERSATION_COLUMNS, pgCode, toConversation, type ConversationRow } from '../common/rows.js';
+import {
+  CONVERSATION_COLUMNS,
+  MESSAGE_COLUMNS,
+  pgCode,
+  toConversation,
+  toMessage,
+  type ConversationRow,
+  type MessageRow,
+} from '../common/rows.js';
 import { CHATS_CONFIG, type ChatsConfig } from '../config/chats.config.js';
-import { Db } from '../database/db.service.js';
+import { Db, type Querier } from '../database/db.service.js';
 import {
   appendSystemMessage,
   conversationOf,
@@ -88,45 +96,69 @@ export class ConversationsService {
       const names = await displayNames(tx, members);
       if (names.size !== members.length) throw Errors.userNotFound();
       const [conv] = await tx.query<{ id: number }>({
-        text: `INSERT INTO conversations (type, sender_id, title, metadata, member_count)
-               VALUES ('group', $1, $2, $3, $4) RETURNING id`,
-        values: [req.user_id, req.title, JSON.stringify(req.metadata), members.length],
+        text: `INSERT INTO conversations (type, sender_id, title, metadata, member_count, request_id)
+               VALUES ('group', $1, $2, $3, $4, $5)
+               ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO NOTHING
+               RETURNING id`,
+        values: [req.user_id, req.title, JSON.stringify(req.metadata), members.length, req.request_id],
       });
+      // Handled before (its first consumer died after the commit): answer with the group it created.
+      if (!conv) return this.createdBefore(tx, req);
       const pushed = members.length <= this.config.groupFanoutMax;
       await tx.query({
         text: `INSERT INTO conversation_participants (conversation_id, user_id, role, last_read_seq, activity)
                SELECT $1, u, CASE WHEN u = $2 THEN 'owner' ELSE 'member' END, 1,
                       CASE WHEN $4 THEN nextval('conversation_activity_seq') END
                FROM unnest($3::bigint[]) AS u`,
-        values: [conv!.id, req.user_id, members, pushed],
+        values: [conv.id, req.user_id, members, pushed],
       });
       await tx.query({
         text: `INSERT INTO membership_events (conversation_id, user_id, actor_id, action, role, seq)
                SELECT $1, u, $2, 'added', CASE WHEN u = $2 THEN 'owner' ELSE 'member' END, 1
                FROM unnest($3::bigint[]) AS u`,
-        values: [conv!.id, req.user_id, members],
+        values: [conv.id, req.user_id, members],
       });
-      const locked = await lockConversation(tx, conv!.id);
-      const message = await appendSystemMessage(tx, locked, {
+      const locked = await lockConversation(tx, conv.id);
+      await appendSystemMessage(tx, locked, {
         actorId: req.user_id,
         action: 'created',
         userIds: others,
         content: `${names.get(req.user_id)} created the group "${req.title}"`,
         fanoutMax: this.config.groupFanoutMax,
       });
-      const views = await memberViews(tx, conv!.id);
-      return {
-        messages: [message],
-        conversation: await conversationState(tx, conv!.id),
-        views: pushed ? views : null,
-        excluded_user_ids: [],
-        added_user_ids: members,
-        removed_user_ids: [],
-        mine: await conversationOf(tx, conv!.id, req.user_id),
-        added_views: views,
-        contacts: members.length <= this.config.presenceGroupMax ? { added: members, members } : null,
-      };
+      return this.createdBefore(tx, req, conv.id);
     });
+  }
+
+  /** The change a group's creation made, read back: its `created` message, state and members' views. */
+  private async createdBefore(
+    tx: Querier,
+    req: RpcRequest<'conversations.create-group'>,
+    conversationId?: number,
+  ): Promise<MembershipChange> {
+    const [found] = await tx.query<{ id: number; member_count: number }>({
+      text: `SELECT id, member_count FROM conversations WHERE ${conversationId ? 'id = $1' : 'request_id = $1'}`,
+      values: [conversationId ?? req.request_id],
+    });
+    if (!found) throw Errors.conversationNotFound();
+    const [created] = await tx.query<MessageRow>({
+      text: `SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.conversation_id = $1 AND m.seq = 1`,
+      values: [found.id],
+    });
+    const views = await memberViews(tx, found.id);
+    const members = views.flatMap((v) => v.user_ids);
+    return {
+      messages: [toMessage(created!)],
+      conversation: await conversationState(tx, found.id),
+      views: found.member_count <= this.config.groupFanoutMax ? views : null,
+      excluded_user_ids: [],
+      added_user_ids: members,
+      removed_user_ids: [],
+      mine: await conversationOf(tx, found.id, req.user_id),
+      added_views: views,
+      contacts: members.length <= this.config.presenceGroupMax ? { added: members, members } : null,
+    };
   }
 
   /** A group's title and/or metadata (owner and admins), recorded as a `group_updated` system message. */

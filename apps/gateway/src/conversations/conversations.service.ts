@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import {
   ErrorMessages,
@@ -51,6 +52,7 @@ export class ConversationsService {
       title: group.title,
       member_ids: [...new Set(group.memberIds)],
       metadata: group.metadata,
+      request_id: randomUUID(),
     });
     return (await this.changed(change))!;
   }

@@ -128,13 +128,17 @@ export const ChatsRpcRequests = {
 
   /** The direct conversation of the pair, created when missing; refused between users where either blocked the other. */
   'conversations.create': Type.Object({ user_id: Id, receiver_id: Id }, closed),
-  /** A group of the caller (its owner) and `member_ids`, with its `created` system message (seq 1). */
+  /**
+   * A group of the caller (its owner) and `member_ids`, with its `created` system message (seq 1). `request_id` (the
+   * same on a redelivery) makes it idempotent: a request handled twice creates one group.
+   */
   'conversations.create-group': Type.Object(
     {
       user_id: Id,
       title: Title,
       member_ids: Type.Array(Id, { maxItems: Limits.groupMembersMax }),
       metadata: MetadataSchema,
+      request_id: Uuid,
     },
     closed,
   ),

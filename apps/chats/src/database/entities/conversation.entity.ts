@@ -3,6 +3,7 @@ import {
   Column,
   CreateDateColumn,
   Entity,
+  Index,
   JoinColumn,
   ManyToOne,
   PrimaryGeneratedColumn,
@@ -19,6 +20,7 @@ import { UserEntity } from './user.entity.js';
  */
 @Entity('conversations')
 @Unique('conversations_pair_key', ['pairLow', 'pairHigh'])
+@Index('conversations_request_id_key', ['requestId'], { unique: true, where: '"request_id" IS NOT NULL' })
 @Check('conversations_type_check', TYPE_CHECK)
 export class ConversationEntity {
   @PrimaryGeneratedColumn({ type: 'bigint', primaryKeyConstraintName: 'conversations_pkey' })
@@ -73,6 +75,10 @@ export class ConversationEntity {
   /** Moves to the next value of `conversation_activity_seq` on every message: see ParticipantEntity.activity. */
   @Column({ type: 'bigint', default: () => "nextval('conversation_activity_seq')" })
   activity: string;
+
+  /** The RPC request that created a group: the same request handled twice creates one group. */
+  @Column({ name: 'request_id', type: 'uuid', nullable: true })
+  requestId: string | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

@@ -7,7 +7,8 @@ import { SEND_MESSAGES_WITH_REQUEST_IDS } from './1764600000000-sessions.js';
  *
  * - `conversations`: `type`, `title`, `metadata`, `member_count`; `receiver_id` and the pair columns are null for
  *   groups (the pair key still makes direct conversations unique per pair: NULLs never collide). `activity` is the
- *   conversation's place in the lists of members of large groups (see ParticipantEntity.activity).
+ *   conversation's place in the lists of members of large groups (see ParticipantEntity.activity). A group keeps
+ *   the RPC request id that created it (`request_id`, unique where set), so a request handled twice creates one.
  * - Unread counts stay O(1) without counting system messages: `unread_total` counts the messages that count as
  *   unread (all but system ones), each message keeps the total just after it, and each member keeps the total at
  *   their read mark (`read_total`); unread is the difference. Existing messages need no rewrite: their total is
@@ -29,6 +30,10 @@ export class Groups1764700000000 implements MigrationInterface {
     await q(`ALTER TABLE "conversations" ADD "member_count" integer NOT NULL DEFAULT 2`);
     await q(`ALTER TABLE "conversations" ADD "unread_total" bigint NOT NULL DEFAULT '0'`);
     await q(`ALTER TABLE "conversations" ADD "activity" bigint`);
+    await q(`ALTER TABLE "conversations" ADD "request_id" uuid`);
+    await q(
+      `CREATE UNIQUE INDEX "conversations_request_id_key" ON "conversations" ("request_id") WHERE "request_id" IS NOT NULL`,
+    );
     await q(`UPDATE "conversations" c SET "unread_total" = c."last_seq",
                "activity" = coalesce((SELECT max(p."activity") FROM "conversation_participants" p
                                       WHERE p."conversation_id" = c."id"), nextval('conversation_activity_seq'))`);
@@ -119,7 +124,16 @@ export class Groups1764700000000 implements MigrationInterface {
     await q(`ALTER TABLE "conversations" ALTER COLUMN "pair_high" SET NOT NULL`);
     await q(`ALTER TABLE "conversations" ALTER COLUMN "pair_low" SET NOT NULL`);
     await q(`ALTER TABLE "conversations" ALTER COLUMN "receiver_id" SET NOT NULL`);
-    for (const column of ['activity', 'unread_total', 'member_count', 'metadata', 'title', 'type']) {
+    await q(`DROP INDEX "conversations_request_id_key"`);
+    for (const column of [
+      'request_id',
+      'activity',
+      'unread_total',
+      'member_count',
+      'metadata',
+      'title',
+      'type',
+    ]) {
       await q(`ALTER TABLE "conversations" DROP COLUMN "${column}"`);
     }
     await q(

@@ -137,8 +137,8 @@ export class ConversationsService {
     conversationId?: number,
   ): Promise<MembershipChange> {
     const [found] = await tx.query<{ id: number; member_count: number }>({
-      text: `SELECT id, member_count FROM conversations WHERE ${conversationId ? 'id = $1' : 'request_id = $1'}`,
-      values: [conversationId ?? req.request_id],
+      text: `SELECT id, member_count FROM conversations WHERE id = $1 OR ($1 IS NULL AND request_id = $2)`,
+      values: [conversationId ?? null, req.request_id],
     });
     if (!found) throw Errors.conversationNotFound();
     const [created] = await tx.query<MessageRow>({

@@ -12,8 +12,8 @@ import {
 } from '@parley/testing';
 
 // Groups over GROUP_FANOUT_MAX members (3 here, so small groups stand in for large ones): their members' lists
-// read the conversation's own activity, their conversation-updated is coalesced, and presence is not shared in
-// groups over PRESENCE_GROUP_MAX (3 here).
+// read the conversation's own activity. Every group's conversation-updated is coalesced, and presence is not
+// shared in groups over PRESENCE_GROUP_MAX (3 here).
 let cluster: Cluster;
 let gw: [string, string];
 const open: Recorder[] = [];
@@ -77,8 +77,8 @@ async function listed(user: AuthResult, limit = 100): Promise<number[]> {
   return ids;
 }
 
-describe('groups over GROUP_FANOUT_MAX members', () => {
-  it('list in the order of their latest activity among direct conversations and small groups, on every page', async () => {
+describe('groups at scale', () => {
+  it('groups over GROUP_FANOUT_MAX list in the order of their latest activity among direct conversations and small groups, on every page', async () => {
     const [me, a, b, c, d] = await users(5, 'lgl');
     const direct = await conversationBetween(gw[0], me!, a!);
     const small = await group(a!, [me!, b!], 'small'); // 3 members: pushed
@@ -104,7 +104,7 @@ describe('groups over GROUP_FANOUT_MAX members', () => {
     expect(await listed(c!)).toEqual([large.id, small.id]);
   });
 
-  it('coalesce conversation-updated to at most one round per interval, with the final unread count', async () => {
+  it('coalesce conversation-updated to a round at once and at most one per interval after, with the final unread count', async () => {
     const people = await users(5, 'lgc');
     const [owner, watcher] = people as [AuthResult, AuthResult];
     const large = await group(owner, people.slice(1), 'busy');

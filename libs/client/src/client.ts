@@ -1,8 +1,9 @@
-import type { Conversation, Id, Message } from '@parley/contracts/wire';
+import type { Conversation, Id, Member, Message } from '@parley/contracts/wire';
 import type { ChatSocket } from './chat-socket.js';
 import { Connection } from './connection.js';
 import { Emitter } from './emitter.js';
 import type { ConnectionState, Emit, ParleyClientEvents } from './events.js';
+import { Groups, type CreateGroupOptions } from './groups.js';
 import { Joins } from './joins.js';
 import type { ParleyClientOptions } from './options.js';
 import { Outbox, type SendOptions } from './outbox.js';
@@ -13,6 +14,7 @@ import { TypingIndicators } from './typing.js';
 // What this module exported before its parts moved out (index.ts exports them from their own files).
 export type { ChatSocket, RequestResult } from './chat-socket.js';
 export type { ConnectionState, ParleyClientEvents, StateChange } from './events.js';
+export type { CreateGroupOptions } from './groups.js';
 export type { ParleyClientOptions } from './options.js';
 export { ParleySendError, type SendOptions } from './outbox.js';
 export { isRetryableRefusal, isTransient } from './refusals.js';
@@ -24,7 +26,7 @@ export { isRetryableRefusal, isTransient } from './refusals.js';
  * and retries them with the same `client_message_id`, and keeps presence, typing and unread counts current.
  *
  * This class is the facade: each job is a part of its own (connection.ts, joins.ts, outbox.ts, read-marks.ts,
- * presence.ts, typing.ts), wired here; the parts raise this client's events.
+ * presence.ts, typing.ts, groups.ts), wired here; the parts raise this client's events.
  */
 export class ParleyClient extends Emitter<ParleyClientEvents> {
   private readonly connection: Connection;
@@ -33,6 +35,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   private readonly reads: ReadMarks;
   private readonly presence: Presence;
   private readonly typingIndicators: TypingIndicators;
+  private readonly groups: Groups;
 
   constructor(options: ParleyClientOptions) {
     super();
@@ -58,22 +61,31 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     this.presence = new Presence(emit);
     this.typingIndicators = new TypingIndicators(this.connection, emit, options);
     this.reads = new ReadMarks(this.connection, emit);
-    this.joins = new Joins(this.connection, this.reads, this.typingIndicators, emit, options);
+    this.joins = new Joins(this.connection, this.reads, this.typingIndicators, emit, options, (id) =>
+      this.groups.onRemoved(id),
+    );
     this.outbox = new Outbox(this.connection, (message) => this.joins.accept(message), options);
+    this.groups = new Groups(this.connection, this.joins, this.reads, this.typingIndicators, emit);
   }
 
   /** Where the server events of a socket go (none once it is not the current one). */
   private listen(socket: ChatSocket, current: () => boolean): void {
-    socket.on('receive-message', (m) => current() && this.joins.accept(m));
-    socket.on('message-sent', (m) => current() && this.joins.accept(m));
-    socket.on('recent-messages', (e) => current() && this.joins.onRecent(e));
+    // What was on its way about a conversation you are no longer a member of is dropped.
+    const live = (conversationId: Id) => current() && !this.groups.isRemoved(conversationId);
+    socket.on('receive-message', (m) => live(m.conversation_id) && this.joins.accept(m));
+    socket.on('message-sent', (m) => live(m.conversation_id) && this.joins.accept(m));
+    socket.on('recent-messages', (e) => live(e.conversationId) && this.joins.onRecent(e));
     socket.on('user:online', ({ userId }) => current() && this.presence.set(userId, true));
     socket.on('user:offline', ({ userId }) => current() && this.presence.set(userId, false));
-    socket.on('user-typing', (e) => current() && this.typingIndicators.onTyping(e));
-    socket.on('messages-read', (e) => current() && this.reads.onRead(e));
+    socket.on('user-typing', (e) => live(e.conversationId) && this.typingIndicators.onTyping(e));
+    socket.on('messages-read', (e) => live(e.conversationId) && this.reads.onRead(e));
     socket.on(
       'conversation-updated',
-      ({ conversation }) => current() && this.reads.conversationUpdated(conversation),
+      ({ conversation }) => current() && this.groups.conversationUpdated(conversation),
+    );
+    socket.on(
+      'conversation-removed',
+      ({ conversationId }) => current() && this.groups.onRemoved(conversationId),
     );
   }
 
@@ -128,6 +140,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
    * `sinceSeq`, everything after that seq. Resolves once the server confirmed the join.
    */
   join(conversationId: Id, options: { sinceSeq?: number } = {}): Promise<void> {
+    this.groups.restore(conversationId);
     return this.joins.join(conversationId, options);
   }
 
@@ -180,7 +193,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
    * `unreadCount` are right before any event arrived.
    */
   trackConversations(conversations: Conversation[]): void {
-    this.reads.trackConversations(conversations);
+    this.groups.track(conversations);
   }
 
   /** Your unread count (undefined until known: after a join, a `conversation-updated`, or `trackConversations`). */
@@ -194,6 +207,40 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
    */
   readMark(conversationId: Id, userId: Id): number {
     return this.reads.readMark(conversationId, userId);
+  }
+
+  /**
+   * "Seen by": the other members who have read message `seq`, in user id order. Known from `messages-read`, their
+   * own messages, and the read receipts of `members()` (or `trackMembers`): load those when a group is opened.
+   */
+  seenBy(conversationId: Id, seq: number): Id[] {
+    return this.reads.seenBy(conversationId, seq);
+  }
+
+  /** Seeds read receipts from a page of `ParleyRest.members()` (`last_read_seq` of each member). */
+  trackMembers(conversationId: Id, members: Member[]): void {
+    this.reads.trackMembers(conversationId, members);
+  }
+
+  // ---- groups ---------------------------------------------------------------------------------------------------
+
+  /**
+   * Creates a group of yours with the users named in `usernames` (and/or `userIds`); resolves once it exists, and
+   * tracks it. An unknown username rejects with a 404 `ParleyApiError` (`User not found: <name>`) and creates
+   * nothing. The others learn of it from their `conversation` event.
+   */
+  createGroup(options: CreateGroupOptions): Promise<Conversation> {
+    return this.groups.createGroup(options);
+  }
+
+  /** Every member of a conversation with their role and read receipt (REST, paged to the end); seeds `seenBy`. */
+  members(conversationId: Id): Promise<Member[]> {
+    return this.groups.members(conversationId);
+  }
+
+  /** Leaves a group (REST); it is dropped here at once, with a `conversationRemoved` event. */
+  leaveGroup(conversationId: Id): Promise<void> {
+    return this.groups.leaveGroup(conversationId);
   }
 
   // ---- presence -----------------------------------------------------------------------------------------------

@@ -48,6 +48,8 @@ export class Connection {
   /** Backoff waits of retries: cut short on a disconnect or close, so that no timer outlives the connection. */
   private readonly retryWaits = new Set<{ cancel: () => void }>();
   private connectWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  /** Refusals already handled from their ack, whose `error` event (the server sends both) is not news. */
+  private echoes: Array<{ socket: ChatSocket; message: string }> = [];
 
   constructor(
     private readonly options: ParleyClientOptions,
@@ -253,15 +255,24 @@ export class Connection {
     // Logged out (here or on another device), or the refresh token was replayed: no token of this session will
     // be taken again, so reconnecting is pointless. The user must log in again.
     if (message === ErrorMessages.sessionEnded) return this.closeWith(message);
-    // The server disconnects next; the reconnect after that must not present the same token.
-    if (message === ErrorMessages.tokenExpired && this.reauth?.socket === socket) {
-      this.expiredToken = this.reauth.token;
+    if (message === ErrorMessages.tokenExpired) {
+      // The server disconnects next; the reconnect after that must not present the same token.
+      if (this.reauth?.socket === socket) this.expiredToken = this.reauth.token;
+      return this.emit('error', new Error(message));
     }
-    this.emit('error', new Error(message));
+    // Any other is most often the echo of a refusal whose ack came too (the server sends both, for clients without
+    // callbacks). Both may be read in one go, before the part that awaits the ack has run: look a moment later
+    // whether it called the refusal handled (`handledRefusal`).
+    setTimeout(() => {
+      const echo = this.echoes.findIndex((e) => e.socket === socket && e.message === message);
+      if (echo >= 0) this.echoes.splice(echo, 1);
+      else if (!this.closed) this.emit('error', new Error(message));
+    }, 0);
   }
 
-  /** Timers that belong to one connection: none may fire once it is gone. */
+  /** Timers that belong to one connection: none may fire once it is gone (nor an echo be awaited). */
   private stopConnectionTimers(): void {
+    this.echoes = [];
     this.reauth?.stop();
     this.reauth = undefined;
     this.hooks.stopTimers();
@@ -277,6 +288,14 @@ export class Connection {
     payload: object,
   ): Promise<RequestResult<A>> {
     return request<A>(socket, event, payload, this.options.ackTimeoutMs ?? 5_000);
+  }
+
+  /**
+   * A refusal that a part handled from its ack, and that is no problem to report: the `error` event the server
+   * sends with it (to clients without callbacks) is not raised as an `error`.
+   */
+  handledRefusal(socket: ChatSocket, message: string): void {
+    this.echoes.push({ socket, message });
   }
 
   /** A wait before a retry; `false` when a disconnect or close cut it short. */

@@ -29,10 +29,18 @@ export interface ParleyClientEvents {
   typing: (event: UserTypingEvent) => void;
   /** Your unread count of a conversation changed. */
   unread: (event: { conversationId: Id; count: number }) => void;
-  /** A read mark moved: yours (from any of your devices) or the other participant's ("seen"). */
+  /** A read mark moved: yours (from any of your devices) or another member's ("seen by"). */
   read: (event: MessagesReadEvent) => void;
-  /** A conversation changed (new activity): for a live conversation list. `unread_count` is yours. */
+  /**
+   * A conversation changed (new activity, a membership change) or is new to you (a group you were added to): for a
+   * live conversation list. `unread_count`, `my_role` and `muted` are yours.
+   */
   conversation: (conversation: Conversation) => void;
+  /**
+   * You left the conversation or were removed from it (here, on another device, or while disconnected): the client
+   * no longer joins it and nothing more of it arrives. Take it off the list.
+   */
+  conversationRemoved: (event: { conversationId: Id }) => void;
   /** Messages that could not be recovered (only when REST is unreachable for long): they were skipped. */
   gap: (event: SeqGap & { conversationId: Id }) => void;
   /** Something failed that the client works around (a re-join refused, a catch-up fetch failed…). */

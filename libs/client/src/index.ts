@@ -2,6 +2,7 @@ export { ParleyClient } from './client.js';
 export type { ConnectionState, ParleyClientEvents, StateChange } from './events.js';
 export type { ParleyClientOptions } from './options.js';
 export type { ChatSocket } from './chat-socket.js';
+export type { CreateGroupOptions } from './groups.js';
 export { ParleySendError, type SendOptions } from './outbox.js';
 export { isRetryableRefusal, isTransient } from './refusals.js';
 export { ParleyAuth, type AuthOptions } from './auth.js';

@@ -1,4 +1,10 @@
-import type { Id, JoinConversationAck, Message, RecentMessagesEvent } from '@parley/contracts/wire';
+import {
+  ErrorMessages,
+  type Id,
+  type JoinConversationAck,
+  type Message,
+  type RecentMessagesEvent,
+} from '@parley/contracts/wire';
 import type { ChatSocket } from './chat-socket.js';
 import type { Connection } from './connection.js';
 import type { Emit } from './events.js';
@@ -17,6 +23,8 @@ interface JoinedConversation {
   catchingUp: boolean;
   /** The first join found more history than it delivered. */
   hasOlder: boolean;
+  /** A join went through once: a final refusal after that means you are no longer a member. */
+  confirmed: boolean;
   gapTimer?: Timer;
   gapFailures: number;
   waiters: Array<{ resolve: () => void; reject: (error: Error) => void }>;
@@ -27,6 +35,9 @@ interface JoinedConversation {
  * `since_seq` once something was delivered), caught up over REST when the catch-up holds more than the server
  * sends, and every message (live, catch-up, ack, REST) goes through the conversation's MessageSequencer: delivered
  * as a `message` event once, in seq order, with gaps that do not fill fetched or, at worst, skipped.
+ *
+ * A conversation you were removed from (or left) is dropped (`drop`): no leave is sent, the server has taken its
+ * room from your sockets already. A re-join refused for good (removed while disconnected) is reported to `lost`.
  */
 export class Joins {
   private readonly joined = new Map<Id, JoinedConversation>();
@@ -37,6 +48,8 @@ export class Joins {
     private readonly typing: TypingIndicators,
     private readonly emit: Emit,
     private readonly options: Pick<ParleyClientOptions, 'gapTimeoutMs'>,
+    /** A conversation joined before whose re-join was refused for good: you are no longer a member. */
+    private readonly lost: (conversationId: Id) => void,
   ) {}
 
   join(conversationId: Id, options: { sinceSeq?: number } = {}): Promise<void> {
@@ -48,6 +61,7 @@ export class Joins {
         mode: 'latest',
         catchingUp: false,
         hasOlder: false,
+        confirmed: false,
         gapFailures: 0,
         waiters: [],
       };
@@ -70,6 +84,15 @@ export class Joins {
     for (const w of conversation.waiters.splice(0)) w.reject(new Error('Left the conversation'));
     const socket = this.connection.socket;
     if (socket?.connected) await this.connection.request(socket, 'leave-conversation', { conversationId });
+  }
+
+  /** You are no longer a member: stop re-joining it; a join waiting for its answer rejects with `reason`. */
+  drop(conversationId: Id, reason: Error): void {
+    const conversation = this.joined.get(conversationId);
+    if (!conversation) return;
+    this.joined.delete(conversationId);
+    clearTimeout(conversation.gapTimer);
+    for (const w of conversation.waiters.splice(0)) w.reject(reason);
   }
 
   get ids(): Id[] {
@@ -155,9 +178,16 @@ export class Joins {
         this.joined.delete(conversation.id);
         const error = new Error(ack.error);
         for (const w of conversation.waiters.splice(0)) w.reject(error);
-        this.emit('error', error);
+        // Joined before, refused now: removed from it while this client was away (not a problem to report).
+        if (conversation.confirmed && isNoLongerMember(ack.error)) {
+          this.connection.handledRefusal(socket, ack.error);
+          this.lost(conversation.id);
+        } else {
+          this.emit('error', error);
+        }
         return;
       }
+      conversation.confirmed = true;
       this.reads.joined(conversation.id, ack.last_seq, ack.last_read_seq);
       // recent-messages came before this ack: the catch-up is delivered (or being paged in over REST).
       this.emit('joined', {
@@ -226,4 +256,9 @@ export class Joins {
       conversation.gapTimer = undefined;
     }
   }
+}
+
+/** The refusals of a join that mean the conversation is not yours (any more), as opposed to a bad request. */
+function isNoLongerMember(error: string): boolean {
+  return error === ErrorMessages.notParticipantJoin || error === ErrorMessages.conversationNotFound;
 }

@@ -1,4 +1,11 @@
-import type { Conversation, Id, MarkReadAck, Message, MessagesReadEvent } from '@parley/contracts/wire';
+import type {
+  Conversation,
+  Id,
+  MarkReadAck,
+  Member,
+  Message,
+  MessagesReadEvent,
+} from '@parley/contracts/wire';
 import type { RequestResult } from './chat-socket.js';
 import type { Connection } from './connection.js';
 import type { Emit } from './events.js';
@@ -9,16 +16,19 @@ interface ReadState {
   lastSeq: number;
   /** Your read mark; undefined until the server told it. */
   readSeq?: number;
-  /** Other participants' read marks. */
+  /** Other members' read marks (every member of a group, once known: `trackMembers`, events, their messages). */
   marks: Map<Id, number>;
   unread?: number;
 }
 
 /**
  * Read marks and unread counts: your mark (moved by `markRead`, by your other devices and by your own messages),
- * the other participants' marks ("seen"), and your unread count per conversation, kept from the messages seen,
+ * the other members' marks ("seen by"), and your unread count per conversation, kept from the messages seen,
  * joins, `conversation-updated` and `messages-read`. Mark-reads that could not be sent wait for the reconnect
  * or a backoff.
+ *
+ * Your mark here is the one the count is made from: `conversation-updated` tells the server's count, and system
+ * messages never count (they record a change, nobody has to read them), so the mark is moved past them.
  */
 export class ReadMarks {
   private readonly reads = new Map<Id, ReadState>();
@@ -96,6 +106,39 @@ export class ReadMarks {
     return this.reads.get(conversationId)?.marks.get(userId) ?? 0;
   }
 
+  /** The other members who have read `seq` (their mark is at or past it), in user id order. */
+  seenBy(conversationId: Id, seq: number): Id[] {
+    const marks = this.reads.get(conversationId)?.marks;
+    if (!marks) return [];
+    const ids: Id[] = [];
+    for (const [userId, mark] of marks)
+      if (mark >= seq && userId !== this.connection.userId) ids.push(userId);
+    return ids.sort((a, b) => a - b);
+  }
+
+  /**
+   * Read receipts from a members page (`last_read_seq`). `complete`: these are all the members, so marks of users
+   * not among them (they left) go.
+   */
+  trackMembers(conversationId: Id, members: Member[], complete = false): void {
+    const state = this.readState(conversationId);
+    const me = this.connection.userId;
+    if (complete) {
+      const ids = new Set(members.map((m) => m.user.id));
+      for (const userId of [...state.marks.keys()]) if (!ids.has(userId)) state.marks.delete(userId);
+    }
+    for (const m of members) {
+      if (m.user.id === me) continue;
+      state.marks.set(m.user.id, Math.max(state.marks.get(m.user.id) ?? 0, m.last_read_seq));
+    }
+  }
+
+  /** You are no longer a member: nothing is kept of the conversation (and no mark-read for it waits). */
+  forget(conversationId: Id): void {
+    this.reads.delete(conversationId);
+    this.pendingReads.delete(conversationId);
+  }
+
   /** A join's answer: the conversation's last seq and your read mark. */
   joined(conversationId: Id, lastSeq: number, lastReadSeq: number): void {
     const state = this.readState(conversationId);
@@ -128,12 +171,21 @@ export class ReadMarks {
   /** Read bookkeeping of a message: sending moves the sender's own read mark to it. */
   noteMessage(m: Message): void {
     const state = this.readState(m.conversation_id);
+    const fresh = m.seq > state.lastSeq;
     state.lastSeq = Math.max(state.lastSeq, m.seq);
     if (m.sender_id === this.connection.userId) {
       state.readSeq = Math.max(state.readSeq ?? 0, m.seq);
     } else {
       const before = state.marks.get(m.sender_id) ?? 0;
       if (m.seq > before) state.marks.set(m.sender_id, m.seq);
+      // Not unread: the count stays as it was. (One already counted by a `conversation-updated` is not fresh.)
+      if (fresh && m.message_type === 'system' && state.readSeq !== undefined && state.readSeq < m.seq) {
+        state.readSeq++;
+      }
+    }
+    const system = m.system;
+    if (system && (system.action === 'member_removed' || system.action === 'member_left')) {
+      for (const userId of system.user_ids) state.marks.delete(userId); // gone: no longer among "seen by"
     }
     this.emitUnread(m.conversation_id);
   }

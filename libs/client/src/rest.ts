@@ -4,10 +4,14 @@ import type {
   Conversation,
   ConversationPage,
   Id,
+  Member,
+  MemberPage,
   Message,
   MessagePage,
   MessageType,
+  Metadata,
   ReadMark,
+  UnreadSummary,
   User,
 } from '@parley/contracts/wire';
 
@@ -124,6 +128,89 @@ export class ParleyRest {
   /** The 1:1 conversation with `receiverId`, created when it does not exist yet. */
   createConversation(receiverId: Id): Promise<Conversation> {
     return this.request('POST', '/api/chats/conversations', { body: { receiver_id: receiverId } });
+  }
+
+  /** A group of the caller (its owner) and `member_ids` (other users' ids; `ParleyClient.createGroup` takes names). */
+  createGroup(body: { title: string; member_ids: Id[]; metadata?: Metadata }): Promise<Conversation> {
+    return this.request('POST', '/api/chats/conversations', { body: { type: 'group', ...body } });
+  }
+
+  /** A group's title and/or metadata (owner and admins); recorded as a `group_updated` system message. */
+  updateGroup(conversationId: Id, body: { title?: string; metadata?: Metadata }): Promise<Conversation> {
+    return this.request('PATCH', `/api/chats/conversations/${conversationId}`, { body });
+  }
+
+  /** A page of members (in user id order), each with their read receipt `last_read_seq`. */
+  members(conversationId: Id, page: { cursor?: string | null; limit?: number } = {}): Promise<MemberPage> {
+    return this.request(
+      'GET',
+      `/api/chats/conversations/${conversationId}/members${query({ cursor: page.cursor ?? undefined, limit: page.limit })}`,
+    );
+  }
+
+  /** Every member: `members()` paged to the end (`limit` per page, default 100). */
+  async allMembers(conversationId: Id, limit = 100): Promise<Member[]> {
+    const all: Member[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: MemberPage = await this.members(conversationId, { cursor, limit });
+      all.push(...page.members);
+      cursor = page.next_cursor;
+    } while (cursor !== null);
+    return all;
+  }
+
+  /** Adds users to a group (owner and admins); `added` names those who were not members before. */
+  addMembers(conversationId: Id, userIds: Id[]): Promise<{ added: Id[] }> {
+    return this.request('POST', `/api/chats/conversations/${conversationId}/members`, {
+      body: { user_ids: userIds },
+    });
+  }
+
+  /** Removes a member (owner and admins; admins only by the owner). Your own id: you leave the group. */
+  removeMember(conversationId: Id, userId: Id): Promise<void> {
+    return this.request('DELETE', `/api/chats/conversations/${conversationId}/members/${userId}`);
+  }
+
+  /** Makes a member an admin, or an admin a member again (the owner only). */
+  setRole(conversationId: Id, userId: Id, role: 'admin' | 'member'): Promise<Conversation> {
+    return this.request('PATCH', `/api/chats/conversations/${conversationId}/members/${userId}`, {
+      body: { role },
+    });
+  }
+
+  /** Unread messages over all of your conversations (for a badge on the app icon). */
+  unread(): Promise<UnreadSummary> {
+    return this.request('GET', '/api/chats/unread');
+  }
+
+  /**
+   * Mutes a conversation for you only, until `until` (absent or null: until unmuted). It still counts unread; a
+   * muted conversation is one your UI raises no notification for.
+   */
+  mute(conversationId: Id, until?: Date | string | null): Promise<Conversation> {
+    const at = until instanceof Date ? until.toISOString() : until;
+    return this.request('PUT', `/api/chats/conversations/${conversationId}/mute`, {
+      body: at === undefined ? {} : { until: at },
+    });
+  }
+
+  unmute(conversationId: Id): Promise<void> {
+    return this.request('DELETE', `/api/chats/conversations/${conversationId}/mute`);
+  }
+
+  /** Blocks a user: no direct conversation or direct message between you, no presence or typing. Idempotent. */
+  block(userId: Id): Promise<void> {
+    return this.request('PUT', `/api/users/${userId}/block`);
+  }
+
+  unblock(userId: Id): Promise<void> {
+    return this.request('DELETE', `/api/users/${userId}/block`);
+  }
+
+  /** The users you blocked, oldest block first. */
+  blocks(): Promise<{ users: User[] }> {
+    return this.request('GET', '/api/users/me/blocks');
   }
 
   /** History in ascending seq; `has_more` says more lie beyond in the direction of paging. */

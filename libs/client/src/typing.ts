@@ -74,6 +74,14 @@ export class TypingIndicators {
     this.clearTypingIn(typingKey(conversationId, userId));
   }
 
+  /** You are no longer a member: your indicator stops (nothing is sent) and others' go off. */
+  forget(conversationId: Id): void {
+    const t = this.typingOut.get(conversationId);
+    if (t) clearTimeout(t.idle);
+    this.typingOut.delete(conversationId);
+    for (const userId of this.typingUsers(conversationId)) this.clear(conversationId, userId);
+  }
+
   /** Disconnected: others' indicators go off, and yours is sent afresh once you type again. */
   reset(): void {
     for (const key of [...this.typingIn.keys()]) this.clearTypingIn(key);

@@ -9,9 +9,13 @@ import {
   ErrorMessages,
   type AuthTokens,
   type ClientToServerEvents,
+  type Conversation,
+  type Member,
   type Message,
   type SendMessagePayload,
   type ServerToClientEvents,
+  type SystemInfo,
+  type User,
 } from '@parley/contracts/wire';
 import { Server, type Socket } from 'socket.io';
 
@@ -92,6 +96,19 @@ export class ScriptedGateway {
   catchUpMax = 100;
   /** Refuse the next send with this error. */
   failNextSend?: string;
+  /**
+   * Members of the conversations that have a member list (groups, from `group()` or `POST` over REST): others'
+   * joins are refused (`Unauthorized to join this conversation`), their REST calls 403. Conversations without one
+   * are open to everyone.
+   */
+  readonly members = new Map<number, Set<number>>();
+  /** Read receipts of the members pages: `conversationId` → user → seq (mark-reads move them too). */
+  readonly lastRead = new Map<number, Map<number, number>>();
+  /** Members pages hold at most this many (paging). */
+  membersPageMax = 100;
+  /** Answer the next this many user lookups with 429 `Rate limit exceeded` (Retry-After: 0). */
+  throttleLookups = 0;
+  private nextConversationId = 100;
   private readonly messages = new Map<number, Message[]>();
   private nextId = 1;
   /** Live refresh tokens (each works once) and the login they belong to. */
@@ -224,6 +241,65 @@ export class ScriptedGateway {
     return message;
   }
 
+  /** A system message (a membership change), stored and broadcast to the conversation's room. */
+  storeSystem(conversationId: number, system: SystemInfo, content: string): Message {
+    const message: Message = {
+      ...this.store(conversationId, system.actor_id, content),
+      message_type: 'system',
+      system,
+    };
+    const list = this.stored(conversationId);
+    list[list.length - 1] = message;
+    if (!this.silentBroadcast) this.deliver(message);
+    return message;
+  }
+
+  /** A group with these members (the first one its owner). */
+  group(conversationId: number, memberIds: number[]): void {
+    this.members.set(conversationId, new Set(memberIds));
+    const marks = new Map(memberIds.map((id) => [id, 0]));
+    this.lastRead.set(conversationId, marks);
+  }
+
+  /**
+   * What the real gateway does when a member goes: the `member_removed` (or `member_left`) system message to the
+   * room, then the member's sockets leave the room and get `conversation-removed`. `notify: false` changes the
+   * membership only (as if the member's client was away when it happened).
+   */
+  removeMember(conversationId: number, userId: number, actorId = userId, notify = true): void {
+    this.members.get(conversationId)?.delete(userId);
+    this.lastRead.get(conversationId)?.delete(userId);
+    const nsp = this.io.of('/chat');
+    nsp.in(`user:${userId}`).socketsLeave(`conversation:${conversationId}`);
+    const action = actorId === userId ? 'member_left' : 'member_removed';
+    this.storeSystem(conversationId, { action, actor_id: actorId, user_ids: [userId] }, action);
+    if (notify) nsp.to(`user:${userId}`).emit('conversation-removed', { conversationId });
+  }
+
+  /** A conversation as `userId` sees it. */
+  conversationFor(conversationId: number, userId: number): Conversation {
+    const list = this.stored(conversationId);
+    const members = this.members.get(conversationId);
+    const read = this.lastRead.get(conversationId)?.get(userId) ?? 0;
+    return {
+      id: conversationId,
+      sender_id: 1,
+      receiver_id: members ? null : 2,
+      created_at: new Date(0).toISOString(),
+      last_seq: list.length,
+      last_message: list.at(-1) ?? null,
+      unread_count: list.filter((m) => m.seq > read && m.sender_id !== userId && m.message_type !== 'system')
+        .length,
+      type: members ? 'group' : 'direct',
+      title: members ? `group ${conversationId}` : null,
+      member_count: members?.size ?? 2,
+      metadata: {},
+      my_role: 'member',
+      muted: false,
+      muted_until: null,
+    };
+  }
+
   stored(conversationId: number): Message[] {
     return this.messages.get(conversationId) ?? [];
   }
@@ -283,6 +359,12 @@ export class ScriptedGateway {
       this.joins.push(payload);
       const refusal = this.scripted('join-conversation');
       if (refusal) return ack?.({ success: false, error: refusal });
+      const notMember = this.notMember(payload.conversationId, userId);
+      if (notMember) {
+        ack?.({ success: false, error: notMember });
+        socket.emit('error', { message: notMember }); // as the real gateway does, for clients without callbacks
+        return;
+      }
       void socket.join(`conversation:${payload.conversationId}`);
       const all = this.stored(payload.conversationId);
       const lastSeq = all.length;
@@ -311,6 +393,8 @@ export class ScriptedGateway {
       const refusal = this.scripted('mark-read');
       if (refusal) return ack?.({ success: false, error: refusal });
       const seq = payload.seq ?? this.stored(payload.conversationId).length;
+      const marks = this.lastRead.get(payload.conversationId);
+      if (marks?.has(userId)) marks.set(userId, Math.max(marks.get(userId)!, seq));
       this.io
         .of('/chat')
         .to([`conversation:${payload.conversationId}`, `user:${userId}`])
@@ -319,30 +403,88 @@ export class ScriptedGateway {
     });
   }
 
+  /** `Unauthorized to join this conversation` when the conversation has members and `userId` is not one. */
+  private notMember(conversationId: number, userId: number): string | undefined {
+    const members = this.members.get(conversationId);
+    return members && !members.has(userId) ? ErrorMessages.notParticipantJoin : undefined;
+  }
+
   /**
-   * GET /api/chats/conversations/:id/messages?after_seq=&limit= (what the SDK uses for catch-ups and gaps), and
-   * POST /api/auth/refresh, /logout and /logout-all.
+   * The REST the SDK uses: history after a seq (catch-ups and gaps); POST /api/auth/refresh, /logout and
+   * /logout-all; user lookup by username (`user<id>`); and for groups: create, get, members (paged), remove.
    */
   private rest(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
     this.restCalls.push(`${req.method} ${url.pathname}${url.search}`);
-    if (req.method === 'POST' && url.pathname.startsWith('/api/auth/')) {
-      let body = '';
-      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      req.on('end', () => this.auth(url.pathname, req, body ? JSON.parse(body) : undefined, res));
-      return;
+    let raw = '';
+    req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+    req.on('end', () => {
+      const body: unknown = raw ? JSON.parse(raw) : undefined;
+      if (req.method === 'POST' && url.pathname.startsWith('/api/auth/')) {
+        return this.auth(url.pathname, req, body, res);
+      }
+      const caller = Number(/^Bearer t-(\d+)$/.exec(req.headers.authorization ?? '')?.[1]);
+      if (!caller) return reply(res, 401, { statusCode: 401, message: 'Unauthorized' });
+      this.api(req.method ?? 'GET', url, caller, body, res);
+    });
+  }
+
+  private api(method: string, url: URL, caller: number, body: unknown, res: ServerResponse): void {
+    const path = url.pathname;
+    const notFound = () => reply(res, 404, { statusCode: 404, message: 'Not Found' });
+    if (method === 'GET' && path === '/api/users') {
+      if (this.throttleLookups > 0) {
+        this.throttleLookups--;
+        res.setHeader('retry-after', '0');
+        return reply(res, 429, { statusCode: 429, message: ErrorMessages.rateLimited });
+      }
+      const id = Number(/^user(\d+)$/.exec(url.searchParams.get('username') ?? '')?.[1]);
+      return id
+        ? reply(res, 200, userOf(id))
+        : reply(res, 404, { statusCode: 404, message: 'User not found' });
     }
-    const m = /^\/api\/chats\/conversations\/(\d+)\/messages$/.exec(url.pathname);
-    if (!m || !/^Bearer t-\d+$/.test(req.headers.authorization ?? '')) {
-      res.writeHead(m ? 401 : 404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ statusCode: m ? 401 : 404, message: m ? 'Unauthorized' : 'Not Found' }));
-      return;
+    if (method === 'POST' && path === '/api/chats/conversations') {
+      const { member_ids } = body as { member_ids: number[] };
+      const id = this.nextConversationId++;
+      this.group(id, [caller, ...member_ids.filter((m) => m !== caller)]);
+      this.storeSystem(id, { action: 'created', actor_id: caller, user_ids: member_ids }, 'created');
+      return reply(res, 201, this.conversationFor(id, caller));
     }
-    const after = Number(url.searchParams.get('after_seq') ?? 0);
-    const limit = Number(url.searchParams.get('limit') ?? 20);
-    const rest = this.stored(Number(m[1])).filter((msg) => msg.seq > after);
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ messages: rest.slice(0, limit), has_more: rest.length > limit }));
+    const m = /^\/api\/chats\/conversations\/(\d+)(\/messages|\/members(?:\/(\d+))?)?$/.exec(path);
+    if (!m) return notFound();
+    const conversationId = Number(m[1]);
+    if (this.notMember(conversationId, caller)) {
+      return reply(res, 403, { statusCode: 403, message: ErrorMessages.notParticipantRest });
+    }
+    if (method === 'GET' && m[2] === undefined)
+      return reply(res, 200, this.conversationFor(conversationId, caller));
+    if (method === 'GET' && m[2] === '/messages') {
+      const after = Number(url.searchParams.get('after_seq') ?? 0);
+      const limit = Number(url.searchParams.get('limit') ?? 20);
+      const rest = this.stored(conversationId).filter((msg) => msg.seq > after);
+      return reply(res, 200, { messages: rest.slice(0, limit), has_more: rest.length > limit });
+    }
+    if (method === 'GET' && m[2] === '/members') {
+      const after = Number(url.searchParams.get('cursor') ?? 0);
+      const limit = Math.min(Number(url.searchParams.get('limit') ?? 20), this.membersPageMax);
+      const marks = this.lastRead.get(conversationId) ?? new Map<number, number>();
+      const ids = [...(this.members.get(conversationId) ?? [])]
+        .filter((id) => id > after)
+        .sort((a, b) => a - b);
+      const page = ids.slice(0, limit);
+      const members: Member[] = page.map((id, i) => ({
+        user: userOf(id),
+        role: i === 0 && after === 0 ? 'owner' : 'member',
+        joined_at: new Date(0).toISOString(),
+        last_read_seq: marks.get(id) ?? 0,
+      }));
+      return reply(res, 200, { members, next_cursor: ids.length > limit ? String(page.at(-1)) : null });
+    }
+    if (method === 'DELETE' && m[3] !== undefined) {
+      this.removeMember(conversationId, Number(m[3]), caller);
+      return reply(res, 204);
+    }
+    notFound();
   }
 
   /**
@@ -406,6 +548,10 @@ function decode(token: string): TokenClaims | undefined {
   } catch {
     return undefined;
   }
+}
+
+function userOf(id: number): User {
+  return { id, username: `user${id}`, display_name: `User ${id}`, created_at: new Date(0).toISOString() };
 }
 
 function reply(res: ServerResponse, status: number, body?: unknown): void {

@@ -105,7 +105,7 @@ export const chatsConfigSchema = {
     min: 2,
     max: Limits.groupMembersMax,
     description:
-      "conversations up to this many members move every member's list and conversation-updated on each message; larger groups are read from the conversation and coalesced",
+      "groups up to this many members move every member's list row on each message (fan-out on write); larger groups' lists read the conversation's own activity",
   }),
   presenceGroupMax: int('PRESENCE_GROUP_MAX', {
     default: 100,

@@ -136,8 +136,8 @@ export class ConversationsService {
     req: RpcRequest<'conversations.create-group'>,
     conversationId?: number,
   ): Promise<MembershipChange> {
-    const [found] = await tx.query<{ id: number; member_count: number }>({
-      text: `SELECT id, member_count FROM conversations WHERE id = $1 OR ($1 IS NULL AND request_id = $2)`,
+    const [found] = await tx.query<{ id: number }>({
+      text: `SELECT id FROM conversations WHERE id = $1 OR ($1 IS NULL AND request_id = $2)`,
       values: [conversationId ?? null, req.request_id],
     });
     if (!found) throw Errors.conversationNotFound();
@@ -151,7 +151,6 @@ export class ConversationsService {
     return {
       messages: [toMessage(created!)],
       conversation: await conversationState(tx, found.id),
-      views: found.member_count <= this.config.groupFanoutMax ? views : null,
       excluded_user_ids: [],
       added_user_ids: members,
       removed_user_ids: [],
@@ -188,7 +187,6 @@ export class ConversationsService {
       return {
         messages: [message],
         conversation: await conversationState(tx, conv.id),
-        views: conv.member_count <= this.config.groupFanoutMax ? await memberViews(tx, conv.id) : null,
         excluded_user_ids: [],
         added_user_ids: [],
         removed_user_ids: [],

@@ -236,12 +236,10 @@ export class MembersService {
       const role = await roleOf(tx, conv.id, userId);
       if (conv.type === 'direct') throw Errors.directMembership();
       const { messages, added, removed } = await work(tx, conv, role);
-      const large = conv.member_count > this.config.groupFanoutMax;
       const stillMember = !removed.includes(userId);
       return {
         messages,
         conversation: await conversationState(tx, conv.id),
-        views: large || messages.length === 0 ? null : await memberViews(tx, conv.id),
         excluded_user_ids: removed,
         added_user_ids: added,
         removed_user_ids: removed,

@@ -180,7 +180,7 @@ export const gatewayConfigSchema = {
     min: 10,
     max: 60_000,
     description:
-      'groups over GROUP_FANOUT_MAX members get at most one conversation-updated round per this interval',
+      "a group's members get at most one conversation-updated round per this interval (the first at once)",
   }),
 
   // ---- admission control and connections ---------------------------------------------------------------------

@@ -35,24 +35,29 @@ const REPEAT_WINDOW_MS = 60_000;
  * commit and the broadcast, or the chats instance that committed it died before answering.
  *
  * Fan-out scales with the group, not with its members: `receive-message` is one broadcast to the conversation's
- * room, and `conversation-updated` one broadcast per distinct member view (members at the same unread count,
- * role and mute share it; in a busy group most are at one of a few counts). Groups over GROUP_FANOUT_MAX members
- * get their `conversation-updated` coalesced instead: at most one round per CONVERSATION_UPDATE_COALESCE_MS,
- * whatever the message rate, read fresh from the chats service.
+ * room. `conversation-updated` carries each member's own unread count, role and mute, so it cannot be one
+ * broadcast: a direct conversation's send returns both users' views (two broadcasts, as seed 002 expects, per
+ * message), and a group's is coalesced: at most one round per CONVERSATION_UPDATE_COALESCE_MS per group, whatever
+ * the message rate, read fresh from the chats service and sent as one broadcast per distinct member view.
  */
 @Injectable()
 export class ChatEvents {
   private nsp?: Namespace<Record<string, never>, ServerToClientEvents>;
   private readonly logger = new Logger('ChatEvents');
-  /** Large groups whose coalesced update this gateway owns and has scheduled. */
-  private readonly coalescing = new Set<Id>();
+  /**
+   * Groups whose coalescing interval this gateway owns, and whether a message arrived here since its last round
+   * (then a trailing round follows when the interval ends).
+   */
+  private readonly coalescing = new Map<Id, { dirty: boolean }>();
 
   constructor(
     private readonly redis: RedisService,
     private readonly rpc: ChatsRpcClient,
     private readonly metrics: RealtimeMetrics,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-  ) {}
+  ) {
+    redis.commands.defineCommand('parleyCoalesce', { numberOfKeys: 2, lua: CLAIM_OR_MARK });
+  }
 
   attach(nsp: Namespace<Record<string, never>, ServerToClientEvents>): void {
     this.nsp = nsp;
@@ -91,8 +96,8 @@ export class ChatEvents {
 
   /**
    * A membership or group change: its system messages to the room, then the removed members' sockets leave the
-   * room on every instance and get `conversation-removed`, and every member (the added ones included) gets
-   * `conversation-updated`. Awaited by the change's caller, so the removal is acknowledged only once every
+   * room on every instance and get `conversation-removed`, the added members get `conversation-updated` at once
+   * and the others a coalesced round. Awaited by the change's caller, so the removal is acknowledged only once every
    * gateway has been told (the adapter's socketsLeave is a publish; a send committed after the removal is never
    * broadcast to the removed users anyway: its result names them in `excluded_user_ids`).
    */
@@ -106,9 +111,9 @@ export class ChatEvents {
       nsp.in(rooms).socketsLeave(Rooms.conversation(conversationId));
       nsp.to(rooms).emit(ServerEvent.ConversationRemoved, { conversationId });
     }
-    if (change.messages.length === 0 && change.added_user_ids.length === 0) return;
-    if (change.views === null) this.emitViews(change.conversation, change.added_views);
-    await this.conversationUpdated(change.conversation, change.views);
+    this.emitViews(change.conversation, change.added_views);
+    const everyoneJustAdded = change.added_user_ids.length === change.conversation.member_count;
+    if (change.messages.length > 0 && !everyoneJustAdded) await this.coalesce(change.conversation.id);
   }
 
   /** `messages-read` to the conversation's room and to every socket of the reader. */
@@ -125,7 +130,7 @@ export class ChatEvents {
     target.emit(ServerEvent.ReceiveMessage, message);
   }
 
-  /** One broadcast per distinct view, or (views null: a large group) a coalesced round. */
+  /** One broadcast per distinct view, or (views null: a group) a coalesced round. */
   private async conversationUpdated(
     state: ConversationState,
     views: MemberViewGroup[] | null,
@@ -143,34 +148,60 @@ export class ChatEvents {
   }
 
   /**
-   * Schedules the conversation's next coalesced round, unless one is scheduled already on any gateway: the one
-   * that sets the Redis key owns the interval, and its round, read after the key expires, covers every message
-   * committed while the key was set. A gateway that finds the key taken does not remember that, so a message after
-   * the owner's round schedules the next one.
+   * A round of `conversation-updated` for the group now, unless one ran within the interval (then one runs when the
+   * interval ends). Across gateways: the one that claims the group's Redis key (SET NX PX) owns the interval and
+   * runs a round at once (the first message of a quiet group is not delayed); a gateway that finds it claimed
+   * marks it dirty in the same script, before the key can expire, so the owner, at the end of the interval, sees
+   * the mark (or its own), and starts the next interval with a round. Each round reads the state after every
+   * message it covers was committed.
    */
   private async coalesce(conversationId: Id): Promise<void> {
-    if (this.coalescing.has(conversationId)) return;
+    const owned = this.coalescing.get(conversationId);
+    if (owned) {
+      owned.dirty = true;
+      return;
+    }
     const windowMs = this.config.conversationUpdateCoalesceMs;
-    const owned = await this.redis.commands.set(
-      this.redis.key(`conversation-updated:${conversationId}`),
-      '1',
-      'PX',
+    const key = this.redis.key(`conversation-updated:${conversationId}`);
+    const claimed = await (this.redis.commands as unknown as CoalesceScript).parleyCoalesce(
+      key,
+      `${key}:dirty`,
       windowMs,
-      'NX',
     );
-    if (owned === null) return;
-    this.coalescing.add(conversationId);
+    if (claimed !== 1) return;
+    const state = { dirty: false };
+    this.coalescing.set(conversationId, state);
+    this.round(conversationId);
     setTimeout(() => {
       this.coalescing.delete(conversationId);
-      this.rpc
-        .call('conversations.member-views', { conversation_id: conversationId })
-        .then(({ conversation, views }) => {
-          this.metrics.coalescedUpdates.inc();
-          this.emitViews(conversation, views);
-        })
+      this.redis.commands
+        .getdel(`${key}:dirty`)
+        .then((mark) => (state.dirty || mark !== null ? this.coalesce(conversationId) : undefined))
         .catch((err: unknown) =>
-          this.logger.warn(`conversation-updated of ${conversationId} not sent: ${(err as Error).message}`),
+          this.logger.warn(`coalesced update of ${conversationId} lost: ${(err as Error).message}`),
         );
     }, windowMs).unref();
   }
+
+  private round(conversationId: Id): void {
+    this.rpc
+      .call('conversations.member-views', { conversation_id: conversationId })
+      .then(({ conversation, views }) => {
+        this.metrics.coalescedUpdates.inc();
+        this.emitViews(conversation, views);
+      })
+      .catch((err: unknown) =>
+        this.logger.warn(`conversation-updated of ${conversationId} not sent: ${(err as Error).message}`),
+      );
+  }
 }
+
+interface CoalesceScript {
+  parleyCoalesce(key: string, dirtyKey: string, windowMs: number): Promise<number>;
+}
+
+/** Claims the group's interval (1), or marks it dirty for its owner (0), atomically. */
+const CLAIM_OR_MARK = `
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 1 end
+redis.call('SET', KEYS[2], '1', 'PX', tonumber(ARGV[1]) * 2)
+return 0`;

@@ -484,8 +484,8 @@ const serverDocs: { [E in ServerName]: { title: string; summary: string } } = {
     title: 'A conversation changed',
     summary:
       "To each member's own sockets when a message arrives or the group changes, and to members just added; " +
-      "`unread_count`, `my_role` and `muted` are the recipient's. Groups over GROUP_FANOUT_MAX members get it " +
-      'coalesced: at most one per CONVERSATION_UPDATE_COALESCE_MS.',
+      "`unread_count`, `my_role` and `muted` are the recipient's. For groups it is coalesced: at most one per " +
+      'CONVERSATION_UPDATE_COALESCE_MS (1 s; the first at once), with the state after the latest message.',
   },
   'conversation-removed': {
     title: 'You left a conversation',

@@ -307,8 +307,8 @@ export interface SendMessageResult {
   /** The conversation after the message, for `conversation-updated`. */
   conversation: ConversationState;
   /**
-   * Each member's view, grouped, for their `conversation-updated`; null for a group over GROUP_FANOUT_MAX members,
-   * whose updates the gateway coalesces (see `conversations.member-views`), and for a repeat.
+   * Both users' views of a direct conversation, for their `conversation-updated`; null for a group, whose updates
+   * the gateway coalesces (see `conversations.member-views`), and for a repeat.
    */
   views: MemberViewGroup[] | null;
   /** Users who left or were removed in the last minute: their sockets may still be in the room; skip them. */
@@ -322,8 +322,6 @@ export interface SendMessageResult {
 export interface MembershipChange {
   messages: Message[];
   conversation: ConversationState;
-  /** Every member's view, grouped; null for a group over GROUP_FANOUT_MAX members (coalesced, as for sends). */
-  views: MemberViewGroup[] | null;
   /** Removed or left, now or in the last minute: no broadcast of these messages reaches them. */
   excluded_user_ids: Id[];
   added_user_ids: Id[];

@@ -152,9 +152,10 @@ export const TYPE_CHECK = `("type" = 'direct' AND "receiver_id" IS NOT NULL AND 
  *   user blocked the other, refuse (`blocked`);
  * - insert with the next seq and unread total (nothing, and no seq used, for a repeated client_message_id or
  *   request id: `duplicate`); move `last_seq`, `unread_total`, `activity`;
- * - the sender's read mark moves to the message. In a conversation of at most `fanout_max` members every member's
- *   list position moves too, and `members` returns each one's view for `conversation-updated`; larger groups
- *   move only the conversation (their members' lists read it from there) and return `members` NULL;
+ * - the sender's read mark moves to the message. In a direct conversation or a group of at most `fanout_max`
+ *   members every member's list position moves too; larger groups move only the conversation (their members'
+ *   lists read it from there). A direct conversation returns both users' views in `members` for their
+ *   `conversation-updated`; a group returns NULL (the gateway coalesces groups' updates);
  * - `excluded`: users who left or were removed in the last minute (and are not members again): the broadcast
  *   skips their sockets, which may not have left the room yet on every gateway.
  */
@@ -212,7 +213,7 @@ BEGIN
     SET last_seq = new_seq, last_message_id = new_id, unread_total = conv.unread_total + 1,
         activity = nextval('conversation_activity_seq')
     WHERE c.id = item.c;
-    IF conv.member_count <= fanout_max THEN
+    IF conv.type = 'direct' THEN
       WITH moved AS (
         UPDATE conversation_participants p
         SET activity = nextval('conversation_activity_seq'),
@@ -227,8 +228,11 @@ BEGIN
                'muted_until', CASE WHEN moved.muted AND moved.muted_until > now() THEN moved.muted_until END))
       INTO members FROM moved;
     ELSE
-      UPDATE conversation_participants p SET last_read_seq = new_seq, read_total = conv.unread_total + 1
-      WHERE p.conversation_id = item.c AND p.user_id = item.s;
+      UPDATE conversation_participants p
+      SET activity = CASE WHEN conv.member_count <= fanout_max THEN nextval('conversation_activity_seq') END,
+          last_read_seq = CASE WHEN p.user_id = item.s THEN new_seq ELSE p.last_read_seq END,
+          read_total = CASE WHEN p.user_id = item.s THEN conv.unread_total + 1 ELSE p.read_total END
+      WHERE p.conversation_id = item.c AND (conv.member_count <= fanout_max OR p.user_id = item.s);
     END IF;
     IF conv.type = 'group' THEN
       excluded := ARRAY(

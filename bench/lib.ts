@@ -15,19 +15,24 @@ export function accessToken(userId: number, secret: string): string {
   return `${head}.${createHmac('sha256', secret).update(head).digest('base64url')}`;
 }
 
+/** `n` fresh users, created in one SQL statement (fixtures, not the API: no argon2), in ascending id. */
+export async function createUsers(db: TestDatabase, n: number, tag: string): Promise<number[]> {
+  const users = await db.sql<{ id: number }>(
+    `INSERT INTO users (username, username_key, display_name, password_hash)
+     SELECT $1 || g, $1 || g, $1 || g, 'bench-fixture' FROM generate_series(1, $2::int) g
+     RETURNING id`,
+    [`${tag}u`, n],
+  );
+  return users.map((u) => Number(u.id)).sort((x, y) => x - y);
+}
+
 /** `pairs` 1:1 conversations between fresh users, created in one SQL statement each (fixtures, not the API). */
 export async function createPairs(
   db: TestDatabase,
   pairs: number,
   tag: string,
 ): Promise<{ a: number; b: number; conversationId: number }[]> {
-  const users = await db.sql<{ id: number }>(
-    `INSERT INTO users (username, username_key, display_name, password_hash)
-     SELECT $1 || g, $1 || g, $1 || g, 'bench-fixture' FROM generate_series(1, $2::int) g
-     RETURNING id`,
-    [`${tag}u`, pairs * 2],
-  );
-  const ids = users.map((u) => u.id).sort((x, y) => x - y);
+  const ids = await createUsers(db, pairs * 2, tag);
   const a = ids.filter((_, i) => i % 2 === 0);
   const b = ids.filter((_, i) => i % 2 === 1);
   const convs = await db.sql<{ id: number; sender_id: number; receiver_id: number }>(
@@ -101,11 +106,19 @@ export class Worker {
   }
 }
 
+/**
+ * How often the measured scenarios try a refused join (bench/load-worker.ts): on a busy machine the chats service
+ * sheds some of a few hundred joins at once with "Service busy", and a user left out of its room would count as
+ * lost messages.
+ */
+export const JOIN_ATTEMPTS = 5;
+
 export async function connectUsers(
   workers: Worker[],
   users: BenchUser[],
   join: boolean,
   reconnection = false,
+  joinAttempts = 1,
 ) {
   // Both members of a conversation in the same worker: each worker then waits for exactly the deliveries its own
   // sends should cause. (Split by user, a worker could stop counting while a message to it was still on its way,
@@ -117,11 +130,18 @@ export async function connectUsers(
     users.filter((u) => conversations.get(u.conversationId)! % workers.length === w),
   );
   const replies = await Promise.all(
-    workers.map((w, i) => w.ask({ type: 'connect', users: parts[i]!, join, reconnection }, 'connected')),
+    workers.map((w, i) =>
+      w.ask({ type: 'connect', users: parts[i]!, join, reconnection, joinAttempts }, 'connected'),
+    ),
   );
+  const joinErrors: Record<string, number> = {};
+  for (const [k, v] of replies.flatMap((r) => Object.entries(r.joinErrors)))
+    joinErrors[k] = (joinErrors[k] ?? 0) + v;
   return {
     connected: replies.reduce((n, r) => n + r.connected, 0),
     failed: replies.reduce((n, r) => n + r.failed, 0),
+    joined: replies.reduce((n, r) => n + r.joined, 0),
+    joinErrors,
   };
 }
 
@@ -183,16 +203,90 @@ export function pidsNamed(name: string): number[] {
   return pids;
 }
 
+/** A reading of `sampleProcesses`: per name, CPU seconds so far, RSS, and per pid where the name sums several. */
+export type ProcessSample = Record<string, { cpu: number; rss: number; byPid?: Map<number, number> }>;
+
 /**
- * CPU seconds and RSS of each named process, plus Postgres (all its backends) and Redis, read now from /proc: sampled
- * before and after a step, the difference is what each spent on it.
+ * The database a Postgres process works for: a backend's title is `postgres: [cluster: ]user database host(port)
+ * state`; the postmaster and the server's own workers (checkpointer, WAL writer…) have none.
  */
-export function sampleProcesses(pids: Record<string, number>): Record<string, { cpu: number; rss: number }> {
-  const all: Record<string, { cpu: number; rss: number }> = {};
+function postgresDatabase(pid: number): string | undefined {
+  try {
+    const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+/g, ' ');
+    return /^postgres: (?:\S+: )?\S+ (\S+) (?:\S+\(\d+\)|\[local\])/.exec(title)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU seconds and RSS of each named process, plus Postgres and Redis, read now from /proc: sampled before and after
+ * a step, `cpuBetween` gives what each spent on it. Postgres counts the server's own processes and the backends of
+ * `database` (none without it): the backends of other databases are other users of the machine (tests running
+ * beside the bench), whose CPU `machineCpu` still shows.
+ */
+export function sampleProcesses(pids: Record<string, number>, database?: string): ProcessSample {
+  const all: ProcessSample = {};
   for (const [name, pid] of Object.entries(pids)) all[name] = procStat(pid);
-  const sum = (list: number[]) =>
-    list.map(procStat).reduce((a, b) => ({ cpu: a.cpu + b.cpu, rss: a.rss + b.rss }), { cpu: 0, rss: 0 });
-  all.postgres = sum(pidsNamed('postgres'));
+  const sum = (list: number[]) => {
+    const byPid = new Map<number, number>();
+    let rss = 0;
+    for (const pid of list) {
+      const st = procStat(pid);
+      byPid.set(pid, st.cpu);
+      rss += st.rss;
+    }
+    return { cpu: [...byPid.values()].reduce((a, b) => a + b, 0), rss, byPid };
+  };
+  all.postgres = sum(
+    pidsNamed('postgres').filter((pid) => {
+      const db = postgresDatabase(pid);
+      return db === undefined || db === database;
+    }),
+  );
   all.redis = sum(pidsNamed('redis-server'));
   return all;
+}
+
+/** Busy CPU seconds of the whole machine, every process (user, nice, system, irq, softirq), from /proc/stat. */
+export function machineCpu(): number {
+  const [, user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]!
+    .split(/\s+/);
+  return [user, nice, system, irq, softirq].reduce((a, v) => a + Number(v), 0) / 100;
+}
+
+/**
+ * What each process spent between two `sampleProcesses` readings over `seconds`. Where a name sums several
+ * processes, pid by pid: a Postgres backend that exits in between (a pool closing an idle connection) would
+ * otherwise take all its past CPU out of the sum, and a new one's counts from its start, which is within the step.
+ */
+export function cpuBetween(
+  before: ProcessSample,
+  after: ProcessSample,
+  seconds: number,
+): { processes: Record<string, { cpuPercent: number; rssMiB: number; cpuMs: number }>; cpuSeconds: number } {
+  const spent = (name: string) => {
+    const a = after[name]!;
+    const b = before[name];
+    if (!a.byPid || !b?.byPid) return a.cpu - (b?.cpu ?? 0);
+    let cpu = 0;
+    for (const [pid, c] of a.byPid) cpu += c - (b.byPid.get(pid) ?? 0);
+    return cpu;
+  };
+  const processes = Object.fromEntries(
+    Object.entries(after).map(([name, a]) => {
+      const cpu = spent(name);
+      return [
+        name,
+        {
+          cpuPercent: Math.round((cpu / seconds) * 1000) / 10,
+          rssMiB: Math.round(a.rss / 2 ** 20),
+          cpuMs: Math.round(cpu * 1000),
+        },
+      ];
+    }),
+  );
+  const cpuSeconds = Object.keys(after).reduce((a, name) => a + spent(name), 0);
+  return { processes, cpuSeconds };
 }

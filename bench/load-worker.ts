@@ -3,6 +3,8 @@
 // machine) in its content, so every receiver can compute the end-to-end latency.
 import { performance } from 'node:perf_hooks';
 import { io, type Socket } from 'socket.io-client';
+import { ServerEvent, type Conversation, type Message } from '@parley/contracts/wire';
+import { GroupRun } from './group-load.js';
 import type { BenchUser, FromWorker, ToWorker, WorkerResult } from './protocol.js';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -24,6 +26,8 @@ let clients: Client[] = [];
 const events = new Map<string, number>();
 const tally = (what: string) => events.set(what, (events.get(what) ?? 0) + 1);
 let run: { tag: string; measuring: boolean; result: WorkerResult } | undefined;
+/** The group scenario's run in progress (bench/group-load.ts). */
+let groupRun: GroupRun | undefined;
 /** How many receivers each conversation has in this whole run (other members), to count expected deliveries. */
 const receiversOf = new Map<number, number>();
 
@@ -32,8 +36,15 @@ process.on('message', (m: ToWorker) => {
 });
 
 async function handle(m: ToWorker): Promise<void> {
-  if (m.type === 'connect') return connectAll(m.users, m.join, m.reconnection ?? false);
+  if (m.type === 'connect') return connectAll(m.users, m.join, m.reconnection ?? false, m.joinAttempts ?? 1);
   if (m.type === 'run') return runLoad(m);
+  if (m.type === 'run-groups') {
+    const g = (groupRun = new GroupRun(m.tag));
+    const result = await g.run(clients, m);
+    groupRun = undefined;
+    send({ type: 'group-result', result });
+    return;
+  }
   if (m.type === 'count') {
     send({
       type: 'count',
@@ -49,16 +60,34 @@ async function handle(m: ToWorker): Promise<void> {
   process.exit(0);
 }
 
-async function connectAll(users: BenchUser[], join: boolean, reconnection: boolean): Promise<void> {
+/** How often a refused join-conversation is tried, and why the joins of the current connect were refused. */
+let joinAttempts = 1;
+const joinErrors = new Map<string, number>();
+
+async function connectAll(
+  users: BenchUser[],
+  join: boolean,
+  reconnection: boolean,
+  attempts: number,
+): Promise<void> {
   const started = now();
   let failed = 0;
+  joinAttempts = attempts;
+  joinErrors.clear();
   const batch = 200; // connect in waves, as a real population would, not 10,000 handshakes in one tick
   for (let i = 0; i < users.length; i += batch) {
     const wave = await Promise.all(users.slice(i, i + batch).map((u) => connectOne(u, join, reconnection)));
     failed += wave.filter((c) => !c).length;
     clients.push(...wave.filter((c): c is Client => c !== undefined));
   }
-  send({ type: 'connected', connected: clients.length, failed, ms: now() - started });
+  send({
+    type: 'connected',
+    connected: clients.length,
+    failed,
+    joined: clients.filter((c) => c.joined).length,
+    joinErrors: Object.fromEntries(joinErrors),
+    ms: now() - started,
+  });
 }
 
 function connectOne(user: BenchUser, join: boolean, reconnection: boolean): Promise<Client | undefined> {
@@ -72,7 +101,14 @@ function connectOne(user: BenchUser, join: boolean, reconnection: boolean): Prom
     forceNew: true,
   });
   const client: Client = { user, socket, joined: false, lastFrom: new Map(), seen: new Set(), n: 0 };
-  socket.on('receive-message', (msg: { content: string; conversation_id: number }) => onReceive(client, msg));
+  if (user.groupSize === undefined) {
+    socket.on(ServerEvent.ReceiveMessage, (msg: { content: string }) => onReceive(client, msg));
+  } else {
+    socket.on(ServerEvent.ReceiveMessage, (msg: Message) => groupRun?.onReceive(client, msg));
+    socket.on(ServerEvent.ConversationUpdated, (payload: { conversation: Conversation }) =>
+      groupRun?.onUpdate(payload),
+    );
+  }
   if (reconnection) {
     socket.on('disconnect', (reason) => tally(`disconnect: ${reason}`));
     socket.on('connect_error', (err) => tally(`connect_error: ${err.message}`));
@@ -96,12 +132,23 @@ function connectOne(user: BenchUser, join: boolean, reconnection: boolean): Prom
   });
 }
 
+/**
+ * Joins the user's conversation; a refused join (the chats service sheds reads that waited too long with "Service
+ * busy") is tried again after a growing pause, as an app would, up to `joinAttempts` times in all.
+ */
 async function joinConversation(c: Client): Promise<void> {
-  const ack = (await c.socket
-    .timeout(20_000)
-    .emitWithAck('join-conversation', { conversationId: c.user.conversationId, userId: c.user.id })
-    .catch(() => undefined)) as { success?: boolean } | undefined;
-  c.joined = ack?.success === true;
+  for (let attempt = 1; ; attempt++) {
+    const ack = (await c.socket
+      .timeout(20_000)
+      .emitWithAck('join-conversation', { conversationId: c.user.conversationId, userId: c.user.id })
+      .catch(() => undefined)) as { success?: boolean; error?: string } | undefined;
+    c.joined = ack?.success === true;
+    if (c.joined) return;
+    const why = ack?.error ?? 'no ack within 20 s';
+    joinErrors.set(why, (joinErrors.get(why) ?? 0) + 1);
+    if (attempt >= joinAttempts) return;
+    await new Promise((r) => setTimeout(r, 250 * 2 ** attempt * (0.5 + Math.random())));
+  }
 }
 
 function onReceive(c: Client, msg: { content: string }): void {

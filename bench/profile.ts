@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Cluster, TEST_JWT_SECRET } from '../test/support/cluster.js';
 import {
   connectUsers,
+  cpuBetween,
   createPairs,
   mergeResults,
   pairUsers,
@@ -58,12 +59,13 @@ try {
       ),
     );
   if (warmSeconds > 0) await load('warm', warmSeconds * 1000);
-  const before = sampleProcesses(pids);
+  const before = sampleProcesses(pids, cluster.db.name);
   const replies = await load('prof', seconds * 1000);
   const r = mergeResults(replies.map((m) => m.result));
-  const after = sampleProcesses(pids);
-  const names = Object.keys(after);
-  const msPerMessage = (name: string) => ((after[name]!.cpu - before[name]!.cpu) * 1000) / r.sent;
+  const after = sampleProcesses(pids, cluster.db.name);
+  const { processes } = cpuBetween(before, after, seconds);
+  const names = Object.keys(processes);
+  const msPerMessage = (name: string) => processes[name]!.cpuMs / r.sent;
   const total = names.reduce((a, name) => a + msPerMessage(name), 0);
   console.log(
     `CPU ms per message: ${names

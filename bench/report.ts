@@ -23,6 +23,79 @@ export interface RateStep {
   attempts?: number;
 }
 
+/** One step of the group scenario: groups of one size under one offered rate. */
+export interface GroupStep {
+  members: number;
+  groups: number;
+  /** Messages/s offered over all the groups of this size, each from a member picked at random. */
+  offered: number;
+  sent: number;
+  acked: number;
+  unacked: number;
+  /** Receipts due: every other member's socket once per acked message. */
+  expected: number;
+  delivered: number;
+  missing: number;
+  duplicated: number;
+  /** `receive-message` at the sending socket or at a socket outside the conversation. */
+  misdelivered: number;
+  /** Receipts of messages whose send was not acknowledged. */
+  deliveredUnacked: number;
+  outOfOrder: number;
+  deliveredPerSecond: number;
+  e2e: Percentiles;
+  ack: Percentiles;
+  processes: Record<string, { cpuPercent: number; rssMiB: number; cpuMs?: number }>;
+  /** CPU time of every sampled process (servers, Postgres, Redis, load workers) per message sent. */
+  cpuMsPerSent: number;
+  /** The same per delivery. */
+  cpuMsPerDelivered: number;
+  /** The same two, less what the processes spend idle (GroupResults.idle) over the step. */
+  cpuMsPerSentAboveIdle: number;
+  cpuMsPerDeliveredAboveIdle: number;
+  /** Busy CPU of the machine (/proc/stat) outside the sampled processes, % of one core: others using it. */
+  otherCpuPercent: number;
+  /** `conversation-updated` frames per acked message, over all member sockets. */
+  updatesPerMessage: number;
+  /** Distinct member views those frames carried per message: the adapter broadcasts of `conversation-updated`. */
+  viewsPerMessage: number;
+  /** Every measured message acked and received exactly once by each other member's socket, and by no other. */
+  exact: boolean;
+}
+
+/** What one more receiving member costs: two steps at the same rate, groups of two sizes. */
+export interface GroupFanout {
+  offered: number;
+  fromMembers: number;
+  toMembers: number;
+  /** Measured deliveries per message sent, larger groups less smaller. */
+  extraDeliveriesPerMessage: number;
+  /** CPU of every sampled process per extra delivery. */
+  cpuMsPerDelivery: number;
+  /** The same, by kind of process (gateways, chats, postgres, redis, load workers). */
+  byKind: Record<string, number>;
+}
+
+/** The group scenario's processes with every member connected and joined, nothing sent. */
+export interface GroupIdle {
+  processes: Record<string, { cpuPercent: number; rssMiB: number; cpuMs?: number }>;
+  /** All of them, % of one core. */
+  cpuPercent: number;
+  otherCpuPercent: number;
+}
+
+export interface GroupResults {
+  gateways: number;
+  chats: number;
+  warmupMs: number;
+  durationMs: number;
+  /** Unrecorded load before the first step of each group size. */
+  jitWarmupMs: number;
+  idle: GroupIdle;
+  steps: GroupStep[];
+  fanout: GroupFanout[];
+}
+
 export interface BenchResults {
   date: string;
   command: string;
@@ -85,6 +158,7 @@ export interface BenchResults {
     list: Record<string, Percentiles>;
     plans: Record<string, { indexOnly: boolean; executionMs: number }>;
   };
+  groups?: GroupResults;
 }
 
 const DOC = new URL('../docs/benchmarks.md', import.meta.url);
@@ -104,6 +178,7 @@ export function writeReport(r: BenchResults): void {
 }
 
 const f1 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(1));
+const f0 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(0));
 const f2 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(2));
 
 export function markdown(r: BenchResults): string {
@@ -167,6 +242,7 @@ export function markdown(r: BenchResults): string {
       lines.push('', '</details>', '');
     }
   }
+  if (r.groups) lines.push(...groupsMarkdown(r.groups));
   if (r.connections) {
     const c = r.connections.systems;
     lines.push(
@@ -241,6 +317,73 @@ export function markdown(r: BenchResults): string {
     );
   }
   return lines.join('\n');
+}
+
+function groupsMarkdown(g: GroupResults): string[] {
+  const sizes = [...new Set(g.steps.map((st) => st.members))];
+  const layout = sizes
+    .map((n) => `${g.steps.find((st) => st.members === n)!.groups} groups of ${n} members`)
+    .join(', ');
+  const cpuBy = (processes: GroupIdle['processes'], other: number) =>
+    [
+      ...Object.entries(processes)
+        .filter(([, p]) => p.cpuPercent > 0.5)
+        .map(([n, p]) => `${n} ${p.cpuPercent.toFixed(0)}`),
+      `other ${other.toFixed(0)}`,
+    ].join(', ');
+  const lines = [
+    `**Groups** (Parley only: the baseline and stock have no groups), ${g.gateways} gateways and ${g.chats} chats ` +
+      `services, ${layout}, created through \`POST /api/chats/conversations\`; member i of a group on gateway ` +
+      `i mod ${g.gateways}; each message from a member picked at random. Each group size first ran ` +
+      `${g.jitWarmupMs / 1000} s unrecorded; each step ${g.warmupMs / 1000} s warm-up, ${g.durationMs / 1000} s measured. ` +
+      "A delivery is one `receive-message` at one member socket; every message is due once at each member's socket " +
+      "but the sender's (which gets `message-sent`). Latencies in ms.",
+    '',
+    '| members | groups | offered msg/s | sent | unacked | delivered/s | missing | dup | misdelivered | out of order | e2e p50 | p95 | p99 | max | ack p99 | exactly once |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const st of g.steps)
+    lines.push(
+      `| ${st.members} | ${st.groups} | ${st.offered} | ${st.sent} | ${st.unacked} | ${st.deliveredPerSecond} | ${st.missing} | ` +
+        `${st.duplicated} | ${st.misdelivered + st.deliveredUnacked} | ${st.outOfOrder} | ${f2(st.e2e.p50)} | ${f2(st.e2e.p95)} | ` +
+        `${f2(st.e2e.p99)} | ${f1(st.e2e.max)} | ${f2(st.ack.p99)} | ${st.exact ? '✓' : '✗'} |`,
+    );
+  lines.push(
+    '',
+    '"Misdelivered": `receive-message` at the sending socket or outside the conversation, or of a message whose send ' +
+      'was not acknowledged.',
+    '',
+    'What it costs: CPU of all processes (gateways, chats services, Postgres, Redis, load workers), per message sent ' +
+      'and per delivery, in all and above what the same processes spend idle with every member connected ' +
+      `(${g.idle.cpuPercent.toFixed(0)}% of a core: ${cpuBy(g.idle.processes, g.idle.otherCpuPercent)}); ` +
+      '"other" is the busy CPU of the machine outside them (other users of the machine). `conversation-updated` ' +
+      'per message counts frames at all member sockets; "broadcasts" the distinct member views (unread count, role, ' +
+      'mute) they carried, one adapter broadcast each.',
+    '',
+    '| members | offered msg/s | CPU ms / sent | µs / delivery | above idle: ms / sent | µs / delivery | `conversation-updated` / msg | broadcasts / msg | CPU % by process |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
+  for (const st of g.steps)
+    lines.push(
+      `| ${st.members} | ${st.offered} | ${f2(st.cpuMsPerSent)} | ${f0(st.cpuMsPerDelivered * 1000)} | ` +
+        `${f2(st.cpuMsPerSentAboveIdle)} | ${f0(st.cpuMsPerDeliveredAboveIdle * 1000)} | ${f1(st.updatesPerMessage)} | ` +
+        `${f1(st.viewsPerMessage)} | ${cpuBy(st.processes, st.otherCpuPercent)} |`,
+    );
+  lines.push('');
+  for (const x of g.fanout) {
+    const parts = Object.entries(x.byKind)
+      .map(([k, v]) => `${k} ${f0(v * 1000)}`)
+      .join(', ');
+    lines.push(
+      `**Fan-out cost**: at ${x.offered} messages/s, groups of ${x.toMembers} instead of ${x.fromMembers} members made ` +
+        `${f1(x.extraDeliveriesPerMessage)} more deliveries per message and cost **${f0(x.cpuMsPerDelivery * 1000)} µs of ` +
+        `CPU per extra delivery** (the difference of CPU per message sent over the difference of deliveries per ` +
+        `message, so what a send costs whatever its group and what the processes spend idle cancel out; by process, ` +
+        `in µs: ${parts}).`,
+      '',
+    );
+  }
+  return lines;
 }
 
 /** p99 end-to-end latency against offered rate, one line per system (log-scaled axes). */

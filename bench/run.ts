@@ -3,7 +3,8 @@
 // Options: --systems baseline,stock,parley  --rates 500,1000,...  --duration 6  --warmup 2  --pairs 100
 //          --jit-warmup 30 (seconds of unrecorded load at JIT_WARMUP_RATE before each system's sweep)
 //          --instances 1,1 (Parley's gateways,chats; 2,2 by default)
-//          --skip rates,connections,reconnect,history  --quick (short runs, fewer rates; for trying a change)
+//          --skip rates,groups,connections,reconnect,history  --quick (short runs, fewer rates; for trying a change)
+//          --group-steps 10:20,100:20,10:50 (group size:offered messages/s, Parley only)  --group-sockets 200
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { Agent as HttpAgent, get as httpGet } from 'node:http';
@@ -15,9 +16,12 @@ import { Cluster, TEST_JWT_SECRET } from '../test/support/cluster.js';
 import { freePort } from '../tools/lib/ports.js';
 import { waitFor } from '../tools/lib/wait.js';
 import { REPO_ROOT } from '../tools/lib/app-process.js';
+import { groupScenario, parseGroupSteps } from './groups.js';
 import {
   accessToken,
   connectUsers,
+  cpuBetween,
+  JOIN_ATTEMPTS,
   createPairs,
   mergeResults,
   pairUsers,
@@ -54,6 +58,15 @@ const pairs = Number(opt('pairs', '100'));
 const jitWarmupMs = Number(opt('jit-warmup', quick ? '10' : '30')) * 1000;
 const JIT_WARMUP_RATE = 200;
 const skip = new Set(opt('skip', '').split(','));
+/**
+ * The group scenario: group size and offered messages/s, over all groups of that size. 10 and 100 members at the
+ * same rate give the cost of one more receiver (docs/benchmarks.md); 100 is GROUP_FANOUT_MAX's default, the largest
+ * group whose `conversation-updated` is sent per message rather than coalesced. The rates are low because each
+ * message to 100 members is 99 deliveries and up to 100 `conversation-updated` broadcasts.
+ */
+const groupSteps = parseGroupSteps(opt('group-steps', quick ? '10:20,100:20' : '10:20,100:20,10:50'));
+/** Sockets per group size (groups of 10: 20 groups; of 100: 2). */
+const groupSockets = Number(opt('group-sockets', '200'));
 /** Parley's instances, `gateways,chats` (2,2 as shipped; 1,1 runs it with the process count of "stock"). */
 const [parleyGateways, parleyChats] = opt('instances', '2,2').split(',').map(Number) as [number, number];
 const now = () => performance.timeOrigin + performance.now();
@@ -168,24 +181,15 @@ async function measure(
     ),
   );
   await sleep(warmupMs);
-  const before = sampleProcesses(pids);
+  const before = sampleProcesses(pids, sys.cluster?.db.name);
   await sleep(measuredMs);
-  const after = sampleProcesses(pids);
+  const after = sampleProcesses(pids, sys.cluster?.db.name);
   const r = mergeResults((await results).map((m) => m.result));
   const e2e = percentiles(r.e2e);
   const ack = percentiles(r.ack);
   const lost = Math.max(0, r.expected - r.delivered);
   const seconds = measuredMs / 1000;
-  const processes = Object.fromEntries(
-    Object.entries(after).map(([name, a]) => [
-      name,
-      {
-        cpuPercent: Math.round(((a.cpu - (before[name]?.cpu ?? 0)) / seconds) * 1000) / 10,
-        rssMiB: Math.round(a.rss / 2 ** 20),
-      },
-    ]),
-  );
-  const cpuSeconds = Object.entries(after).reduce((a, [n, v]) => a + v.cpu - (before[n]?.cpu ?? 0), 0);
+  const { processes, cpuSeconds } = cpuBetween(before, after, seconds);
   const step: RateStep = {
     offered: rate,
     cpuMsPerMessage: r.sent > 0 ? Math.round((cpuSeconds / r.sent) * 1e5) / 100 : 0,
@@ -220,9 +224,23 @@ async function rateSweep(name: SystemName): Promise<{ steps: RateStep[]; maxSust
   const workers = [new Worker(), new Worker()];
   try {
     const users = await sys.users(pairs, `${name}b`);
-    const { connected, failed } = await connectUsers(workers, users, true);
+    const { connected, failed, joined, joinErrors } = await connectUsers(
+      workers,
+      users,
+      true,
+      false,
+      JOIN_ATTEMPTS,
+    );
     if (failed > 0) throw new Error(`${failed} of ${users.length} users could not connect`);
-    console.log(`  ${connected} users connected (${pairs} conversations), ${workers.length} load workers`);
+    // A user whose join was refused is not in the room, and its receipts will show as lost: say so up front.
+    const refused = Object.entries(joinErrors)
+      .map(([k, v]) => `${k} × ${v}`)
+      .join(', ');
+    console.log(
+      `  ${connected} users connected (${pairs} conversations), ${workers.length} load workers` +
+        (refused ? `; joins refused: ${refused}` : '') +
+        (joined < connected ? `; ${connected - joined} never joined` : ''),
+    );
     const senders = users.filter((u) => u.sends).length;
     // One unrecorded step first, so every system is measured with its code already compiled by the JIT.
     await measure(sys, workers, senders, JIT_WARMUP_RATE, 'warm-up', jitWarmupMs);
@@ -562,6 +580,24 @@ const results: BenchResults = {
   systems: {},
 };
 if (!skip.has('rates')) for (const s of systems) results.systems[s] = await rateSweep(s);
+if (!skip.has('groups'))
+  results.groups = await groupScenario(
+    async () => {
+      const sys = await startParley('parley', { gateways: parleyGateways, chats: parleyChats });
+      return { cluster: sys.cluster!, pids: sys.pids, stop: () => sys.stop() };
+    },
+    {
+      steps: groupSteps,
+      sockets: groupSockets,
+      warmupMs,
+      durationMs,
+      // Split between the group sizes, so that the scenario warms up as long as one system's sweep.
+      jitWarmupMs: jitWarmupMs / new Set(groupSteps.map((s) => s.members)).size,
+      gateways: parleyGateways,
+      chats: parleyChats,
+      jwtSecret: TEST_JWT_SECRET,
+    },
+  );
 if (!skip.has('connections')) results.connections = await connections();
 if (!skip.has('reconnect')) results.reconnect = await reconnect();
 if (!skip.has('history')) results.history = await history();
@@ -575,7 +611,9 @@ const full =
   systems.length === 3 &&
   ![...skip].some(Boolean) &&
   !argv.includes('--rates') &&
-  !argv.includes('--instances');
+  !argv.includes('--instances') &&
+  !argv.includes('--group-steps') &&
+  !argv.includes('--group-sockets');
 if (full) {
   writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
   writeReport(results);

@@ -1,64 +1,35 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, Cluster, REPO_ROOT } from '@parley/testing';
+import { api, Cluster } from '@parley/testing';
+import {
+  checkPrerequisites,
+  conversationButton,
+  launchChromium,
+  openPage as openDemoPage,
+  register,
+  SCREENSHOTS,
+  seeMessage,
+  type PageGlobals,
+} from './demo-page.js';
 
 // The demo page (apps/gateway/public, on the browser SDK) in a real Chromium: two users in two browser contexts,
-// each on its own gateway instance. Debian's Chromium must be installed: `npm test` and `npm run test:browser` run
-// tools/ensure-test-packages.sh first, which installs it with apt-get where missing. PARLEY_UPDATE_SCREENSHOTS=1 writes
+// each on its own gateway instance (demo-page.ts says where Chromium comes from). PARLEY_UPDATE_SCREENSHOTS=1 writes
 // the screenshots to docs/screenshots/ (else to a temp dir).
-
-const CHROMIUM = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const SCREENSHOTS = process.env.PARLEY_UPDATE_SCREENSHOTS
-  ? join(REPO_ROOT, 'docs/screenshots')
-  : join(tmpdir(), 'parley-screenshots');
-
-/** The page's globals, typed just enough for the functions run in the page (this tsconfig has no DOM lib). */
-interface PageGlobals {
-  document: {
-    querySelector(
-      selector: string,
-    ): { getAttribute(name: string): string | null; textContent: string | null } | null;
-    querySelectorAll(selector: string): Iterable<{ textContent: string | null }> & { length: number };
-  };
-  sessionStorage: { getItem(key: string): string | null };
-  pwned?: number;
-}
 
 let cluster: Cluster;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM}. Install Debian's package: "apt-get install -y chromium" ` +
-        '(or set PARLEY_CHROMIUM to a Chromium binary); `npm test` does so where it runs as root.',
-    );
-  }
-  if (!existsSync(join(REPO_ROOT, 'dist/apps/gateway/public/sdk/client/src/index.js'))) {
-    throw new Error('The browser SDK is not built: run "npm run build" (or "npm run build:web") first');
-  }
-  mkdirSync(SCREENSHOTS, { recursive: true });
+  checkPrerequisites();
   [cluster, browser] = await Promise.all([
     Cluster.start({
       gateways: 2,
       chats: 1,
       gatewayEnv: { RATE_LIMIT_MESSAGES_PER_SECOND: '1000', RATE_LIMIT_MESSAGES_BURST: '1000' },
     }),
-    chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
+    launchChromium(),
   ]);
 });
 afterAll(async () => {
@@ -67,43 +38,8 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function openPage(url: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1024, height: 640 }, colorScheme: 'light' });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(err.message));
-  page.on('console', (msg) => msg.type() === 'error' && problems.push(`${msg.text()} ${msg.location().url}`));
-  (page as Page & { problems: string[] }).problems = problems;
-  await page.goto(url);
-  return page;
-}
-
-async function register(page: Page, username: string, displayName: string): Promise<void> {
-  await page.locator('#username').fill(username);
-  await page.locator('#password').fill('correct horse battery');
-  await page.locator('#display-name').fill(displayName);
-  await page.getByRole('button', { name: 'Register' }).click();
-  await page.locator('#app').waitFor({ state: 'visible' });
-  await page.locator('#conn[data-state="connected"]').waitFor();
-}
-
-const conversationButton = (page: Page, name: string) =>
-  page.locator('#conversations button', { hasText: name });
+const openPage = (url: string) => openDemoPage(browser, contexts, url);
 const bubbles = (page: Page) => page.locator('#messages li.msg .bubble');
-
-/** Waits until `page` shows a message bubble whose text is exactly `text`. */
-async function seeMessage(page: Page, text: string, timeout = 10_000): Promise<void> {
-  await page.waitForFunction(
-    (t) =>
-      [...(globalThis as unknown as PageGlobals).document.querySelectorAll('#messages .bubble')].some(
-        (b) => b.textContent === t,
-      ),
-    text,
-    { timeout },
-  );
-}
 
 async function presenceOf(page: Page, name: string): Promise<string | null> {
   return conversationButton(page, name).locator('.dot').getAttribute('data-online');
@@ -238,7 +174,7 @@ describe('the demo page, two users on two gateways', () => {
     await pageA.screenshot({ path: join(SCREENSHOTS, 'demo-reconnecting.png') });
 
     for (const page of [pageA, pageB]) {
-      const problems = (page as Page & { problems: string[] }).problems.filter(
+      const problems = page.problems.filter(
         (p) => !/ERR_CONNECTION_REFUSED|WebSocket connection/.test(p), // the killed gateway
       );
       expect(problems).toEqual([]);

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Conversation, MembershipChange, RpcRequest, RpcResponse } from '@parley/contracts';
+import { decodeCursor, encodeCursor } from '../common/cursor.js';
 import { Errors } from '../common/domain.error.js';
 import {
   CONVERSATION_COLUMNS,
@@ -23,6 +24,9 @@ import {
 } from './conversation.queries.js';
 
 const FOREIGN_KEY_VIOLATION = '23503';
+
+/** Conversation lists page by the activity value of a page's last conversation. */
+const CURSOR = 'v1';
 
 @Injectable()
 export class ConversationsService {
@@ -209,7 +213,7 @@ export class ConversationsService {
    * conversations the user has; the second scan reads each of the user's large groups, which are few.
    */
   async list(req: RpcRequest<'conversations.list'>): Promise<RpcResponse<'conversations.list'>> {
-    const before = req.cursor === null ? null : decodeCursor(req.cursor);
+    const before = req.cursor === null ? null : decodeCursor(CURSOR, req.cursor);
     const rows: ConversationRow[] = await this.db.query({
       text: `SELECT * FROM (
          (SELECT ${CONVERSATION_COLUMNS}, p.activity
@@ -234,7 +238,7 @@ export class ConversationsService {
     const hasMore = rows.length > req.limit;
     return {
       conversations: page.map(toConversation),
-      next_cursor: hasMore ? encodeCursor(page[page.length - 1]!.activity!) : null,
+      next_cursor: hasMore ? encodeCursor(CURSOR, page[page.length - 1]!.activity!) : null,
     };
   }
 
@@ -348,16 +352,4 @@ export class ConversationsService {
     const moved = row.new_seq !== null;
     return { conversation_id: req.conversation_id, seq: moved ? row.new_seq! : row.old_seq, moved };
   }
-}
-
-// The cursor is opaque to clients: a version tag and the activity value of the last conversation of a page.
-function encodeCursor(activity: number): string {
-  return Buffer.from(`v1:${activity}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): number {
-  const match = /^v1:(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  const value = match ? Number(match[1]) : NaN;
-  if (!Number.isSafeInteger(value)) throw Errors.invalidCursor();
-  return value;
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Id, MemberRole, MembershipChange, Message, RpcRequest, RpcResponse } from '@parley/contracts';
+import { decodeCursor, encodeCursor } from '../common/cursor.js';
 import { Errors } from '../common/domain.error.js';
 import { CHATS_CONFIG, type ChatsConfig } from '../config/chats.config.js';
 import { Db, type Querier } from '../database/db.service.js';
@@ -25,6 +26,9 @@ import {
  * roles; nobody removes the owner; anyone may leave. An owner who leaves hands the group to its longest-standing
  * admin, else its longest-standing member.
  */
+/** Member pages go by user id. */
+const CURSOR = 'm1';
+
 @Injectable()
 export class MembersService {
   constructor(
@@ -34,7 +38,7 @@ export class MembersService {
 
   /** A page of members in user id order (the primary key's order: any page costs the same). */
   async list(req: RpcRequest<'members.list'>): Promise<RpcResponse<'members.list'>> {
-    const after = req.cursor === null ? 0 : decodeCursor(req.cursor);
+    const after = req.cursor === null ? 0 : decodeCursor(CURSOR, req.cursor);
     await roleOf(this.db, req.conversation_id, req.user_id).catch(async (err: unknown) => {
       await conversationState(this.db, req.conversation_id); // 404 first, when there is no such conversation
       throw err;
@@ -67,7 +71,7 @@ export class MembersService {
         joined_at: r.joined_at.toISOString(),
         last_read_seq: r.last_read_seq,
       })),
-      next_cursor: rows.length > req.limit ? encodeCursor(page[page.length - 1]!.id) : null,
+      next_cursor: rows.length > req.limit ? encodeCursor(CURSOR, page[page.length - 1]!.id) : null,
     };
   }
 
@@ -294,15 +298,4 @@ export class MembersService {
       values: [conversationId, userIds, actorId, action, role, seq],
     });
   }
-}
-
-function encodeCursor(userId: Id): string {
-  return Buffer.from(`m1:${userId}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): number {
-  const match = /^m1:(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  const value = match ? Number(match[1]) : NaN;
-  if (!Number.isSafeInteger(value)) throw Errors.invalidCursor();
-  return value;
 }

@@ -116,22 +116,7 @@ export class MuteDto {
   until?: string | null;
 }
 
-export class MembersQueryDto {
-  @ApiPropertyOptional({ description: 'Opaque cursor from next_cursor of the previous page' })
-  @Length(1, 200)
-  @IsString()
-  @IsOptional()
-  cursor?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: Limits.pageSizeMax, default: Limits.pageSizeDefault })
-  @Max(Limits.pageSizeMax)
-  @Min(1)
-  @IsInt()
-  @Type(() => Number)
-  @IsOptional()
-  limit?: number;
-}
-
+/** `?cursor=&limit=` of a cursor-paged list (conversations, members). */
 export class ListConversationsQueryDto {
   @ApiPropertyOptional({ description: 'Opaque cursor from next_cursor of the previous page' })
   @Length(1, 200)
@@ -147,6 +132,9 @@ export class ListConversationsQueryDto {
   @IsOptional()
   limit?: number;
 }
+
+/** The members page takes the same cursor and limit as the conversation list. */
+export class MembersQueryDto extends ListConversationsQueryDto {}
 
 export class MarkReadDto {
   @ApiPropertyOptional({ example: 42, description: 'Mark read up to this seq (default: the latest message)' })

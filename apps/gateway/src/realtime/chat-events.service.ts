@@ -97,9 +97,10 @@ export class ChatEvents {
   /**
    * A membership or group change: its system messages to the room, then the removed members' sockets leave the
    * room on every instance and get `conversation-removed`, the added members get `conversation-updated` at once
-   * and the others a coalesced round. Awaited by the change's caller, so the removal is acknowledged only once every
-   * gateway has been told (the adapter's socketsLeave is a publish; a send committed after the removal is never
-   * broadcast to the removed users anyway: its result names them in `excluded_user_ids`).
+   * and the others a coalesced round. Awaited by the change's caller, so the removal is acknowledged only after the
+   * leave was published to every gateway (socketsLeave is a publish, and a gateway may process it a moment later;
+   * a send committed after the removal is never broadcast to the removed users anyway: its result names them in
+   * `excluded_user_ids`).
    */
   async membershipChanged(change: MembershipChange): Promise<void> {
     const nsp = this.nsp;

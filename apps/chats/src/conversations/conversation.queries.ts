@@ -3,6 +3,7 @@ import type {
   ConversationState,
   Id,
   MemberRole,
+  MembershipChange,
   MemberViewGroup,
   Message,
   Metadata,
@@ -146,6 +147,44 @@ export async function memberViews(
     values: [conversationId, userIds],
   });
   return rows.map((row) => ({ view: toMemberView(row), user_ids: row.user_ids.map(Number) }));
+}
+
+/** The ids of a conversation's members, in id order. */
+export async function memberIds(q: Querier, conversationId: Id): Promise<Id[]> {
+  const rows = await q.query<{ user_id: Id }>({
+    text: `SELECT user_id FROM conversation_participants WHERE conversation_id = $1 ORDER BY user_id`,
+    values: [conversationId],
+  });
+  return rows.map((r) => Number(r.user_id));
+}
+
+/**
+ * What a membership or group change did, read in its transaction: what the gateway needs to broadcast it (the
+ * conversation after it, the actor's view unless they left, the added members' views, and the new presence
+ * contacts when users joined a group within `presenceGroupMax` members).
+ */
+export async function changeOf(
+  q: Querier,
+  conversationId: Id,
+  actorId: Id,
+  done: { messages: Message[]; added: Id[]; removed: Id[] },
+  presenceGroupMax: number,
+): Promise<MembershipChange> {
+  const { messages, added, removed } = done;
+  const conversation = await conversationState(q, conversationId);
+  return {
+    messages,
+    conversation,
+    excluded_user_ids: removed,
+    added_user_ids: added,
+    removed_user_ids: removed,
+    mine: removed.includes(actorId) ? null : await conversationOf(q, conversationId, actorId),
+    added_views: added.length > 0 ? await memberViews(q, conversationId, added) : [],
+    contacts:
+      added.length > 0 && conversation.member_count <= presenceGroupMax
+        ? { added, members: await memberIds(q, conversationId) }
+        : null,
+  };
 }
 
 /** Display names of users, for the text of system messages. */

@@ -15,10 +15,12 @@ import { CHATS_CONFIG, type ChatsConfig } from '../config/chats.config.js';
 import { Db, type Querier } from '../database/db.service.js';
 import {
   appendSystemMessage,
+  changeOf,
   conversationOf,
   conversationState,
   displayNames,
   lockConversation,
+  memberIds,
   memberViews,
   roleOf,
 } from './conversation.queries.js';
@@ -150,18 +152,14 @@ export class ConversationsService {
              WHERE m.conversation_id = $1 AND m.seq = 1`,
       values: [found.id],
     });
-    const views = await memberViews(tx, found.id);
-    const members = views.flatMap((v) => v.user_ids);
-    return {
-      messages: [toMessage(created!)],
-      conversation: await conversationState(tx, found.id),
-      excluded_user_ids: [],
-      added_user_ids: members,
-      removed_user_ids: [],
-      mine: await conversationOf(tx, found.id, req.user_id),
-      added_views: views,
-      contacts: members.length <= this.config.presenceGroupMax ? { added: members, members } : null,
-    };
+    const members = await memberIds(tx, found.id);
+    return changeOf(
+      tx,
+      found.id,
+      req.user_id,
+      { messages: [toMessage(created!)], added: members, removed: [] },
+      this.config.presenceGroupMax,
+    );
   }
 
   /** A group's title and/or metadata (owner and admins), recorded as a `group_updated` system message. */
@@ -188,16 +186,13 @@ export class ConversationsService {
         content: `${names.get(req.user_id)} ${what}`,
         fanoutMax: this.config.groupFanoutMax,
       });
-      return {
-        messages: [message],
-        conversation: await conversationState(tx, conv.id),
-        excluded_user_ids: [],
-        added_user_ids: [],
-        removed_user_ids: [],
-        mine: await conversationOf(tx, conv.id, req.user_id),
-        added_views: [],
-        contacts: null,
-      };
+      return changeOf(
+        tx,
+        conv.id,
+        req.user_id,
+        { messages: [message], added: [], removed: [] },
+        this.config.presenceGroupMax,
+      );
     });
   }
 

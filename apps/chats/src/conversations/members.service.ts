@@ -6,15 +6,17 @@ import { CHATS_CONFIG, type ChatsConfig } from '../config/chats.config.js';
 import { Db, type Querier } from '../database/db.service.js';
 import {
   appendSystemMessage,
-  conversationOf,
+  changeOf,
   conversationState,
   displayNames,
   lockConversation,
-  memberViews,
   nameList,
   roleOf,
   type LockedConversation,
 } from './conversation.queries.js';
+
+/** Member pages go by user id. */
+const CURSOR = 'm1';
 
 /**
  * A group's members: the page with read receipts, and every change of who is in it and with which role. A change
@@ -26,9 +28,6 @@ import {
  * roles; nobody removes the owner; anyone may leave. An owner who leaves hands the group to its longest-standing
  * admin, else its longest-standing member.
  */
-/** Member pages go by user id. */
-const CURSOR = 'm1';
-
 @Injectable()
 export class MembersService {
   constructor(
@@ -239,21 +238,8 @@ export class MembersService {
       const conv = await lockConversation(tx, conversationId);
       const role = await roleOf(tx, conv.id, userId);
       if (conv.type === 'direct') throw Errors.directMembership();
-      const { messages, added, removed } = await work(tx, conv, role);
-      const stillMember = !removed.includes(userId);
-      return {
-        messages,
-        conversation: await conversationState(tx, conv.id),
-        excluded_user_ids: removed,
-        added_user_ids: added,
-        removed_user_ids: removed,
-        mine: stillMember ? await conversationOf(tx, conv.id, userId) : null,
-        added_views: added.length > 0 ? await memberViews(tx, conv.id, added) : [],
-        contacts:
-          added.length > 0 && conv.member_count <= this.config.presenceGroupMax
-            ? { added, members: await this.memberIds(tx, conv.id) }
-            : null,
-      };
+      const done = await work(tx, conv, role);
+      return changeOf(tx, conv.id, userId, done, this.config.presenceGroupMax);
     });
   }
 
@@ -273,14 +259,6 @@ export class MembersService {
         values: [conv.id],
       });
     }
-  }
-
-  private async memberIds(tx: Querier, conversationId: Id): Promise<Id[]> {
-    const rows = await tx.query<{ user_id: Id }>({
-      text: `SELECT user_id FROM conversation_participants WHERE conversation_id = $1`,
-      values: [conversationId],
-    });
-    return rows.map((r) => Number(r.user_id));
   }
 
   private async recordEvents(

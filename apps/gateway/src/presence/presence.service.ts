@@ -51,9 +51,13 @@ interface NewContacts {
   state: Record<Id, [boolean, number]>;
 }
 
-/** Published when a block ends presence between two users: each one's sockets see the other go offline. */
-interface EndedContacts {
-  ended: [Id, Id];
+/**
+ * Published when a block or an unblock changes who sees whom: every gateway forgets both users' cached contacts,
+ * and after a block (`offline`) each one's sockets see the other go offline.
+ */
+interface ChangedContacts {
+  forget: [Id, Id];
+  offline: boolean;
 }
 
 /**
@@ -188,9 +192,13 @@ export class PresenceService implements OnModuleDestroy {
     await this.redis.commands.publish(this.redis.key('presence'), JSON.stringify(message));
   }
 
-  /** A block between two users: no presence either way from now on, on every gateway. */
-  async contactsEnded(a: Id, b: Id): Promise<void> {
-    const message: EndedContacts = { ended: [a, b] };
+  /**
+   * A block (`offline`: no presence either way from now on) or an unblock between two users, on every gateway. An
+   * unblock only drops the cached contacts: the two see each other again from the next transition or connect if
+   * they share a conversation (announcing one's state now could tell a stranger they are online).
+   */
+  async contactsChanged(a: Id, b: Id, offline: boolean): Promise<void> {
+    const message: ChangedContacts = { forget: [a, b], offline };
     await this.redis.commands.publish(this.redis.key('presence'), JSON.stringify(message));
   }
 
@@ -210,14 +218,14 @@ export class PresenceService implements OnModuleDestroy {
   }
 
   private relay(raw: string): void {
-    let t: Transition | NewContacts | EndedContacts;
+    let t: Transition | NewContacts | ChangedContacts;
     try {
-      t = JSON.parse(raw) as Transition | NewContacts | EndedContacts;
+      t = JSON.parse(raw) as Transition | NewContacts | ChangedContacts;
     } catch {
       return;
     }
     if ('state' in t) return this.relayNewContacts(t);
-    if ('ended' in t) return this.relayEndedContacts(t);
+    if ('forget' in t) return this.relayChangedContacts(t);
     const seen = this.delivered.get(t.u);
     if (seen && seen.v >= t.v) return; // an older transition arriving late
     this.delivered.set(t.u, { v: t.v, at: Date.now() });
@@ -243,8 +251,9 @@ export class PresenceService implements OnModuleDestroy {
     announce(a, b);
   }
 
-  private relayEndedContacts({ ended: [a, b] }: EndedContacts): void {
+  private relayChangedContacts({ forget: [a, b], offline }: ChangedContacts): void {
     this.contacts.forget(a, b);
+    if (!offline) return;
     this.nsp?.local.to(Rooms.user(a)).emit(ServerEvent.UserOffline, { userId: b });
     this.nsp?.local.to(Rooms.user(b)).emit(ServerEvent.UserOffline, { userId: a });
   }

@@ -33,14 +33,14 @@ export class UsersService {
   async block(userId: Id, targetId: Id): Promise<void> {
     await this.limits.consume('settings', userId);
     await this.rpc.call('users.block', { user_id: userId, target_id: targetId });
-    await this.presence.contactsEnded(userId, targetId);
+    await this.presence.contactsChanged(userId, targetId, true);
   }
 
   /** Unblocks; presence is shared again from the next transition or connect (cached contacts are dropped). */
   async unblock(userId: Id, targetId: Id): Promise<void> {
     await this.limits.consume('settings', userId);
     const { unblocked } = await this.rpc.call('users.unblock', { user_id: userId, target_id: targetId });
-    if (unblocked) await this.presence.contactsAdded([userId], [targetId]);
+    if (unblocked) await this.presence.contactsChanged(userId, targetId, false);
   }
 
   async blocks(userId: Id): Promise<User[]> {

@@ -56,7 +56,8 @@ export class ChatEvents {
     private readonly metrics: RealtimeMetrics,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {
-    redis.commands.defineCommand('parleyCoalesce', { numberOfKeys: 2, lua: CLAIM_OR_MARK });
+    redis.commands.defineCommand('parleyCoalesceClaim', { numberOfKeys: 2, lua: COALESCE_CLAIM });
+    redis.commands.defineCommand('parleyCoalesceEnd', { numberOfKeys: 2, lua: COALESCE_END });
   }
 
   attach(nsp: Namespace<Record<string, never>, ServerToClientEvents>): void {
@@ -150,11 +151,11 @@ export class ChatEvents {
 
   /**
    * A round of `conversation-updated` for the group now, unless one ran within the interval (then one runs when the
-   * interval ends). Across gateways: the one that claims the group's Redis key (SET NX PX) owns the interval and
-   * runs a round at once (the first message of a quiet group is not delayed); a gateway that finds it claimed
-   * marks it dirty in the same script, before the key can expire, so the owner, at the end of the interval, sees
-   * the mark (or its own), and starts the next interval with a round. Each round reads the state after every
-   * message it covers was committed.
+   * interval ends). Across gateways: the one that claims the group's Redis key (SET NX) owns the interval and runs a
+   * round at once (the first message of a quiet group is not delayed); a gateway that finds it claimed marks it
+   * dirty in the same script. At the end of the interval the owner, in one script, either sees a mark (or its own)
+   * and keeps the key for the next interval, which starts with a round, or deletes the key: no mark can fall between
+   * the two. Each round reads the state after every message it covers was committed.
    */
   private async coalesce(conversationId: Id): Promise<void> {
     const owned = this.coalescing.get(conversationId);
@@ -162,26 +163,35 @@ export class ChatEvents {
       owned.dirty = true;
       return;
     }
-    const windowMs = this.config.conversationUpdateCoalesceMs;
-    const key = this.redis.key(`conversation-updated:${conversationId}`);
-    const claimed = await (this.redis.commands as unknown as CoalesceScript).parleyCoalesce(
-      key,
-      `${key}:dirty`,
-      windowMs,
-    );
-    if (claimed !== 1) return;
+    const { key, dirtyKey, windowMs } = this.coalesceKeys(conversationId);
+    const claimed = await this.coalesceScripts.parleyCoalesceClaim(key, dirtyKey, windowMs);
+    if (claimed === 1) this.ownInterval(conversationId);
+  }
+
+  private ownInterval(conversationId: Id): void {
+    const { key, dirtyKey, windowMs } = this.coalesceKeys(conversationId);
     const state = { dirty: false };
     this.coalescing.set(conversationId, state);
     this.round(conversationId);
     setTimeout(() => {
+      // From here a local message goes through the claim script, so the end script below sees it.
       this.coalescing.delete(conversationId);
-      this.redis.commands
-        .getdel(`${key}:dirty`)
-        .then((mark) => (state.dirty || mark !== null ? this.coalesce(conversationId) : undefined))
+      this.coalesceScripts
+        .parleyCoalesceEnd(key, dirtyKey, windowMs, state.dirty ? 1 : 0)
+        .then((again) => (again === 1 ? this.ownInterval(conversationId) : undefined))
         .catch((err: unknown) =>
           this.logger.warn(`coalesced update of ${conversationId} lost: ${(err as Error).message}`),
         );
     }, windowMs).unref();
+  }
+
+  private coalesceKeys(conversationId: Id) {
+    const key = this.redis.key(`conversation-updated:${conversationId}`);
+    return { key, dirtyKey: `${key}:dirty`, windowMs: this.config.conversationUpdateCoalesceMs };
+  }
+
+  private get coalesceScripts(): CoalesceScripts {
+    return this.redis.commands as unknown as CoalesceScripts;
   }
 
   private round(conversationId: Id): void {
@@ -197,12 +207,26 @@ export class ChatEvents {
   }
 }
 
-interface CoalesceScript {
-  parleyCoalesce(key: string, dirtyKey: string, windowMs: number): Promise<number>;
+interface CoalesceScripts {
+  parleyCoalesceClaim(key: string, dirtyKey: string, windowMs: number): Promise<number>;
+  parleyCoalesceEnd(key: string, dirtyKey: string, windowMs: number, dirty: 0 | 1): Promise<number>;
 }
 
-/** Claims the group's interval (1), or marks it dirty for its owner (0), atomically. */
-const CLAIM_OR_MARK = `
-if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 1 end
-redis.call('SET', KEYS[2], '1', 'PX', tonumber(ARGV[1]) * 2)
+/**
+ * Claims the group's interval (1), or marks it dirty for its owner (0), atomically. The owner deletes the key at
+ * the end of its interval; the expiry only frees it when the owner died (a later update then waits three intervals).
+ */
+const COALESCE_CLAIM = `
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', tonumber(ARGV[1]) * 3) then return 1 end
+redis.call('SET', KEYS[2], '1', 'PX', tonumber(ARGV[1]) * 3)
+return 0`;
+
+/** The end of the owner's interval: another one (1) if anything was marked during it, else the key is freed (0). */
+const COALESCE_END = `
+local marked = redis.call('GETDEL', KEYS[2])
+if marked or ARGV[2] == '1' then
+  redis.call('SET', KEYS[1], '1', 'PX', tonumber(ARGV[1]) * 3)
+  return 1
+end
+redis.call('DEL', KEYS[1])
 return 0`;

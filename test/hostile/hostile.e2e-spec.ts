@@ -454,6 +454,7 @@ describe('code', () => {
       'CONVERSATION_COLUMNS',
       'CONVERSATION_STATE_COLUMNS',
       'MEMBER_VIEW_COLUMNS',
+      'MY_REACTIONS_COLUMN',
       'USER_COLUMNS',
     ]);
     const files: string[] = [];

@@ -18,6 +18,7 @@ import { dataSourceOptions, migrateOnce } from './database/data-source.js';
 import { Db } from './database/db.service.js';
 import { HealthController } from './health/health.controller.js';
 import { MessagesController } from './messages/messages.controller.js';
+import { MessageChangesService } from './messages/message-changes.service.js';
 import { MessagesService } from './messages/messages.service.js';
 import { RPC_SERVER, type RpcServerHandle } from './chats.tokens.js';
 import { RpcTransportMetrics } from './rpc-metrics.js';
@@ -80,6 +81,7 @@ export class ChatsModule {
         MembersService,
         BlocksService,
         MessagesService,
+        MessageChangesService,
       ],
     };
   }

@@ -39,4 +39,10 @@ export const Errors = {
   cannotBlockSelf: () => new DomainError(ErrorCode.Validation, 400, ErrorMessages.cannotBlockSelf),
   tooManyBlocks: () => new DomainError(ErrorCode.Validation, 400, ErrorMessages.tooManyBlocks),
   muteInPast: () => new DomainError(ErrorCode.Validation, 400, ErrorMessages.muteInPast),
+  messageNotFound: () => new DomainError(ErrorCode.MessageNotFound, 404, ErrorMessages.messageNotFound),
+  onlyAuthorEdits: () => new DomainError(ErrorCode.NotAllowed, 403, ErrorMessages.onlyAuthorEdits),
+  tooManyReactions: () => new DomainError(ErrorCode.Validation, 400, ErrorMessages.tooManyReactions),
+  replyNotInConversation: () =>
+    new DomainError(ErrorCode.Validation, 400, ErrorMessages.replyNotInConversation),
+  contentEmpty: () => new DomainError(ErrorCode.Validation, 400, ErrorMessages.contentEmpty),
 };

@@ -1,5 +1,6 @@
 import {
   conversationFor,
+  type Attachment,
   type Conversation,
   type ConversationState,
   type ConversationType,
@@ -8,6 +9,7 @@ import {
   type Message,
   type MessageType,
   type Metadata,
+  type ReactionCount,
   type SystemInfo,
   type User,
 } from '@parley/contracts';
@@ -43,13 +45,43 @@ export interface MessageRow {
   client_message_id: string | null;
   created_at: Date;
   system: SystemInfo | null;
+  version: number;
+  edited_at: Date | null;
+  deleted_at: Date | null;
+  reply_to_id: number | null;
+  attachments: Attachment[] | null;
+  metadata: Metadata | null;
+  reactions: Record<string, number> | null;
+  /** Only in pages read for a user: their reactions (null when the message has none at all). */
+  my_reactions?: string[] | null;
   conv_sender_id: number;
   conv_receiver_id: number | null;
 }
 
-/** Columns of `messages m` joined with `conversations c`, in the shape of MessageRow. */
+/**
+ * Columns of `messages m` joined with `conversations c`, in the shape of MessageRow. A message stored before
+ * versions has none: its version is its seq (see the message-lifecycle migration).
+ */
 export const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.seq, m.sender_id, m.message_type, m.content,
-  m.client_message_id, m.created_at, m.system, c.sender_id AS conv_sender_id, c.receiver_id AS conv_receiver_id`;
+  m.client_message_id, m.created_at, m.system, coalesce(m.version, m.seq) AS version, m.edited_at, m.deleted_at,
+  m.reply_to_id, m.attachments, m.metadata, m.reactions, c.sender_id AS conv_sender_id,
+  c.receiver_id AS conv_receiver_id`;
+
+/**
+ * The caller's own reactions to message `m`, as `my_reactions`, in a statement whose `$2` is the caller: one range of
+ * the reactions key, and none for a message without reactions.
+ */
+export const MY_REACTIONS_COLUMN = `CASE WHEN m.reactions IS NOT NULL THEN ARRAY(SELECT r.emoji
+  FROM message_reactions r WHERE r.message_id = m.id AND r.user_id = $2 ORDER BY r.created_at, r.emoji)
+  END AS my_reactions`;
+
+/** The counts per emoji as the wire has them: most used first (ties in emoji order, so every reader agrees). */
+export function reactionCounts(reactions: Record<string, number> | null): ReactionCount[] {
+  if (!reactions) return [];
+  return Object.entries(reactions)
+    .map(([emoji, count]) => ({ emoji, count: Number(count) }))
+    .sort((a, b) => b.count - a.count || (a.emoji < b.emoji ? -1 : a.emoji > b.emoji ? 1 : 0));
+}
 
 export function toMessage(row: MessageRow): Message {
   const message: Message = {
@@ -66,7 +98,15 @@ export function toMessage(row: MessageRow): Message {
       sender_id: row.conv_sender_id,
       receiver_id: row.conv_receiver_id,
     },
+    version: row.version,
+    edited_at: row.edited_at ? row.edited_at.toISOString() : null,
+    deleted_at: row.deleted_at ? row.deleted_at.toISOString() : null,
+    reply_to_id: row.reply_to_id,
+    attachments: row.attachments ?? [],
+    metadata: row.metadata ?? {},
+    reactions: reactionCounts(row.reactions),
   };
+  if (row.my_reactions !== undefined) message.my_reactions = row.my_reactions ?? [];
   if (row.system) message.system = row.system;
   return message;
 }
@@ -82,6 +122,7 @@ export interface ConversationStateRow {
   title: string | null;
   member_count: number;
   metadata: Metadata;
+  version: number;
   m_id: number | null;
   m_seq: number | null;
   m_sender_id: number | null;
@@ -90,6 +131,13 @@ export interface ConversationStateRow {
   m_client_message_id: string | null;
   m_created_at: Date | null;
   m_system: SystemInfo | null;
+  m_version: number | null;
+  m_edited_at: Date | null;
+  m_deleted_at: Date | null;
+  m_reply_to_id: number | null;
+  m_attachments: Attachment[] | null;
+  m_metadata: Metadata | null;
+  m_reactions: Record<string, number> | null;
 }
 
 /** ConversationStateRow and the caller's own fields; `my_role` is null when the caller is not a member. */
@@ -107,9 +155,11 @@ export interface MemberViewRow {
 
 /** Columns of `conversations c` and its latest `messages m`, in the shape of ConversationStateRow. */
 export const CONVERSATION_STATE_COLUMNS = `c.id, c.sender_id, c.receiver_id, c.created_at, c.last_seq, c.type,
-  c.title, c.member_count, c.metadata, m.id AS m_id, m.seq AS m_seq, m.sender_id AS m_sender_id,
+  c.title, c.member_count, c.metadata, c.version, m.id AS m_id, m.seq AS m_seq, m.sender_id AS m_sender_id,
   m.message_type AS m_message_type, m.content AS m_content, m.client_message_id AS m_client_message_id,
-  m.created_at AS m_created_at, m.system AS m_system`;
+  m.created_at AS m_created_at, m.system AS m_system, coalesce(m.version, m.seq) AS m_version,
+  m.edited_at AS m_edited_at, m.deleted_at AS m_deleted_at, m.reply_to_id AS m_reply_to_id,
+  m.attachments AS m_attachments, m.metadata AS m_metadata, m.reactions AS m_reactions`;
 
 /**
  * Columns of a member's own view, from `conversations c` and their `conversation_participants p`. Unread is the
@@ -142,6 +192,13 @@ export function toConversationState(row: ConversationStateRow): ConversationStat
             client_message_id: row.m_client_message_id,
             created_at: row.m_created_at!,
             system: row.m_system,
+            version: row.m_version!,
+            edited_at: row.m_edited_at,
+            deleted_at: row.m_deleted_at,
+            reply_to_id: row.m_reply_to_id,
+            attachments: row.m_attachments,
+            metadata: row.m_metadata,
+            reactions: row.m_reactions,
             conv_sender_id: row.sender_id,
             conv_receiver_id: row.receiver_id,
           }),
@@ -149,6 +206,7 @@ export function toConversationState(row: ConversationStateRow): ConversationStat
     title: row.title,
     member_count: row.member_count,
     metadata: row.metadata,
+    version: row.version,
   };
 }
 

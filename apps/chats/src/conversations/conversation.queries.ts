@@ -14,6 +14,7 @@ import {
   CONVERSATION_COLUMNS,
   CONVERSATION_STATE_COLUMNS,
   MEMBER_VIEW_COLUMNS,
+  MESSAGE_COLUMNS,
   toConversation,
   toConversationState,
   toMemberView,
@@ -38,12 +39,16 @@ export interface LockedConversation {
   member_count: number;
   title: string | null;
   metadata: Metadata;
+  version: number;
 }
 
-/** Locks the conversation (every change of it takes the next seq, so changes of one conversation go one by one). */
+/**
+ * Locks the conversation (every change of it takes the next seq or version, so changes of one conversation go one
+ * by one).
+ */
 export async function lockConversation(q: Querier, conversationId: Id): Promise<LockedConversation> {
   const rows = await q.query<LockedConversation>({
-    text: `SELECT id, type, sender_id, last_seq, unread_total, member_count, title, metadata
+    text: `SELECT id, type, sender_id, last_seq, unread_total, member_count, title, metadata, version
            FROM conversations WHERE id = $1 FOR UPDATE`,
     values: [conversationId],
   });
@@ -62,8 +67,8 @@ export async function roleOf(q: Querier, conversationId: Id, userId: Id): Promis
 }
 
 /**
- * Appends a system message recording `action` by `actorId` to the locked conversation: the next seq (the
- * conversation's `last_seq` moves, `unread_total` does not: system messages never count as unread), and the
+ * Appends a system message recording `action` by `actorId` to the locked conversation: the next seq and version (the
+ * conversation's `last_seq` and `version` move, `unread_total` does not: system messages never count as unread), and the
  * conversation moves up its members' lists (see ParticipantEntity.activity). Read marks stay: a system message
  * is nobody's to have read, and "seen by" keeps meaning what the member saw.
  */
@@ -73,23 +78,30 @@ export async function appendSystemMessage(
   change: { actorId: Id; action: SystemAction; userIds: Id[]; content: string; fanoutMax: number },
 ): Promise<Message> {
   const seq = conv.last_seq + 1;
+  const version = conv.version + 1;
   const system = { action: change.action, actor_id: change.actorId, user_ids: change.userIds };
   const rows = await q.query<MessageRow>({
-    text: `WITH ins AS (
-             INSERT INTO messages (conversation_id, seq, sender_id, message_type, content, system, unread_total)
-             VALUES ($1, $2, $3, 'system', $4, $5, $6)
+    text: `WITH m AS (
+             INSERT INTO messages
+               (conversation_id, seq, version, sender_id, message_type, content, system, unread_total)
+             VALUES ($1, $2, $3, $4, 'system', $5, $6, $7)
              RETURNING *
-           ), conv AS (
-             UPDATE conversations c SET last_seq = ins.seq, last_message_id = ins.id,
+           ), c AS (
+             UPDATE conversations c SET last_seq = m.seq, last_message_id = m.id, version = m.version,
                     activity = nextval('conversation_activity_seq')
-             FROM ins WHERE c.id = ins.conversation_id
+             FROM m WHERE c.id = m.conversation_id
              RETURNING c.sender_id, c.receiver_id
            )
-           SELECT ins.id, ins.conversation_id, ins.seq, ins.sender_id, ins.message_type, ins.content,
-                  ins.client_message_id, ins.created_at, ins.system,
-                  conv.sender_id AS conv_sender_id, conv.receiver_id AS conv_receiver_id
-           FROM ins, conv`,
-    values: [conv.id, seq, change.actorId, change.content, JSON.stringify(system), conv.unread_total],
+           SELECT ${MESSAGE_COLUMNS} FROM m, c`,
+    values: [
+      conv.id,
+      seq,
+      version,
+      change.actorId,
+      change.content,
+      JSON.stringify(system),
+      conv.unread_total,
+    ],
   });
   if (conv.member_count <= change.fanoutMax) {
     await q.query({
@@ -99,6 +111,7 @@ export async function appendSystemMessage(
     });
   }
   conv.last_seq = seq;
+  conv.version = version;
   return toMessage(rows[0]!);
 }
 

@@ -287,10 +287,11 @@ export class ConversationsService {
       type: 'direct' | 'group';
       last_seq: number;
       last_read_seq: number | null;
+      version: number;
       blocked: boolean;
     }[] = await this.db.query({
       name: 'parley_membership',
-      text: `SELECT c.type, c.last_seq, p.last_read_seq,
+      text: `SELECT c.type, c.last_seq, p.last_read_seq, c.version,
               (c.type = 'direct' AND EXISTS (SELECT 1 FROM user_blocks b
                  WHERE (b.blocker_id = c.pair_low AND b.blocked_id = c.pair_high)
                     OR (b.blocker_id = c.pair_high AND b.blocked_id = c.pair_low))) AS blocked
@@ -307,6 +308,7 @@ export class ConversationsService {
       type: row.type,
       last_seq: row.last_seq,
       last_read_seq: row.last_read_seq,
+      version: row.version,
       blocked: row.blocked,
     };
   }

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type {
+  Attachment,
   ConversationType,
   MemberRole,
   MemberViewGroup,
@@ -11,7 +12,7 @@ import type {
 } from '@parley/contracts';
 import { CHATS_CONFIG, type ChatsConfig } from '../config/chats.config.js';
 import { Errors } from '../common/domain.error.js';
-import { MESSAGE_COLUMNS, pgCode, toMessage, type MessageRow } from '../common/rows.js';
+import { MESSAGE_COLUMNS, MY_REACTIONS_COLUMN, pgCode, toMessage, type MessageRow } from '../common/rows.js';
 import { conversationState } from '../conversations/conversation.queries.js';
 import { Db } from '../database/db.service.js';
 
@@ -25,10 +26,13 @@ interface Pending {
 
 interface BatchRow {
   idx: number;
-  status: 'stored' | 'not_found' | 'not_participant' | 'blocked' | 'duplicate';
+  status: 'stored' | 'not_found' | 'not_participant' | 'blocked' | 'duplicate' | 'bad_reply';
   id: number;
   seq: number;
+  version: number;
   created_at: Date;
+  attachments: Attachment[] | null;
+  metadata: Metadata | null;
   conv_sender_id: number;
   conv_receiver_id: number | null;
   conv_created_at: Date;
@@ -62,6 +66,7 @@ function storedResult(message: Message, row: BatchRow): SendMessageResult {
       title: row.conv_title,
       member_count: row.conv_member_count,
       metadata: row.conv_metadata,
+      version: message.version,
     },
     views: row.members === null ? null : groupViews(row.members),
     excluded_user_ids: (row.excluded ?? []).map(Number),
@@ -153,6 +158,9 @@ export class MessagesService {
               x: p.req.content,
               k: p.req.client_message_id,
               r: p.req.request_id,
+              p: p.req.reply_to_id,
+              a: p.req.attachments.length > 0 ? p.req.attachments : null,
+              d: p.req.metadata !== null && Object.keys(p.req.metadata).length > 0 ? p.req.metadata : null,
             })),
           ),
           this.config.groupFanoutMax,
@@ -174,6 +182,7 @@ export class MessagesService {
       if (row.status === 'not_found') pending.reject(Errors.conversationNotFound());
       else if (row.status === 'not_participant') pending.reject(Errors.notParticipant());
       else if (row.status === 'blocked') pending.reject(Errors.blocked());
+      else if (row.status === 'bad_reply') pending.reject(Errors.replyNotInConversation());
       else if (row.status === 'duplicate') this.existing(req).then(pending.resolve, pending.reject);
       else {
         const message: Message = {
@@ -190,6 +199,13 @@ export class MessagesService {
             sender_id: row.conv_sender_id,
             receiver_id: row.conv_receiver_id,
           },
+          version: row.version,
+          edited_at: null,
+          deleted_at: null,
+          reply_to_id: req.reply_to_id,
+          attachments: row.attachments ?? [],
+          metadata: row.metadata ?? {},
+          reactions: [],
         };
         pending.resolve(storedResult(message, row));
       }
@@ -238,42 +254,58 @@ export class MessagesService {
   }
 
   /**
-   * A page of history in ascending seq. Every mode is a range scan of the (conversation_id, seq) index: `page`
-   * counts back from `last_seq` (seq has no gaps, so page N starts at last_seq - (N-1)·limit), the others start
-   * at the given seq. Cost does not depend on how deep the page is.
+   * A page of history in ascending seq, or (mode `version`) of every message created or changed after a version,
+   * in ascending version. Every mode is a range scan of an index: `(conversation_id, seq)`, where `page` counts
+   * back from `last_seq` (seq has no gaps, so page N starts at last_seq - (N-1)·limit) and the others start at the
+   * given seq; or `(conversation_id, coalesce(version, seq))`. Cost does not depend on how deep the page is. Each
+   * message carries the caller's own reactions (one index range each, only for messages with reactions).
    */
   async history(req: RpcRequest<'messages.history'>): Promise<MessagePage> {
     // One statement, one round trip: the access check, and the page only for a member. No row: no such
     // conversation; `member` false: not a participant (no page read); a member with nothing in range gets one row
     // of NULL message columns. Newer-first pages end at $3 (before_seq - 1) or, for `page`, at last_seq - $4.
-    const ascending = req.mode === 'after';
+    const ascending = req.mode === 'after' || req.mode === 'version';
     const rows: (Partial<MessageRow> & { member: boolean })[] = await this.db.query(
-      ascending
+      req.mode === 'version'
         ? {
             text: `SELECT a.member, page.* FROM conversations c
              CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM conversation_participants p
                WHERE p.conversation_id = c.id AND p.user_id = $2) AS member) a
-             LEFT JOIN LATERAL (SELECT ${MESSAGE_COLUMNS} FROM messages m
-               WHERE a.member AND m.conversation_id = c.id AND m.seq > $3 ORDER BY m.seq ASC LIMIT $4) page ON true
+             LEFT JOIN LATERAL (SELECT ${MESSAGE_COLUMNS}, ${MY_REACTIONS_COLUMN}
+               FROM messages m
+               WHERE a.member AND m.conversation_id = c.id AND coalesce(m.version, m.seq) > $3
+               ORDER BY coalesce(m.version, m.seq) ASC LIMIT $4) page ON true
              WHERE c.id = $1`,
-            values: [req.conversation_id, req.user_id, req.after_seq, req.limit + 1],
+            values: [req.conversation_id, req.user_id, req.after_version, req.limit + 1],
           }
-        : {
-            text: `SELECT a.member, page.* FROM conversations c
+        : req.mode === 'after'
+          ? {
+              text: `SELECT a.member, page.* FROM conversations c
              CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM conversation_participants p
                WHERE p.conversation_id = c.id AND p.user_id = $2) AS member) a
-             LEFT JOIN LATERAL (SELECT ${MESSAGE_COLUMNS} FROM messages m
+             LEFT JOIN LATERAL (SELECT ${MESSAGE_COLUMNS}, ${MY_REACTIONS_COLUMN}
+               FROM messages m
+               WHERE a.member AND m.conversation_id = c.id AND m.seq > $3 ORDER BY m.seq ASC LIMIT $4) page ON true
+             WHERE c.id = $1`,
+              values: [req.conversation_id, req.user_id, req.after_seq, req.limit + 1],
+            }
+          : {
+              text: `SELECT a.member, page.* FROM conversations c
+             CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM conversation_participants p
+               WHERE p.conversation_id = c.id AND p.user_id = $2) AS member) a
+             LEFT JOIN LATERAL (SELECT ${MESSAGE_COLUMNS}, ${MY_REACTIONS_COLUMN}
+               FROM messages m
                WHERE a.member AND m.conversation_id = c.id AND m.seq <= coalesce($3, c.last_seq - $4)
                ORDER BY m.seq DESC LIMIT $5) page ON true
              WHERE c.id = $1`,
-            values: [
-              req.conversation_id,
-              req.user_id,
-              req.mode === 'before' ? req.before_seq - 1 : null,
-              req.mode === 'page' ? (req.page - 1) * req.limit : null,
-              req.limit + 1,
-            ],
-          },
+              values: [
+                req.conversation_id,
+                req.user_id,
+                req.mode === 'before' ? req.before_seq - 1 : null,
+                req.mode === 'page' ? (req.page - 1) * req.limit : null,
+                req.limit + 1,
+              ],
+            },
     );
     if (rows.length === 0) throw Errors.conversationNotFound();
     if (!rows[0]!.member) throw Errors.notParticipant();

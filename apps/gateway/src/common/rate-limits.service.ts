@@ -25,7 +25,8 @@ export type RateLimitKind =
   | 'lookups'
   | 'conversations'
   | 'groupChanges'
-  | 'settings';
+  | 'settings'
+  | 'messageChanges';
 
 /** The part of a burst above the per-second rate comes back after this long. */
 const BURST_WINDOW_SECONDS = 10;
@@ -88,6 +89,11 @@ export class RateLimits {
         config.rateLimitGroupChangesBurst,
       ),
       settings: perUser('settings', config.rateLimitSettingsPerSecond, config.rateLimitSettingsBurst),
+      messageChanges: perUser(
+        'messageChanges',
+        config.rateLimitMessageChangesPerSecond,
+        config.rateLimitMessageChangesBurst,
+      ),
     };
   }
 

@@ -175,6 +175,10 @@ export const gatewayConfigSchema = {
     perSecond: 5,
     burst: 20,
   }),
+  ...perUserLimit('rateLimitMessageChanges', 'MESSAGE_CHANGES', 'edits, deletions and reactions', {
+    perSecond: 10,
+    burst: 40,
+  }),
   conversationUpdateCoalesceMs: int('CONVERSATION_UPDATE_COALESCE_MS', {
     default: 1000,
     min: 10,

@@ -1,6 +1,7 @@
 import { ConnectedSocket, MessageBody, SubscribeMessage } from '@nestjs/websockets';
 import {
   ClientEvent,
+  ErrorMessages,
   JoinConversationDto,
   LeaveConversationDto,
   MarkReadSocketDto,
@@ -13,7 +14,7 @@ import {
   type TypingAck,
 } from '@parley/contracts';
 import type { Socket } from 'socket.io';
-import { AppErrors } from '../common/app.error.js';
+import { AppError, AppErrors } from '../common/app.error.js';
 import { MessagesService } from '../messages/messages.service.js';
 import { ChatSocketGateway } from '../realtime/chat-socket-gateway.decorator.js';
 import { RealtimeMetrics } from '../realtime/realtime.metrics.js';
@@ -36,6 +37,9 @@ export class ConversationsGateway {
   ): Promise<JoinConversationAck> {
     const { userId } = socket.data as SocketData;
     if (dto.userId !== userId) throw AppErrors.unauthorized();
+    if (dto.since_seq !== undefined && dto.since_version !== undefined) {
+      throw new AppError(400, ErrorMessages.oneCatchUpCursor);
+    }
     const membership = await this.conversations.join(userId, dto.conversationId);
     this.metrics.joins.inc();
     // Join first, then read: a message committed meanwhile arrives live or in the catch-up (perhaps both; clients
@@ -45,14 +49,19 @@ export class ConversationsGateway {
       conversationId: dto.conversationId,
       success: true,
       last_seq: membership.last_seq,
+      version: membership.version,
     });
-    const page = await this.messages.catchUp(userId, dto.conversationId, dto.since_seq);
+    const page = await this.messages.catchUp(userId, dto.conversationId, {
+      seq: dto.since_seq,
+      version: dto.since_version,
+    });
     socket.emit(ServerEvent.RecentMessages, { conversationId: dto.conversationId, ...page });
     return {
       success: true,
       conversationId: dto.conversationId,
       last_seq: membership.last_seq,
       last_read_seq: membership.last_read_seq,
+      version: membership.version,
     };
   }
 

@@ -1,5 +1,18 @@
-import { BadRequestException, Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
 import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Res,
+} from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
   ApiBearerAuth,
   ApiCreatedResponse,
   ApiForbiddenResponse,
@@ -10,6 +23,8 @@ import {
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import {
+  EditMessageBodyDto,
+  ErrorMessages,
   HistoryQueryDto,
   Limits,
   MessageBodyDto,
@@ -19,12 +34,13 @@ import {
 } from '@parley/contracts';
 import type { Response } from 'express';
 import { CurrentUserId } from '../auth/current-user.decorator.js';
+import { ParseEmojiPipe } from '../common/parse-emoji.pipe.js';
 import { ParseIdPipe } from '../common/parse-id.pipe.js';
 import { MessagesService } from './messages.service.js';
 
 @ApiTags('messages')
 @ApiBearerAuth()
-@ApiNotFoundResponse({ description: 'Conversation not found' })
+@ApiNotFoundResponse({ description: 'Conversation not found, or Message not found' })
 @ApiForbiddenResponse({ description: 'Not a participant' })
 @ApiTooManyRequestsResponse({ description: 'Rate limit exceeded (per user, shared with Socket.IO)' })
 @ApiServiceUnavailableResponse({ description: 'Service busy, retry later' })
@@ -58,12 +74,63 @@ export class MessagesController {
     res.status(result.created ? 201 : 200);
     return result.message;
   }
+
+  @Patch(':messageId')
+  @ApiOkResponse({ type: MessageDto, description: 'The message after the edit (sets edited_at)' })
+  @ApiForbiddenResponse({
+    description: 'Only the author can edit this message; Not allowed (not a text message)',
+  })
+  async edit(
+    @CurrentUserId() userId: number,
+    @Param('id', ParseIdPipe) id: number,
+    @Param('messageId', ParseIdPipe) messageId: number,
+    @Body() dto: EditMessageBodyDto,
+  ): Promise<MessageDto> {
+    return (await this.messages.edit(userId, id, messageId, dto.content)).message;
+  }
+
+  @Delete(':messageId')
+  @ApiOkResponse({ type: MessageDto, description: 'The tombstone (deleted_at set, content and files gone)' })
+  @ApiForbiddenResponse({ description: "Not allowed (neither the author nor a group's owner or admin)" })
+  async delete(
+    @CurrentUserId() userId: number,
+    @Param('id', ParseIdPipe) id: number,
+    @Param('messageId', ParseIdPipe) messageId: number,
+  ): Promise<MessageDto> {
+    return (await this.messages.delete(userId, id, messageId)).message;
+  }
+
+  @Put(':messageId/reactions/:emoji')
+  @ApiOkResponse({ type: MessageDto, description: "The message with the caller's reaction" })
+  @ApiBadRequestResponse({ description: ErrorMessages.tooManyReactions })
+  async react(
+    @CurrentUserId() userId: number,
+    @Param('id', ParseIdPipe) id: number,
+    @Param('messageId', ParseIdPipe) messageId: number,
+    @Param('emoji', ParseEmojiPipe) emoji: string,
+  ): Promise<MessageDto> {
+    return (await this.messages.react(userId, id, messageId, emoji, true)).message;
+  }
+
+  @Delete(':messageId/reactions/:emoji')
+  @ApiOkResponse({ type: MessageDto, description: "The message without the caller's reaction" })
+  async unreact(
+    @CurrentUserId() userId: number,
+    @Param('id', ParseIdPipe) id: number,
+    @Param('messageId', ParseIdPipe) messageId: number,
+    @Param('emoji', ParseEmojiPipe) emoji: string,
+  ): Promise<MessageDto> {
+    return (await this.messages.react(userId, id, messageId, emoji, false)).message;
+  }
 }
 
 function historyRequest(userId: number, conversationId: number, q: HistoryQueryDto): HistoryRequest {
   const base = { user_id: userId, conversation_id: conversationId, limit: q.limit ?? Limits.pageSizeDefault };
-  const given = [q.page, q.before_seq, q.after_seq].filter((v) => v !== undefined).length;
-  if (given > 1) throw new BadRequestException('Use only one of page, before_seq and after_seq');
+  const given = [q.page, q.before_seq, q.after_seq, q.after_version].filter((v) => v !== undefined).length;
+  if (given > 1) {
+    throw new BadRequestException('Use only one of page, before_seq, after_seq and after_version');
+  }
+  if (q.after_version !== undefined) return { ...base, mode: 'version', after_version: q.after_version };
   if (q.before_seq !== undefined) return { ...base, mode: 'before', before_seq: q.before_seq };
   if (q.after_seq !== undefined) return { ...base, mode: 'after', after_seq: q.after_seq };
   return { ...base, mode: 'page', page: q.page ?? 1 };

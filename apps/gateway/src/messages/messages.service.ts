@@ -6,6 +6,7 @@ import {
   type HistoryRequest,
   type Id,
   type MessageBodyDto,
+  type MessageChangeResult,
   type MessagePage,
   type SendMessageResult,
 } from '@parley/contracts';
@@ -15,7 +16,10 @@ import { ChatEvents } from '../realtime/chat-events.service.js';
 import { RealtimeMetrics } from '../realtime/realtime.metrics.js';
 import { ChatsRpcClient } from '../rpc/chats-rpc.client.js';
 
-/** Sending and reading messages, for REST and Socket.IO alike: rate limit, store (RPC), then broadcast. */
+/**
+ * Sending, changing and reading messages, for REST and Socket.IO alike: rate limit, store (RPC), then broadcast.
+ * The chats service decides who may do what.
+ */
 @Injectable()
 export class MessagesService {
   private readonly logger = new Logger('Messages');
@@ -46,6 +50,9 @@ export class MessagesService {
       content: body.content,
       client_message_id: body.client_message_id ?? null,
       request_id: randomUUID(),
+      reply_to_id: body.reply_to_id ?? null,
+      attachments: body.attachments ?? [],
+      metadata: body.metadata ?? null,
     });
     from?.emit(ServerEvent.MessageSent, result.message);
     this.events.messageStored(result, from);
@@ -58,6 +65,51 @@ export class MessagesService {
     return result;
   }
 
+  /** The author's new content for a text message. */
+  async edit(userId: Id, conversationId: Id, messageId: Id, content: string): Promise<MessageChangeResult> {
+    await this.limits.consume('messageChanges', userId);
+    const result = await this.rpc.call('messages.edit', {
+      user_id: userId,
+      conversation_id: conversationId,
+      message_id: messageId,
+      content,
+    });
+    this.events.messageChanged(result);
+    return result;
+  }
+
+  /** A tombstone in the message's place (its author, or a group's owner or admins). */
+  async delete(userId: Id, conversationId: Id, messageId: Id): Promise<MessageChangeResult> {
+    await this.limits.consume('messageChanges', userId);
+    const result = await this.rpc.call('messages.delete', {
+      user_id: userId,
+      conversation_id: conversationId,
+      message_id: messageId,
+    });
+    this.events.messageChanged(result);
+    return result;
+  }
+
+  /** Adds (`add`) or removes the caller's reaction `emoji`. */
+  async react(
+    userId: Id,
+    conversationId: Id,
+    messageId: Id,
+    emoji: string,
+    add: boolean,
+  ): Promise<MessageChangeResult> {
+    await this.limits.consume('messageChanges', userId);
+    const result = await this.rpc.call('messages.react', {
+      user_id: userId,
+      conversation_id: conversationId,
+      message_id: messageId,
+      emoji,
+      add,
+    });
+    this.events.messageChanged(result);
+    return result;
+  }
+
   /** A page of history (REST), for `request.user_id`. */
   async history(request: HistoryRequest): Promise<MessagePage> {
     await this.limits.consume('history', request.user_id);
@@ -65,16 +117,24 @@ export class MessagesService {
   }
 
   /**
-   * What a socket joining a conversation is sent: the messages after `sinceSeq` (at most 100), or the latest 50.
-   * Paid for by the join's own rate limit.
+   * What a socket joining a conversation is sent: every message created or changed after `since.version`, or the
+   * messages after `since.seq` (at most 100 either way), or the latest 50. Paid for by the join's own rate limit.
    */
-  catchUp(userId: Id, conversationId: Id, sinceSeq: number | undefined): Promise<MessagePage> {
+  catchUp(userId: Id, conversationId: Id, since: { seq?: number; version?: number }): Promise<MessagePage> {
+    const base = { user_id: userId, conversation_id: conversationId };
+    if (since.version !== undefined) {
+      return this.rpc.call('messages.history', {
+        ...base,
+        mode: 'version',
+        after_version: since.version,
+        limit: Limits.catchUpMax,
+      });
+    }
     return this.rpc.call('messages.history', {
-      user_id: userId,
-      conversation_id: conversationId,
-      ...(sinceSeq === undefined
+      ...base,
+      ...(since.seq === undefined
         ? { mode: 'page' as const, page: 1, limit: Limits.recentMessagesOnJoin }
-        : { mode: 'after' as const, after_seq: sinceSeq, limit: Limits.catchUpMax }),
+        : { mode: 'after' as const, after_seq: since.seq, limit: Limits.catchUpMax }),
     });
   }
 }

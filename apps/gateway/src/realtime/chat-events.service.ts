@@ -8,6 +8,7 @@ import {
   type MemberViewGroup,
   type MembershipChange,
   type Message,
+  type MessageChangeResult,
   type SendMessageResult,
   type ServerToClientEvents,
 } from '@parley/contracts';
@@ -73,26 +74,49 @@ export class ChatEvents {
     if (!this.nsp) return;
     const { message } = result;
     if (!result.created && Date.now() - Date.parse(message.timestamp) > REPEAT_WINDOW_MS) return;
+    this.once(`broadcast:${message.id}`, result.created, async () => {
+      if (!result.created) this.metrics.lateBroadcasts.inc();
+      this.toRoom(message, result.excluded_user_ids, from);
+      // A repeat carries no member views: its conversation has moved on, so read it afresh.
+      await this.conversationUpdated(result.conversation, result.created ? result.views : null);
+    });
+  }
+
+  /**
+   * `message-updated` to the conversation's room (every socket, the actor's too; not the users who just left),
+   * once per change (marked by the message's new version, as a send is by its id). When the message is the
+   * conversation's latest and its text changed, lists show it: a coalesced `conversation-updated` round follows.
+   */
+  messageChanged(result: MessageChangeResult): void {
+    const { message, change } = result;
+    if (!this.nsp || !change) return;
+    this.once(`broadcast:${message.id}:${message.version}`, true, async () => {
+      let target = this.nsp!.to(Rooms.conversation(message.conversation_id));
+      if (result.excluded_user_ids.length > 0)
+        target = target.except(result.excluded_user_ids.map(Rooms.user));
+      target.emit(ServerEvent.MessageUpdated, { message, change });
+      if (result.last && (change.kind === 'edited' || change.kind === 'deleted')) {
+        await this.coalesce(message.conversation_id);
+      }
+    });
+  }
+
+  /**
+   * Runs `broadcast` unless a gateway already did for `mark` (SET NX in Redis). Without Redis the mark cannot be
+   * checked: `broadcastWithoutMark` says whether to broadcast anyway (twice beats not at all, for new work).
+   */
+  private once(mark: string, broadcastWithoutMark: boolean, broadcast: () => Promise<void>): void {
     this.redis.commands
-      .set(this.redis.key(`broadcast:${message.id}`), '1', 'PX', MARK_TTL_MS, 'NX')
+      .set(this.redis.key(mark), '1', 'PX', MARK_TTL_MS, 'NX')
       .then(
         (ok) => ok !== null,
         (err: unknown) => {
-          // Without Redis the mark cannot be checked; broadcasting twice beats not at all.
-          this.logger.warn(`broadcast mark of message ${message.id} not set: ${(err as Error).message}`);
-          return result.created;
+          this.logger.warn(`broadcast mark ${mark} not set: ${(err as Error).message}`);
+          return broadcastWithoutMark;
         },
       )
-      .then(async (first) => {
-        if (!first) return;
-        if (!result.created) this.metrics.lateBroadcasts.inc();
-        this.toRoom(message, result.excluded_user_ids, from);
-        // A repeat carries no member views: its conversation has moved on, so read it afresh.
-        await this.conversationUpdated(result.conversation, result.created ? result.views : null);
-      })
-      .catch((err: unknown) =>
-        this.logger.warn(`broadcast of ${message.id} failed: ${(err as Error).message}`),
-      );
+      .then((first) => (first ? broadcast() : undefined))
+      .catch((err: unknown) => this.logger.warn(`broadcast ${mark} failed: ${(err as Error).message}`));
   }
 
   /**

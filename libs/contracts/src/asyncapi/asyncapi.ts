@@ -6,9 +6,24 @@
 // The schemas are written by hand, but typed against the wire interfaces: `object<T>()` only accepts exactly T's
 // keys, and its `required` list must name every required key of T; every event of ClientToServerEvents and
 // ServerToClientEvents must have a message. So a field or an event added to the contract fails to compile here.
+import { ErrorMessages } from '../wire/errors.js';
 import { Limits, messageLimits } from '../wire/limits.js';
-import { CONVERSATION_TYPES, MEMBER_ROLES, MESSAGE_TYPES, SYSTEM_ACTIONS } from '../wire/models.js';
-import type { Conversation, ConversationRef, Message } from '../wire/models.js';
+import {
+  ATTACHMENT_TYPES,
+  CONVERSATION_TYPES,
+  MEMBER_ROLES,
+  MESSAGE_CHANGE_KINDS,
+  MESSAGE_TYPES,
+  SYSTEM_ACTIONS,
+} from '../wire/models.js';
+import type {
+  Attachment,
+  Conversation,
+  ConversationRef,
+  Message,
+  MessageChange,
+  ReactionCount,
+} from '../wire/models.js';
 import {
   CHAT_NAMESPACE,
   ClientEvent,
@@ -18,6 +33,8 @@ import {
   type ClientToServerEvents,
   type ConversationRemovedEvent,
   type ConversationUpdatedEvent,
+  type DeleteMessagePayload,
+  type EditMessagePayload,
   type ErrorEvent,
   type JoinConversationPayload,
   type JoinedConversationEvent,
@@ -25,7 +42,9 @@ import {
   type MarkReadPayload,
   type MessageErrorEvent,
   type MessagesReadEvent,
+  type MessageUpdatedEvent,
   type PresenceEvent,
+  type ReactPayload,
   type RecentMessagesEvent,
   type SendMessagePayload,
   type ServerToClientEvents,
@@ -64,6 +83,9 @@ export type PayloadsMatch = Assert<
       PayloadOf<ClientToServerEvents['typing']>,
       PayloadOf<ClientToServerEvents['mark-read']>,
       PayloadOf<ClientToServerEvents['authenticate']>,
+      PayloadOf<ClientToServerEvents['edit-message']>,
+      PayloadOf<ClientToServerEvents['delete-message']>,
+      PayloadOf<ClientToServerEvents['react']>,
       PayloadOf<ServerToClientEvents['receive-message']>,
       PayloadOf<ServerToClientEvents['message-sent']>,
       PayloadOf<ServerToClientEvents['message-error']>,
@@ -75,6 +97,7 @@ export type PayloadsMatch = Assert<
       PayloadOf<ServerToClientEvents['user:offline']>,
       PayloadOf<ServerToClientEvents['conversation-updated']>,
       PayloadOf<ServerToClientEvents['conversation-removed']>,
+      PayloadOf<ServerToClientEvents['message-updated']>,
       PayloadOf<ServerToClientEvents['error']>,
     ],
     [
@@ -84,6 +107,9 @@ export type PayloadsMatch = Assert<
       TypingPayload,
       MarkReadPayload,
       AuthenticatePayload,
+      EditMessagePayload,
+      DeleteMessagePayload,
+      ReactPayload,
       Message,
       Message,
       MessageErrorEvent,
@@ -95,6 +121,7 @@ export type PayloadsMatch = Assert<
       PresenceEvent,
       ConversationUpdatedEvent,
       ConversationRemovedEvent,
+      MessageUpdatedEvent,
       ErrorEvent,
     ]
   >
@@ -139,6 +166,14 @@ const seq = (description: string, minimum = 0): JsonSchema => ({
 });
 const timestamp: JsonSchema = { type: 'string', format: 'date-time', description: 'ISO 8601, UTC' };
 const text = (description: string): JsonSchema => ({ type: 'string', description });
+const nullable = (schema: JsonSchema): JsonSchema => ({ oneOf: [schema, { type: 'null' }] });
+const emoji = (description: string): JsonSchema => ({
+  type: 'string',
+  minLength: 1,
+  maxLength: Limits.emojiMaxLength,
+  description: `${description} (1–${Limits.emojiMaxLength} UTF-16 code units: a flag or a family of four fits)`,
+});
+const quote = (error: string) => `\`${error}\``;
 
 const schemas = {
   ConversationRef: object<ConversationRef>()(
@@ -160,11 +195,11 @@ const schemas = {
       message_type: { type: 'string', enum: [...MESSAGE_TYPES, 'system'] },
       content: {
         type: 'string',
-        minLength: 1,
         maxLength: messageLimits.contentMaxLength,
         description:
           'Stored exactly as sent (render it as text). For image and file: an http(s) URL. ' +
-          'For system: a short text of the change. ' +
+          'For system: a short text of the change. Empty on a tombstone (deleted_at set), and may be empty on a ' +
+          'text message with attachments. ' +
           `The limit (${messageLimits.contentMaxLength} by default) is MESSAGE_MAX_LENGTH.`,
       },
       client_message_id: {
@@ -173,6 +208,41 @@ const schemas = {
         description: "The sender's idempotency key, null when none was given",
       },
       conversation: ref('ConversationRef'),
+      version: seq(
+        "The conversation's version of this message's latest change (its creation, an edit, a deletion, a " +
+          'reaction change): compare it with a copy you hold to keep the newer one',
+        1,
+      ),
+      edited_at: nullable({ ...timestamp, description: 'When its content was last edited; null if never' }),
+      deleted_at: nullable({
+        ...timestamp,
+        description:
+          'Set on a tombstone: the message keeps its place in seq order, its content is empty, its attachments, ' +
+          'metadata and reactions are gone, and it can no longer be edited or reacted to',
+      }),
+      reply_to_id: nullable(id('The message of the same conversation this one replies to')),
+      attachments: {
+        type: 'array',
+        items: ref('Attachment'),
+        maxItems: Limits.attachmentsMax,
+        description: 'As sent, in order; empty when none (and on a tombstone)',
+      },
+      metadata: ref('Metadata'),
+      reactions: {
+        type: 'array',
+        items: ref('ReactionCount'),
+        maxItems: Limits.reactionsPerMessageMax,
+        description: `Most used first; at most ${Limits.reactionsPerMessageMax} distinct emojis; empty when none`,
+      },
+      my_reactions: {
+        type: 'array',
+        items: emoji('An emoji you reacted with'),
+        maxItems: Limits.reactionsPerMessageMax,
+        uniqueItems: true,
+        description:
+          'Your own reactions: only in history pages and `recent-messages` (not in live events, which go to ' +
+          'everyone alike)',
+      },
       system: {
         type: 'object',
         description: "Only on message_type 'system': the membership or group change it records",
@@ -195,8 +265,79 @@ const schemas = {
       'content',
       'client_message_id',
       'conversation',
+      'version',
+      'edited_at',
+      'deleted_at',
+      'reply_to_id',
+      'attachments',
+      'metadata',
+      'reactions',
     ],
   ),
+  Attachment: object<Attachment>()(
+    {
+      type: { type: 'string', enum: [...ATTACHMENT_TYPES] },
+      url: {
+        type: 'string',
+        minLength: 1,
+        maxLength: Limits.urlMaxLength,
+        pattern: '^[Hh][Tt][Tt][Pp][Ss]?://',
+        description: 'An http(s) URL of the file (the server stores it, never fetches it)',
+      },
+      name: {
+        type: 'string',
+        maxLength: Limits.attachmentNameMaxLength,
+        description: 'The file name to show',
+      },
+      mime_type: { type: 'string', maxLength: Limits.mimeTypeMaxLength, description: 'e.g. `image/png`' },
+      size: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Bytes' },
+      width: {
+        type: 'integer',
+        minimum: 1,
+        maximum: Limits.attachmentDimensionMax,
+        description: 'Pixels, for images and video',
+      },
+      height: {
+        type: 'integer',
+        minimum: 1,
+        maximum: Limits.attachmentDimensionMax,
+        description: 'Pixels, for images and video',
+      },
+    },
+    ['type', 'url'],
+    {
+      description:
+        `A file a message carries (at most ${Limits.attachmentsMax}): where it is and what the client said about ` +
+        'it, stored as given',
+    },
+  ),
+  ReactionCount: object<ReactionCount>()(
+    {
+      emoji: emoji('The reaction'),
+      count: { type: 'integer', minimum: 1, description: 'How many users reacted with it' },
+    },
+    ['emoji', 'count'],
+  ),
+  MessageChange: object<MessageChange>()(
+    {
+      kind: {
+        type: 'string',
+        enum: [...MESSAGE_CHANGE_KINDS],
+        description:
+          'edited: new content; deleted: now a tombstone; reaction_added / reaction_removed: by user_id',
+      },
+      user_id: id('Who made the change'),
+      emoji: emoji('The reaction added or removed: only on reaction_added and reaction_removed'),
+    },
+    ['kind', 'user_id'],
+    { description: 'What changed a message, and who did it' },
+  ),
+  Metadata: {
+    type: 'object',
+    description:
+      `The client's own JSON object, kept verbatim: at most ${Limits.metadataMaxBytes} bytes serialized and ` +
+      `${Limits.metadataMaxDepth} levels deep; \`{}\` when none`,
+  },
   Conversation: object<Conversation>()(
     {
       id: id('The conversation'),
@@ -214,7 +355,11 @@ const schemas = {
       type: { type: 'string', enum: [...CONVERSATION_TYPES] },
       title: { type: ['string', 'null'], maxLength: Limits.titleMaxLength, description: 'null for direct' },
       member_count: { type: 'integer', minimum: 0 },
-      metadata: { type: 'object', description: "The client's JSON object, kept verbatim" },
+      metadata: ref('Metadata'),
+      version: seq(
+        'Its change counter: 1, 2, 3… without gaps, one for each new message (system ones too), edit, deletion and ' +
+          'reaction change; 0 when nothing happened yet. Catch up with join-conversation since_version',
+      ),
       my_role: { type: 'string', enum: [...MEMBER_ROLES], description: "The recipient's role" },
       muted: { type: 'boolean', description: 'The recipient muted it: no notifications' },
       muted_until: { oneOf: [timestamp, { type: 'null' }] },
@@ -231,6 +376,7 @@ const schemas = {
       'title',
       'member_count',
       'metadata',
+      'version',
       'my_role',
       'muted',
       'muted_until',
@@ -240,7 +386,8 @@ const schemas = {
     {
       success: { const: false },
       error: text(
-        "The contract's error string, e.g. `Conversation not found`, `Unauthorized`, `Rate limit exceeded`",
+        "The contract's error string, e.g. `Conversation not found`, `Unauthorized`, `Rate limit exceeded`, " +
+          quote(ErrorMessages.messageNotFound),
       ),
     },
     ['success', 'error'],
@@ -256,9 +403,10 @@ const clientPayloads: { [E in keyof ClientToServerEvents]: JsonSchema } = {
       message_type: { type: 'string', enum: [...MESSAGE_TYPES] },
       content: {
         type: 'string',
-        minLength: 1,
         maxLength: messageLimits.contentMaxLength,
-        description: 'Text (no NUL characters or unpaired surrogates), or an http(s) URL for image and file',
+        description:
+          'Text (no NUL characters or unpaired surrogates), or an http(s) URL for image and file. Empty only for ' +
+          `a text message with attachments (a caption-less message of files); else ${quote(ErrorMessages.contentEmpty)}`,
       },
       client_message_id: {
         type: 'string',
@@ -267,8 +415,26 @@ const clientPayloads: { [E in keyof ClientToServerEvents]: JsonSchema } = {
         description:
           'Idempotency key, unique per sender: a repeat returns the stored message and broadcasts nothing',
       },
+      reply_to_id: id(
+        `A message of the same conversation this one replies to; else ${quote(ErrorMessages.replyNotInConversation)}`,
+      ),
+      attachments: {
+        type: 'array',
+        items: ref('Attachment'),
+        maxItems: Limits.attachmentsMax,
+        description: `At most ${Limits.attachmentsMax} files (http(s) URLs), stored as given`,
+      },
+      metadata: ref('Metadata'),
     },
     ['sender_id', 'conversation_id', 'message_type', 'content'],
+    {
+      // Empty content: only a text message with at least one attachment.
+      if: { properties: { content: { const: '' } }, required: ['content'] },
+      then: {
+        properties: { message_type: { const: 'text' }, attachments: { minItems: 1 } },
+        required: ['attachments'],
+      },
+    },
   ),
   'join-conversation': object<JoinConversationPayload>()(
     {
@@ -276,10 +442,17 @@ const clientPayloads: { [E in keyof ClientToServerEvents]: JsonSchema } = {
       userId: id('Your own user id'),
       since_seq: seq(
         `The last seq you have: the catch-up holds the messages after it (at most ${Limits.catchUpMax}). ` +
-          `Without it: the latest ${Limits.recentMessagesOnJoin}.`,
+          `Without it: the latest ${Limits.recentMessagesOnJoin}. New messages only: edits, deletions and ` +
+          'reactions of older ones need since_version.',
+      ),
+      since_version: seq(
+        'The last conversation version you have: the catch-up holds every message created or changed (edited, ' +
+          `deleted, reacted to) after it, in ascending version (at most ${Limits.catchUpMax}). Not with ` +
+          `since_seq: ${quote(ErrorMessages.oneCatchUpCursor)}.`,
       ),
     },
     ['conversationId', 'userId'],
+    { not: { required: ['since_seq', 'since_version'] } },
   ),
   'leave-conversation': object<LeaveConversationPayload>()(
     { conversationId: id('The conversation to leave') },
@@ -304,6 +477,36 @@ const clientPayloads: { [E in keyof ClientToServerEvents]: JsonSchema } = {
     { token: text('A fresh access token of the same user (from POST /api/auth/refresh)') },
     ['token'],
   ),
+  'edit-message': object<EditMessagePayload>()(
+    {
+      conversationId: id('A conversation you take part in'),
+      messageId: id('A message of yours in it (not deleted)'),
+      content: {
+        type: 'string',
+        maxLength: messageLimits.contentMaxLength,
+        description:
+          'The new content (no NUL characters or unpaired surrogates); empty only when the message has ' +
+          'attachments. Its attachments, metadata and reply_to_id stay as they were.',
+      },
+    },
+    ['conversationId', 'messageId', 'content'],
+  ),
+  'delete-message': object<DeleteMessagePayload>()(
+    {
+      conversationId: id('A conversation you take part in'),
+      messageId: id("A message in it: yours, or anyone's in a group you own or administer"),
+    },
+    ['conversationId', 'messageId'],
+  ),
+  react: object<ReactPayload>()(
+    {
+      conversationId: id('A conversation you take part in'),
+      messageId: id('A message in it (not deleted)'),
+      emoji: emoji('The reaction, stored as given'),
+      add: { type: 'boolean', description: 'true adds your reaction, false removes it' },
+    },
+    ['conversationId', 'messageId', 'emoji', 'add'],
+  ),
 };
 
 /** The success shape of each client event's acknowledgement (the failure shape is AckFailure for all). */
@@ -318,8 +521,9 @@ const ackSuccess: { [E in keyof ClientToServerEvents]: JsonSchema } = {
       conversationId: id('The conversation joined'),
       last_seq: seq('Its latest seq'),
       last_read_seq: seq('Your read mark in it'),
+      version: seq('Its latest version: pass it as since_version when you join again'),
     },
-    ['success', 'conversationId', 'last_seq', 'last_read_seq'],
+    ['success', 'conversationId', 'last_seq', 'last_read_seq', 'version'],
   ),
   'leave-conversation': object<AckSuccess<AckOf<ClientToServerEvents['leave-conversation']>>>()(
     { success: { const: true }, conversationId: id('The conversation left') },
@@ -348,6 +552,19 @@ const ackSuccess: { [E in keyof ClientToServerEvents]: JsonSchema } = {
     },
     ['success', 'expires_at'],
   ),
+  // The message after the change: the edited message, the tombstone, the reacted-to message.
+  'edit-message': object<AckSuccess<AckOf<ClientToServerEvents['edit-message']>>>()(
+    { success: { const: true }, message: ref('Message') },
+    ['success', 'message'],
+  ),
+  'delete-message': object<AckSuccess<AckOf<ClientToServerEvents['delete-message']>>>()(
+    { success: { const: true }, message: ref('Message') },
+    ['success', 'message'],
+  ),
+  react: object<AckSuccess<AckOf<ClientToServerEvents['react']>>>()(
+    { success: { const: true }, message: ref('Message') },
+    ['success', 'message'],
+  ),
 };
 
 // Server → client payloads.
@@ -366,18 +583,25 @@ const serverPayloads: { [E in keyof ServerToClientEvents]: JsonSchema } = {
       conversationId: id('The conversation joined'),
       success: { const: true },
       last_seq: seq('Its latest seq'),
+      version: seq('Its latest version: pass it as since_version when you join again'),
     },
-    ['conversationId', 'success', 'last_seq'],
+    ['conversationId', 'success', 'last_seq', 'version'],
   ),
   'recent-messages': object<RecentMessagesEvent>()(
     {
       conversationId: id('The conversation joined'),
-      messages: { type: 'array', items: ref('Message'), description: 'Ascending seq' },
+      messages: {
+        type: 'array',
+        items: ref('Message'),
+        description:
+          'Ascending seq; ascending version for a catch-up by since_version. Each carries my_reactions.',
+      },
       has_more: {
         type: 'boolean',
         description:
-          'More messages lie beyond these: older ones (join without since_seq) or newer ones (with since_seq: ' +
-          'page on with GET /api/chats/conversations/{id}/messages?after_seq=)',
+          'More messages lie beyond these: older ones (join without since_seq or since_version) or newer ones ' +
+          '(with since_seq: page on with GET /api/chats/conversations/{id}/messages?after_seq=; with ' +
+          'since_version: ?after_version=)',
       },
     },
     ['conversationId', 'messages', 'has_more'],
@@ -403,6 +627,14 @@ const serverPayloads: { [E in keyof ServerToClientEvents]: JsonSchema } = {
     { conversationId: id('The conversation you left or were removed from') },
     ['conversationId'],
   ),
+  'message-updated': object<MessageUpdatedEvent>()(
+    {
+      message: ref('Message'),
+      change: ref('MessageChange'),
+    },
+    ['message', 'change'],
+    { description: "`message` is the message's whole state after `change` (its version is the change's)" },
+  ),
   error: object<ErrorEvent>()({ message: text("The contract's error string") }, ['message']),
 };
 
@@ -417,15 +649,19 @@ const clientDocs: { [E in ClientName]: { title: string; summary: string; emits: 
     summary:
       'Stored first, then acknowledged: `message-sent` to this socket and the ack; `receive-message` to every ' +
       "other socket of the conversation's room; `conversation-updated` to both participants. Messages of one " +
-      'socket are stored in the order it sent them. Errors: the ack, and `message-error`.',
+      'socket are stored in the order it sent them. A message may reply to another of the conversation ' +
+      `(reply_to_id), carry up to ${Limits.attachmentsMax} attachments and metadata. Errors: the ack, and ` +
+      '`message-error`.',
     emits: ['message-sent', 'receive-message', 'conversation-updated', 'message-error'],
   },
   'join-conversation': {
     title: 'Join a conversation',
     summary:
       'Joins the room, then sends `joined-conversation` and `recent-messages` (a catch-up after `since_seq`, or ' +
-      'the latest messages). A message committed meanwhile may arrive both live and in the catch-up: de-duplicate ' +
-      'by id. Errors `Conversation not found`, `Unauthorized to join this conversation`, `Unauthorized`.',
+      'every message new or changed after `since_version`, or the latest messages). A message committed or ' +
+      'changed meanwhile may arrive both live and in the catch-up: de-duplicate by id, keeping the higher ' +
+      'version. Errors `Conversation not found`, `Unauthorized to join this conversation`, `Unauthorized`, ' +
+      `${quote(ErrorMessages.oneCatchUpCursor)}.`,
     emits: ['joined-conversation', 'recent-messages', 'error'],
   },
   'leave-conversation': {
@@ -455,6 +691,36 @@ const clientDocs: { [E in ClientName]: { title: string; summary: string; emits: 
       '`error` `Session ended`.',
     emits: ['error'],
   },
+  'edit-message': {
+    title: 'Edit a message',
+    summary:
+      'The author only, and not a deleted message: replaces its content and sets `edited_at`, then ' +
+      '`message-updated` (change `edited`) to the room, exactly once per socket; the ack holds the edited message. ' +
+      `Errors ${quote(ErrorMessages.onlyAuthorEdits)}, ${quote(ErrorMessages.messageNotFound)}, ` +
+      `${quote(ErrorMessages.unauthorized)}, ${quote(ErrorMessages.rateLimited)}.`,
+    emits: ['message-updated', 'error'],
+  },
+  'delete-message': {
+    title: 'Delete a message',
+    summary:
+      "The author, or a group's owner or admins: the message stays in seq order as a tombstone (`deleted_at` set, " +
+      '`content` empty, attachments, metadata and reactions gone) that cannot be edited or reacted to again; then ' +
+      '`message-updated` (change `deleted`) to the room, exactly once per socket; the ack holds the tombstone. ' +
+      `Errors ${quote(ErrorMessages.notAllowed)}, ${quote(ErrorMessages.messageNotFound)}, ` +
+      `${quote(ErrorMessages.unauthorized)}, ${quote(ErrorMessages.rateLimited)}.`,
+    emits: ['message-updated', 'error'],
+  },
+  react: {
+    title: 'React to a message',
+    summary:
+      'Any member adds (`add: true`) or removes their reaction `emoji`, once per user and emoji, at most ' +
+      `${Limits.reactionsPerMessageMax} distinct emojis per message; then \`message-updated\` (change ` +
+      '`reaction_added` or `reaction_removed`) to the room, exactly once per socket. The ack holds the message ' +
+      'after the change, unchanged when there was nothing to change (a reaction already there, or not there). ' +
+      `Errors ${quote(ErrorMessages.tooManyReactions)}, ${quote(ErrorMessages.messageNotFound)}, ` +
+      `${quote(ErrorMessages.unauthorized)}, ${quote(ErrorMessages.rateLimited)}.`,
+    emits: ['message-updated', 'error'],
+  },
 };
 
 const serverDocs: { [E in ServerName]: { title: string; summary: string } } = {
@@ -467,7 +733,12 @@ const serverDocs: { [E in ServerName]: { title: string; summary: string } } = {
   'message-sent': { title: 'Your message is stored', summary: 'To the sending socket, before the ack.' },
   'message-error': { title: 'A send failed', summary: 'For clients that pass no ack callback.' },
   'joined-conversation': { title: 'Joined', summary: 'After `join-conversation`, before `recent-messages`.' },
-  'recent-messages': { title: 'Catch-up after a join', summary: 'Ascending seq.' },
+  'recent-messages': {
+    title: 'Catch-up after a join',
+    summary:
+      'Ascending seq (ascending version after `since_version`); the messages carry `my_reactions`, your own ' +
+      'reactions.',
+  },
   'user-typing': { title: 'Someone is typing', summary: 'From the other sockets of the room.' },
   'messages-read': {
     title: 'A read mark moved',
@@ -491,6 +762,13 @@ const serverDocs: { [E in ServerName]: { title: string; summary: string } } = {
     title: 'You left a conversation',
     summary:
       'You left or were removed: every socket of yours has left its room, on every gateway; drop it from the list.',
+  },
+  'message-updated': {
+    title: 'A message was edited, deleted or reacted to',
+    summary:
+      "To every socket of the conversation's room, exactly once, on whichever gateway: the message's new state " +
+      'and what changed. Replace your copy when its version is higher (changes may arrive out of version ' +
+      'order). It carries no `my_reactions`: update yours from `change` when `change.user_id` is you.',
   },
   error: {
     title: 'An error',

@@ -172,6 +172,11 @@ export class ConversationDto extends ConversationRefDto implements Conversation 
   title: string | null;
   @ApiProperty({ example: 2 }) member_count: number;
   @ApiProperty({ type: Object, example: {} }) metadata: Metadata;
+  @ApiProperty({
+    example: 14,
+    description: 'Change counter: each new message, edit, deletion, reaction change',
+  })
+  version: number;
   @ApiProperty({ enum: MEMBER_ROLES, description: "The caller's role" }) my_role: MemberRole;
   @ApiProperty({ description: 'Muted by the caller (still counts unread, no notifications)' }) muted: boolean;
   @ApiProperty({ type: String, nullable: true, description: 'When a timed mute ends' })

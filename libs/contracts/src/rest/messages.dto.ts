@@ -1,18 +1,94 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Length,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 import { Limits } from '../wire/limits.js';
 import {
+  ATTACHMENT_TYPES,
+  MESSAGE_CHANGE_KINDS,
   MESSAGE_TYPES,
   SYSTEM_ACTIONS,
+  type Attachment,
+  type AttachmentType,
   type Message,
+  type MessageChange,
+  type MessageChangeKind,
   type MessagePage,
   type MessageType,
+  type Metadata,
+  type ReactionCount,
   type SendableMessageType,
   type SystemAction,
   type SystemInfo,
 } from '../wire/models.js';
-import { ContentMaxLength, IsStorableText, IsUrlForMediaMessages } from './validators.js';
+import {
+  ContentMaxLength,
+  IsHttpUrl,
+  IsId,
+  IsMetadata,
+  IsNotEmptyUnlessAttachments,
+  IsStorableText,
+  IsUrlForMediaMessages,
+} from './validators.js';
+
+export class AttachmentDto implements Attachment {
+  @ApiProperty({ enum: ATTACHMENT_TYPES, example: 'image' })
+  @IsIn(ATTACHMENT_TYPES)
+  type: AttachmentType;
+
+  @ApiProperty({ example: 'https://cdn.example.com/a.png', maxLength: Limits.urlMaxLength })
+  @IsHttpUrl()
+  @MaxLength(Limits.urlMaxLength)
+  @IsString()
+  url: string;
+
+  @ApiPropertyOptional({ example: 'a.png', maxLength: Limits.attachmentNameMaxLength })
+  @IsStorableText()
+  @MaxLength(Limits.attachmentNameMaxLength)
+  @IsString()
+  @IsOptional()
+  name?: string;
+
+  @ApiPropertyOptional({ example: 'image/png', maxLength: Limits.mimeTypeMaxLength })
+  @IsStorableText()
+  @MaxLength(Limits.mimeTypeMaxLength)
+  @IsString()
+  @IsOptional()
+  mime_type?: string;
+
+  @ApiPropertyOptional({ example: 52_311, description: 'Bytes' })
+  @Max(Number.MAX_SAFE_INTEGER)
+  @Min(0)
+  @IsInt()
+  @IsOptional()
+  size?: number;
+
+  @ApiPropertyOptional({ example: 640 })
+  @Max(Limits.attachmentDimensionMax)
+  @Min(1)
+  @IsInt()
+  @IsOptional()
+  width?: number;
+
+  @ApiPropertyOptional({ example: 480 })
+  @Max(Limits.attachmentDimensionMax)
+  @Min(1)
+  @IsInt()
+  @IsOptional()
+  height?: number;
+}
 
 /** The body of a message, shared by REST sends and the Socket.IO `send-message` payload. */
 export class MessageBodyDto {
@@ -29,7 +105,7 @@ export class MessageBodyDto {
   @IsStorableText()
   @ContentMaxLength()
   @IsString()
-  @IsNotEmpty()
+  @IsNotEmptyUnlessAttachments()
   content: string;
 
   @ApiPropertyOptional({
@@ -42,6 +118,44 @@ export class MessageBodyDto {
   @IsString()
   @IsOptional()
   client_message_id?: string;
+
+  @ApiPropertyOptional({ example: 99, description: 'A message of the same conversation this one replies to' })
+  @IsId()
+  @IsOptional()
+  reply_to_id?: number;
+
+  @ApiPropertyOptional({
+    type: [AttachmentDto],
+    maxItems: Limits.attachmentsMax,
+    description: 'A text message with attachments may have empty content',
+  })
+  @ValidateNested({ each: true })
+  @Type(() => AttachmentDto)
+  @ArrayMaxSize(Limits.attachmentsMax)
+  @IsArray()
+  @IsOptional()
+  attachments?: AttachmentDto[];
+
+  @ApiPropertyOptional({
+    type: Object,
+    example: { productId: 'p-1' },
+    description: "The app's own fields: a JSON object, at most 2 KB and 3 levels deep, kept as given",
+  })
+  @IsMetadata()
+  @IsOptional()
+  metadata?: Metadata;
+}
+
+/** An edit: the new content of a text message (the author only). */
+export class EditMessageBodyDto {
+  @ApiProperty({
+    example: 'Hello, fixed!',
+    description: 'May be empty only when the message has attachments',
+  })
+  @IsStorableText()
+  @ContentMaxLength()
+  @IsString()
+  content: string;
 }
 
 export class HistoryQueryDto {
@@ -85,6 +199,17 @@ export class HistoryQueryDto {
   @Type(() => Number)
   @IsOptional()
   after_seq?: number;
+
+  @ApiPropertyOptional({
+    minimum: 0,
+    description: 'Every message created or changed after this version, ascending by version (catch-up)',
+  })
+  @Max(Number.MAX_SAFE_INTEGER)
+  @Min(0)
+  @IsInt()
+  @Type(() => Number)
+  @IsOptional()
+  after_version?: number;
 }
 
 export class MessageConversationDto {
@@ -100,6 +225,17 @@ export class SystemInfoDto implements SystemInfo {
   @ApiProperty({ type: [Number], example: [3], description: 'Whom it concerns' }) user_ids: number[];
 }
 
+export class ReactionCountDto implements ReactionCount {
+  @ApiProperty({ example: '👍' }) emoji: string;
+  @ApiProperty({ example: 3 }) count: number;
+}
+
+export class MessageChangeDto implements MessageChange {
+  @ApiProperty({ enum: MESSAGE_CHANGE_KINDS }) kind: MessageChangeKind;
+  @ApiProperty({ example: 2, description: 'Who made the change' }) user_id: number;
+  @ApiPropertyOptional({ example: '👍', description: 'For reaction changes' }) emoji?: string;
+}
+
 export class MessageDto implements Message {
   @ApiProperty({ example: 101 }) id: number;
   @ApiProperty({ example: 1 }) sender_id: number;
@@ -110,12 +246,27 @@ export class MessageDto implements Message {
   @ApiProperty({ example: 'Hello!' }) content: string;
   @ApiProperty({ type: String, nullable: true, example: '5f0c-1' }) client_message_id: string | null;
   @ApiProperty({ type: MessageConversationDto }) conversation: MessageConversationDto;
+  @ApiProperty({ example: 14, description: "The conversation's version of this message's latest change" })
+  version: number;
+  @ApiProperty({ type: String, nullable: true }) edited_at: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'Set on a tombstone (content and files gone)' })
+  deleted_at: string | null;
+  @ApiProperty({ type: Number, nullable: true }) reply_to_id: number | null;
+  @ApiProperty({ type: [AttachmentDto] }) attachments: AttachmentDto[];
+  @ApiProperty({ type: Object, example: {} }) metadata: Metadata;
+  @ApiProperty({ type: [ReactionCountDto], description: 'Most used first' }) reactions: ReactionCountDto[];
+  @ApiPropertyOptional({
+    type: [String],
+    description: "The caller's own reactions (history pages and recent-messages only)",
+  })
+  my_reactions?: string[];
   @ApiPropertyOptional({ type: SystemInfoDto, description: "Only on message_type 'system'" })
   system?: SystemInfoDto;
 }
 
 export class MessagePageDto implements MessagePage {
-  @ApiProperty({ type: [MessageDto], description: 'In ascending seq' }) messages: MessageDto[];
+  @ApiProperty({ type: [MessageDto], description: 'In ascending seq (ascending version with after_version)' })
+  messages: MessageDto[];
   @ApiProperty({ description: 'More messages lie beyond this page in the direction of paging' })
   has_more: boolean;
 }

@@ -89,6 +89,48 @@ export function IsUrlForMediaMessages(options?: ValidationOptions): PropertyDeco
   );
 }
 
+/**
+ * `content` may be empty only for a text message with attachments (a message of files without a caption); else
+ * class-validator's own `content should not be empty`.
+ */
+export function IsNotEmptyUnlessAttachments(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isNotEmpty',
+      validator: {
+        validate: (value: unknown, args) => {
+          if (value !== '' && value !== null && value !== undefined) return true;
+          const o = args?.object as { message_type?: unknown; attachments?: unknown } | undefined;
+          return (
+            value === '' &&
+            o?.message_type === 'text' &&
+            Array.isArray(o.attachments) &&
+            o.attachments.length > 0
+          );
+        },
+        defaultMessage: (args) => `${args?.property} should not be empty`,
+      },
+    },
+    options,
+  );
+}
+
+/** An http(s) URL (attachments). */
+export function IsHttpUrl(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isHttpUrl',
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' &&
+          isURL(value, { protocols: ['http', 'https'], require_protocol: true, require_tld: false }),
+        defaultMessage: (args) => `${args?.property} must be an http(s) URL`,
+      },
+    },
+    options,
+  );
+}
+
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**

@@ -5,12 +5,13 @@ import type {
   Id,
   MemberPage,
   Message,
+  MessageChange,
   MessagePage,
   UnreadSummary,
   User,
 } from '../wire/models.js';
 import { Limits } from '../wire/limits.js';
-import { MESSAGE_TYPES } from '../wire/models.js';
+import { ATTACHMENT_TYPES, MESSAGE_TYPES } from '../wire/models.js';
 
 /** Name of the chats service on the RPC transport (stream `<prefix>rpc:chats`, consumer group `chats`). */
 export const CHATS_SERVICE = 'chats';
@@ -35,7 +36,7 @@ const Username = Type.String({
 });
 const Limit = Type.Integer({ minimum: 1, maximum: Limits.pageSizeMax + 1 });
 const MessageTypeSchema = Type.Union([Type.Literal('text'), Type.Literal('image'), Type.Literal('file')]);
-// The schema names exactly the wire's message types.
+// The schemas name exactly the wire's message and attachment types.
 type SameTypes<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
 export const messageTypesMatch: SameTypes<
   Static<typeof MessageTypeSchema>,
@@ -74,7 +75,37 @@ const History = Type.Union([
     { user_id: Id, conversation_id: Id, limit: Limit, mode: Type.Literal('after'), after_seq: Count },
     closed,
   ),
+  /** Every message created or changed after `after_version`, ascending by version. */
+  Type.Object(
+    { user_id: Id, conversation_id: Id, limit: Limit, mode: Type.Literal('version'), after_version: Count },
+    closed,
+  ),
 ]);
+
+/** An attachment as the gateway validated it (http(s) URL, lengths); here its shape. */
+const AttachmentSchema = Type.Object(
+  {
+    type: Type.Union([
+      Type.Literal('image'),
+      Type.Literal('video'),
+      Type.Literal('audio'),
+      Type.Literal('file'),
+    ]),
+    url: Text(Limits.urlMaxLength, 1),
+    name: Type.Optional(Text(Limits.attachmentNameMaxLength)),
+    mime_type: Type.Optional(Text(Limits.mimeTypeMaxLength)),
+    size: Type.Optional(Count),
+    width: Type.Optional(Type.Integer({ minimum: 1, maximum: Limits.attachmentDimensionMax })),
+    height: Type.Optional(Type.Integer({ minimum: 1, maximum: Limits.attachmentDimensionMax })),
+  },
+  closed,
+);
+export const attachmentTypesMatch: SameTypes<
+  Static<typeof AttachmentSchema>['type'],
+  (typeof ATTACHMENT_TYPES)[number]
+> = true;
+/** A change of one message of the conversation, by `user_id`. */
+const MessageTarget = { user_id: Id, conversation_id: Id, message_id: Id };
 
 export const ChatsRpcRequests = {
   /** Hashes the password (in the chats service: hashes never cross the RPC) and starts the first session. */
@@ -201,10 +232,22 @@ export const ChatsRpcRequests = {
       content: Text(100_000),
       client_message_id: Nullable(Text(Limits.clientMessageIdMaxLength, 1)),
       request_id: Uuid,
+      reply_to_id: Nullable(Id),
+      attachments: Type.Array(AttachmentSchema, { maxItems: Limits.attachmentsMax }),
+      metadata: Nullable(MetadataSchema),
     },
     closed,
   ),
   'messages.history': History,
+  /** The author replaces a text message's content. */
+  'messages.edit': Type.Object({ ...MessageTarget, content: Text(100_000) }, closed),
+  /** The author, or a group's owner or admins, leave a tombstone in the message's place. */
+  'messages.delete': Type.Object(MessageTarget, closed),
+  /** Adds or removes the user's reaction `emoji` (once per user and emoji). */
+  'messages.react': Type.Object(
+    { ...MessageTarget, emoji: Text(Limits.emojiMaxLength, 1), add: Type.Boolean() },
+    closed,
+  ),
 };
 
 export type ChatsPattern = keyof typeof ChatsRpcRequests;
@@ -271,12 +314,16 @@ export interface ChatsRpcResponses {
     type: 'direct' | 'group';
     last_seq: number;
     last_read_seq: number;
+    version: number;
     /** A direct conversation whose users blocked each other (either way). */
     blocked: boolean;
   };
   'conversations.mark-read': { conversation_id: Id; seq: number; moved: boolean };
   'messages.send': SendMessageResult;
   'messages.history': MessagePage;
+  'messages.edit': MessageChangeResult;
+  'messages.delete': MessageChangeResult;
+  'messages.react': MessageChangeResult;
 }
 
 export type RpcResponse<P extends ChatsPattern> = ChatsRpcResponses[P];
@@ -295,9 +342,9 @@ export interface MemberViewGroup {
 
 /** The conversation as one member sees it: the seed's fields first, then the group and member fields. */
 export function conversationFor(state: ConversationState, view: MemberView): Conversation {
-  const { type, title, member_count, metadata, ...seed } = state;
+  const { type, title, member_count, metadata, version, ...seed } = state;
   const { unread_count, ...mine } = view;
-  return { ...seed, unread_count, type, title, member_count, metadata, ...mine };
+  return { ...seed, unread_count, type, title, member_count, metadata, version, ...mine };
 }
 
 export interface SendMessageResult {
@@ -313,6 +360,18 @@ export interface SendMessageResult {
   views: MemberViewGroup[] | null;
   /** Users who left or were removed in the last minute: their sockets may still be in the room; skip them. */
   excluded_user_ids: Id[];
+}
+
+/** What an edit, deletion or reaction did to a message. */
+export interface MessageChangeResult {
+  /** The message after the change (as it was, when nothing changed). */
+  message: Message;
+  /** Null when nothing changed (a reaction already there or not there, a deletion repeated, the same content). */
+  change: MessageChange | null;
+  /** Users who left or were removed in the last minute: their sockets may still be in the room; skip them. */
+  excluded_user_ids: Id[];
+  /** The message is the conversation's latest: lists show it, so they are told (`conversation-updated`). */
+  last: boolean;
 }
 
 /**

@@ -1,11 +1,15 @@
 import { IsBoolean, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
-import { MessageBodyDto } from '../rest/messages.dto.js';
-import { IsId } from '../rest/validators.js';
+import { EditMessageBodyDto, MessageBodyDto } from '../rest/messages.dto.js';
+import { IsId, IsStorableText } from '../rest/validators.js';
+import { Limits } from '../wire/limits.js';
 import type {
   AuthenticatePayload,
+  DeleteMessagePayload,
+  EditMessagePayload,
   JoinConversationPayload,
   LeaveConversationPayload,
   MarkReadPayload,
+  ReactPayload,
   SendMessagePayload,
   TypingPayload,
 } from '../wire/socket-events.js';
@@ -33,6 +37,44 @@ export class JoinConversationDto implements JoinConversationPayload {
   @IsInt()
   @IsOptional()
   since_seq?: number;
+
+  @Max(Number.MAX_SAFE_INTEGER)
+  @Min(0)
+  @IsInt()
+  @IsOptional()
+  since_version?: number;
+}
+
+export class EditMessageDto extends EditMessageBodyDto implements EditMessagePayload {
+  @IsId()
+  conversationId: number;
+
+  @IsId()
+  messageId: number;
+}
+
+export class DeleteMessageDto implements DeleteMessagePayload {
+  @IsId()
+  conversationId: number;
+
+  @IsId()
+  messageId: number;
+}
+
+export class ReactDto implements ReactPayload {
+  @IsId()
+  conversationId: number;
+
+  @IsId()
+  messageId: number;
+
+  @IsStorableText()
+  @Length(1, Limits.emojiMaxLength)
+  @IsString()
+  emoji: string;
+
+  @IsBoolean()
+  add: boolean;
 }
 
 export class LeaveConversationDto implements LeaveConversationPayload {

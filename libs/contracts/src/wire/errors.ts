@@ -39,6 +39,18 @@ export const ErrorMessages = {
   cannotBlockSelf: 'Cannot block yourself',
   tooManyBlocks: 'Too many blocked users',
   muteInPast: 'until must be a time in the future',
+  /** The message is not in the conversation, or it was deleted (404). */
+  messageNotFound: 'Message not found',
+  /** An edit by anyone but the author (403). */
+  onlyAuthorEdits: 'Only the author can edit this message',
+  /** A new emoji on a message that has Limits.reactionsPerMessageMax distinct ones (400). */
+  tooManyReactions: 'A message has at most 20 distinct reactions',
+  /** `reply_to_id` names no message of the conversation (400). */
+  replyNotInConversation: 'reply_to_id must be a message of this conversation',
+  /** A text message with neither content nor attachments (class-validator's wording, 400). */
+  contentEmpty: 'content should not be empty',
+  /** join-conversation or history given both catch-up cursors (400). */
+  oneCatchUpCursor: 'Use only one of since_seq and since_version',
 } as const;
 
 /**
@@ -61,6 +73,7 @@ export const ErrorCode = {
   DirectMembership: 'DIRECT_MEMBERSHIP',
   NotAllowed: 'NOT_ALLOWED',
   Blocked: 'BLOCKED',
+  MessageNotFound: 'MESSAGE_NOT_FOUND',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

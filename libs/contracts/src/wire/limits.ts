@@ -21,18 +21,36 @@ export const Limits = {
   metadataMaxDepth: 3,
   /** Blocked users per user. */
   blocksMax: 1000,
+  /** Attachments per message, and the lengths of their fields. */
+  attachmentsMax: 10,
+  urlMaxLength: 2048,
+  attachmentNameMaxLength: 255,
+  mimeTypeMaxLength: 127,
+  /** Pixels of an attachment's width or height. */
+  attachmentDimensionMax: 100_000,
+  /** A reaction's emoji, in UTF-16 code units (a flag or a family of four fits). */
+  emojiMaxLength: 32,
+  /** Distinct emojis on one message. */
+  reactionsPerMessageMax: 20,
 } as const;
 
 /** Mutable so a deployment can change it at boot (`MESSAGE_MAX_LENGTH`); validators read it at validation time. */
 export const messageLimits = { contentMaxLength: 4000 };
 
 /**
- * The largest Socket.IO frame a gateway accepts: the largest valid event, a `send-message` whose content is
- * `contentMaxLength` characters that each take the most JSON can make of one (`\u0001` is 6 bytes), plus its
+ * The largest Socket.IO frame a gateway accepts: the largest valid event, a `send-message` whose content, metadata and
+ * attachments are as long as they may be, in characters that each take the most JSON can make of one (`\u0001` is 6 bytes), plus its
  * other fields and the framing. Anything bigger closes the connection before it is parsed.
  */
 export function socketFrameMaxBytes(contentMaxLength: number): number {
-  return 6 * contentMaxLength + 6 * Limits.clientMessageIdMaxLength + 1024;
+  const attachment = Limits.urlMaxLength + Limits.attachmentNameMaxLength + Limits.mimeTypeMaxLength + 200; // + keys, numbers
+  return (
+    6 * contentMaxLength +
+    6 * Limits.clientMessageIdMaxLength +
+    6 * Limits.metadataMaxBytes +
+    6 * Limits.attachmentsMax * attachment +
+    1024
+  );
 }
 
 /** Input is never nested deeper than this, nor has more values: checked before validation, without recursion. */

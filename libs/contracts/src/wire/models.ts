@@ -26,8 +26,41 @@ export const SYSTEM_ACTIONS = [
 ] as const;
 export type SystemAction = (typeof SYSTEM_ACTIONS)[number];
 
-/** A JSON object of the client's (conversations, and messages later), at most 2 KB serialized and 3 levels deep. */
+/** A JSON object of the client's (conversations and messages), at most 2 KB serialized and 3 levels deep. */
 export type Metadata = Record<string, unknown>;
+
+export const ATTACHMENT_TYPES = ['image', 'video', 'audio', 'file'] as const;
+export type AttachmentType = (typeof ATTACHMENT_TYPES)[number];
+
+/** A file a message carries (at most 10): where it is and what the client said about it. Stored as given. */
+export interface Attachment {
+  type: AttachmentType;
+  /** An http(s) URL. */
+  url: string;
+  name?: string;
+  mime_type?: string;
+  /** Bytes. */
+  size?: number;
+  /** Pixels, for images and video. */
+  width?: number;
+  height?: number;
+}
+
+/** How many users reacted to a message with one emoji. */
+export interface ReactionCount {
+  emoji: string;
+  count: number;
+}
+
+export const MESSAGE_CHANGE_KINDS = ['edited', 'deleted', 'reaction_added', 'reaction_removed'] as const;
+export type MessageChangeKind = (typeof MESSAGE_CHANGE_KINDS)[number];
+
+/** What changed a message, and who did it (`emoji` for reaction changes). */
+export interface MessageChange {
+  kind: MessageChangeKind;
+  user_id: Id;
+  emoji?: string;
+}
 
 export interface User {
   id: Id;
@@ -73,6 +106,19 @@ export interface Message {
   content: string;
   client_message_id: string | null;
   conversation: ConversationRef;
+  /** The conversation's `version` of this message's latest change (its creation, an edit, a deletion, a reaction). */
+  version: number;
+  edited_at: Timestamp | null;
+  /** Set on a tombstone: its content is empty, its attachments, metadata and reactions are gone. */
+  deleted_at: Timestamp | null;
+  /** The message of the same conversation this one replies to. */
+  reply_to_id: Id | null;
+  attachments: Attachment[];
+  metadata: Metadata;
+  /** Most used first. */
+  reactions: ReactionCount[];
+  /** The caller's own reactions: only in history pages and `recent-messages`. */
+  my_reactions?: string[];
   /** Only on `message_type: 'system'` messages. */
   system?: SystemInfo;
 }
@@ -88,6 +134,8 @@ export interface Conversation extends ConversationRef {
   title: string | null;
   member_count: number;
   metadata: Metadata;
+  /** The conversation's change counter: 1, 2, 3… for each new message, edit, deletion and reaction change. */
+  version: number;
   /** The caller's role: `owner` and `admin` exist in groups; both users of a direct conversation are `member`. */
   my_role: MemberRole;
   /** The caller muted it: it still counts unread, but raises no notification. */
@@ -123,7 +171,7 @@ export interface ConversationPage {
 }
 
 export interface MessagePage {
-  /** In ascending `seq`. */
+  /** In ascending `seq` (ascending `version` for a page by version). */
   messages: Message[];
   has_more: boolean;
 }

@@ -1,4 +1,12 @@
-import type { Conversation, Id, Message, SendableMessageType } from './models.js';
+import type {
+  Attachment,
+  Conversation,
+  Id,
+  Message,
+  MessageChange,
+  Metadata,
+  SendableMessageType,
+} from './models.js';
 
 /** The Socket.IO namespace of the chat. */
 export const CHAT_NAMESPACE = '/chat';
@@ -16,6 +24,9 @@ export const ClientEvent = {
   Typing: 'typing',
   MarkRead: 'mark-read',
   Authenticate: 'authenticate',
+  EditMessage: 'edit-message',
+  DeleteMessage: 'delete-message',
+  React: 'react',
 } as const;
 
 export const ServerEvent = {
@@ -30,6 +41,7 @@ export const ServerEvent = {
   UserOffline: 'user:offline',
   ConversationUpdated: 'conversation-updated',
   ConversationRemoved: 'conversation-removed',
+  MessageUpdated: 'message-updated',
   Error: 'error',
 } as const;
 
@@ -40,11 +52,33 @@ export interface SendMessagePayload {
   message_type: SendableMessageType;
   content: string;
   client_message_id?: string;
+  reply_to_id?: Id;
+  attachments?: Attachment[];
+  metadata?: Metadata;
 }
 export interface JoinConversationPayload {
   conversationId: Id;
   userId: Id;
+  /** Catch up on the messages after this seq (new ones only). */
   since_seq?: number;
+  /** Catch up on every message created or changed after this version (not with since_seq). */
+  since_version?: number;
+}
+export interface EditMessagePayload {
+  conversationId: Id;
+  messageId: Id;
+  content: string;
+}
+export interface DeleteMessagePayload {
+  conversationId: Id;
+  messageId: Id;
+}
+/** Adds (`add: true`) or removes the caller's reaction `emoji`. */
+export interface ReactPayload {
+  conversationId: Id;
+  messageId: Id;
+  emoji: string;
+  add: boolean;
 }
 export interface LeaveConversationPayload {
   conversationId: Id;
@@ -70,7 +104,14 @@ export interface AckFailure {
 }
 export type Ack<T extends object = object> = ({ success: true } & T) | AckFailure;
 export type SendMessageAck = Ack<{ message: Message }>;
-export type JoinConversationAck = Ack<{ conversationId: Id; last_seq: number; last_read_seq: number }>;
+export type JoinConversationAck = Ack<{
+  conversationId: Id;
+  last_seq: number;
+  last_read_seq: number;
+  version: number;
+}>;
+/** The message after the change (unchanged when there was nothing to change, e.g. a reaction already there). */
+export type MessageChangeAck = Ack<{ message: Message }>;
 export type LeaveConversationAck = Ack<{ conversationId: Id }>;
 export type TypingAck = Ack<{ conversationId: Id }>;
 export type MarkReadAck = Ack<{ conversationId: Id; seq: number }>;
@@ -86,10 +127,11 @@ export interface JoinedConversationEvent {
   conversationId: Id;
   success: true;
   last_seq: number;
+  version: number;
 }
 export interface RecentMessagesEvent {
   conversationId: Id;
-  /** Ascending seq. */
+  /** Ascending seq; ascending version for a catch-up by `since_version`. */
   messages: Message[];
   /** More messages lie beyond these (page on over REST). */
   has_more: boolean;
@@ -114,6 +156,11 @@ export interface ConversationUpdatedEvent {
 export interface ConversationRemovedEvent {
   conversationId: Id;
 }
+/** A message was edited, deleted or reacted to: `message` is its state after `change`. */
+export interface MessageUpdatedEvent {
+  message: Message;
+  change: MessageChange;
+}
 export interface ErrorEvent {
   message: string;
 }
@@ -132,6 +179,9 @@ export interface ClientToServerEvents {
   typing: (payload: TypingPayload, ack?: (response: TypingAck) => void) => void;
   'mark-read': (payload: MarkReadPayload, ack?: (response: MarkReadAck) => void) => void;
   authenticate: (payload: AuthenticatePayload, ack?: (response: AuthenticateAck) => void) => void;
+  'edit-message': (payload: EditMessagePayload, ack?: (response: MessageChangeAck) => void) => void;
+  'delete-message': (payload: DeleteMessagePayload, ack?: (response: MessageChangeAck) => void) => void;
+  react: (payload: ReactPayload, ack?: (response: MessageChangeAck) => void) => void;
 }
 
 export interface ServerToClientEvents {
@@ -146,5 +196,6 @@ export interface ServerToClientEvents {
   'user:offline': (event: PresenceEvent) => void;
   'conversation-updated': (event: ConversationUpdatedEvent) => void;
   'conversation-removed': (event: ConversationRemovedEvent) => void;
+  'message-updated': (event: MessageUpdatedEvent) => void;
   error: (event: ErrorEvent) => void;
 }

@@ -72,6 +72,13 @@ export class ConversationEntity {
   @Column({ name: 'unread_total', type: 'bigint', default: 0 })
   unreadTotal: string;
 
+  /**
+   * The change counter: each new message, edit, deletion, reaction change and system message takes the next one,
+   * under this row's lock (as `seq`), so it has no gaps. A message keeps the version of its latest change.
+   */
+  @Column({ type: 'bigint', default: 0 })
+  version: string;
+
   /** Moves to the next value of `conversation_activity_seq` on every message: see ParticipantEntity.activity. */
   @Column({ type: 'bigint', default: () => "nextval('conversation_activity_seq')" })
   activity: string;

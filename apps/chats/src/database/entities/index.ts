@@ -1,5 +1,6 @@
 import { ConversationEntity } from './conversation.entity.js';
 import { MembershipEventEntity } from './membership-event.entity.js';
+import { MessageReactionEntity } from './message-reaction.entity.js';
 import { MessageEntity } from './message.entity.js';
 import { ParticipantEntity } from './participant.entity.js';
 import { SessionEntity } from './session.entity.js';
@@ -10,6 +11,7 @@ export {
   ConversationEntity,
   MembershipEventEntity,
   MessageEntity,
+  MessageReactionEntity,
   ParticipantEntity,
   SessionEntity,
   UserBlockEntity,
@@ -23,4 +25,5 @@ export const entities = [
   MessageEntity,
   MembershipEventEntity,
   UserBlockEntity,
+  MessageReactionEntity,
 ];

@@ -2,6 +2,7 @@ import { InitialSchema1763712000000 } from './1763712000000-initial-schema.js';
 import { SendMessagesFunction1763740000000 } from './1763740000000-send-messages-function.js';
 import { Sessions1764600000000 } from './1764600000000-sessions.js';
 import { Groups1764700000000 } from './1764700000000-groups.js';
+import { MessageLifecycle1764800000000 } from './1764800000000-message-lifecycle.js';
 
 /** Every migration, oldest first. Add new ones at the end. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   SendMessagesFunction1763740000000,
   Sessions1764600000000,
   Groups1764700000000,
+  MessageLifecycle1764800000000,
 ];

@@ -11,6 +11,7 @@ const MIGRATIONS = [
   'SendMessagesFunction1763740000000',
   'Sessions1764600000000',
   'Groups1764700000000',
+  'MessageLifecycle1764800000000',
 ];
 
 describe('schema', () => {
@@ -80,7 +81,7 @@ describe('migration to sessions', () => {
       [used, live, revoked, expired, other, families[0], families[1]],
     );
     const after = await new DataSource(dataSourceOptions(db.url, 2)).initialize();
-    expect(await migrate(after)).toEqual(['Sessions1764600000000', 'Groups1764700000000']);
+    expect(await migrate(after)).toEqual(MIGRATIONS.slice(2));
     await after.destroy();
     const sessions = await db.sql<{
       id: string;
@@ -127,7 +128,7 @@ describe('migration to groups', () => {
     await db.sql(`INSERT INTO messages (conversation_id, seq, sender_id, message_type, content) VALUES
                   (7, 1, 1, 'text', 'a'), (7, 2, 2, 'text', 'b'), (7, 3, 2, 'text', 'c')`);
     const after = await new DataSource(dataSourceOptions(db.url, 2)).initialize();
-    expect(await migrate(after)).toEqual(['Groups1764700000000']);
+    expect(await migrate(after)).toEqual(MIGRATIONS.slice(3));
     await after.destroy();
     expect(
       await db.sql(
@@ -151,5 +152,58 @@ describe('migration to groups', () => {
       { conversation_id: 7, user_id: 1, action: 'added' },
       { conversation_id: 7, user_id: 2, action: 'added' },
     ]);
+  });
+});
+
+// Migration 5 counts changes: what existed took one version per message, so versions are the seqs, unrewritten.
+describe('migration to the message lifecycle', () => {
+  const db = new TestDatabase();
+
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  it('gives each conversation its last_seq as version and reads each old message\'s version as its seq', async () => {
+    await db.create();
+    const before = await new DataSource({
+      ...dataSourceOptions(db.url, 2),
+      migrations: migrations.slice(0, 4),
+    }).initialize();
+    await migrate(before);
+    await before.destroy();
+    await db.sql(`INSERT INTO users (id, username, username_key, display_name, password_hash)
+                  VALUES (1, 'ann', 'ann', 'Ann', 'h'), (2, 'bob', 'bob', 'Bob', 'h')`);
+    await db.sql(`INSERT INTO conversations (id, sender_id, receiver_id, pair_low, pair_high, last_seq)
+                  VALUES (7, 2, 1, 1, 2, 3)`);
+    await db.sql(`INSERT INTO messages (conversation_id, seq, sender_id, message_type, content) VALUES
+                  (7, 1, 1, 'text', 'a'), (7, 2, 2, 'text', 'b'), (7, 3, 2, 'text', 'c')`);
+    const after = await new DataSource(dataSourceOptions(db.url, 2)).initialize();
+    expect(await migrate(after)).toEqual(MIGRATIONS.slice(4));
+    await after.destroy();
+    expect(await db.sql(`SELECT version::int FROM conversations`)).toEqual([{ version: 3 }]);
+    expect(
+      await db.sql(`SELECT seq::int, version, coalesce(version, seq)::int AS read_as, edited_at, deleted_at,
+                           reply_to_id, attachments, metadata, reactions
+                    FROM messages ORDER BY seq`),
+    ).toEqual(
+      [1, 2, 3].map((seq) => ({
+        seq,
+        version: null,
+        read_as: seq,
+        edited_at: null,
+        deleted_at: null,
+        reply_to_id: null,
+        attachments: null,
+        metadata: null,
+        reactions: null,
+      })),
+    );
+    // The catch-up by version is a range of its index, not a scan of the conversation's messages.
+    await db.sql(`SET enable_seqscan = off`);
+    const plan = await db.sql<{ 'QUERY PLAN': string }>(
+      `EXPLAIN SELECT id FROM messages m WHERE m.conversation_id = 7 AND coalesce(m.version, m.seq) > 1
+       ORDER BY coalesce(m.version, m.seq) LIMIT 10`,
+    );
+    expect(plan.map((r) => r['QUERY PLAN']).join('\n')).toContain('messages_version_idx');
   });
 });

@@ -86,6 +86,7 @@ describe('the seed 003 flow, with users on different gateway instances', () => {
       conversationId: conversation.id,
       success: true,
       last_seq: 0,
+      version: 0,
     });
     expect((await ra.wait('recent-messages'))[0]).toEqual({
       conversationId: conversation.id,
@@ -112,6 +113,13 @@ describe('the seed 003 flow, with users on different gateway instances', () => {
       content: 'Hello!',
       client_message_id: null,
       conversation: { id: conversation.id, sender_id: alice.user.id, receiver_id: bob.user.id },
+      version: 1,
+      edited_at: null,
+      deleted_at: null,
+      reply_to_id: null,
+      attachments: [],
+      metadata: {},
+      reactions: [],
     });
     expect(received).toEqual(sent);
 
@@ -130,7 +138,8 @@ describe('the seed 003 flow, with users on different gateway instances', () => {
         token: bob.tokens.access,
       },
     );
-    expect(history.body).toEqual({ messages: [sent], has_more: false });
+    // History adds the caller's own reactions.
+    expect(history.body).toEqual({ messages: [{ ...sent, my_reactions: [] }], has_more: false });
 
     await sleep(200);
     // The sender gets message-sent, never its own receive-message; nobody saw an error; bob's typing is not echoed.
@@ -147,7 +156,13 @@ describe('the seed 003 flow, with users on different gateway instances', () => {
       conversationId: conversation.id,
       userId: alice.user.id,
     });
-    expect(join).toEqual({ success: true, conversationId: conversation.id, last_seq: 0, last_read_seq: 0 });
+    expect(join).toEqual({
+      success: true,
+      conversationId: conversation.id,
+      last_seq: 0,
+      last_read_seq: 0,
+      version: 0,
+    });
     const send = await request<{ success: true; message: Message }>(a, 'send-message', {
       sender_id: alice.user.id,
       conversation_id: conversation.id,

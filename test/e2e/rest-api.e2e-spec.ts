@@ -209,6 +209,7 @@ describe('conversations and messages', () => {
       title: null,
       member_count: 2,
       metadata: {},
+      version: 0,
       my_role: 'member',
       muted: false,
       muted_until: null,
@@ -262,6 +263,13 @@ describe('conversations and messages', () => {
       content: 'Hello <b>Bob</b> & co', // stored as given: rendering is the client's job
       client_message_id: 'c-1',
       conversation: { id: conversation.id, sender_id: alice.user.id, receiver_id: bob.user.id },
+      version: 1,
+      edited_at: null,
+      deleted_at: null,
+      reply_to_id: null,
+      attachments: [],
+      metadata: {},
+      reactions: [],
     });
     const retry = await send(alice.tokens.access, 'Hello <b>Bob</b> & co', 'c-1');
     expect(retry.status).toBe(200);
@@ -483,7 +491,7 @@ describe('conversations and messages', () => {
         `${conv}/messages?before_seq=3&after_seq=1`,
         { token: t },
         400,
-        'Use only one of page, before_seq and after_seq',
+        'Use only one of page, before_seq, after_seq and after_version',
       ],
       [
         'POST',

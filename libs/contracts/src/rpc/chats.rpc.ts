@@ -232,9 +232,10 @@ export const ChatsRpcRequests = {
       content: Text(100_000),
       client_message_id: Nullable(Text(Limits.clientMessageIdMaxLength, 1)),
       request_id: Uuid,
-      reply_to_id: Nullable(Id),
-      attachments: Type.Array(AttachmentSchema, { maxItems: Limits.attachmentsMax }),
-      metadata: Nullable(MetadataSchema),
+      // Optional: a gateway of the previous release (a rolling upgrade) sends none of them.
+      reply_to_id: Type.Optional(Nullable(Id)),
+      attachments: Type.Optional(Type.Array(AttachmentSchema, { maxItems: Limits.attachmentsMax })),
+      metadata: Type.Optional(Nullable(MetadataSchema)),
     },
     closed,
   ),

@@ -8,9 +8,10 @@ import { Limits } from '@parley/contracts';
 @Injectable()
 export class ParseEmojiPipe implements PipeTransform<string, string> {
   transform(value: string): string {
-    if (typeof value !== 'string' || value.length < 1 || value.length > Limits.emojiMaxLength) {
+    if (value.length < 1) throw new BadRequestException('emoji must be longer than or equal to 1 characters');
+    if (value.length > Limits.emojiMaxLength) {
       throw new BadRequestException(
-        `emoji must be longer than or equal to 1 and shorter than or equal to ${Limits.emojiMaxLength} characters`,
+        `emoji must be shorter than or equal to ${Limits.emojiMaxLength} characters`,
       );
     }
     if (!value.isWellFormed() || value.includes('\u0000')) {

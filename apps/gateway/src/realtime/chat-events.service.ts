@@ -33,7 +33,8 @@ const REPEAT_WINDOW_MS = 60_000;
  *
  * "Once" holds across retries: the gateway that broadcasts a message first sets its mark in Redis (SET NX), so
  * a retry with the same `client_message_id` broadcasts only when no gateway did: the first one died between the
- * commit and the broadcast, or the chats instance that committed it died before answering.
+ * commit and the broadcast, or the chats instance that committed it died before answering. Changes of a message
+ * (`message-updated`) are marked the same way, by the message and the version the change took.
  *
  * Fan-out scales with the group, not with its members: `receive-message` is one broadcast to the conversation's
  * room. `conversation-updated` carries each member's own unread count, role and mute, so it cannot be one

@@ -694,10 +694,11 @@ const clientDocs: { [E in ClientName]: { title: string; summary: string; emits: 
   'edit-message': {
     title: 'Edit a message',
     summary:
-      'The author only, and not a deleted message: replaces its content and sets `edited_at`, then ' +
+      'The author only, text messages only, and not a deleted message: replaces its content and sets `edited_at`, then ' +
       '`message-updated` (change `edited`) to the room, exactly once per socket; the ack holds the edited message. ' +
-      `Errors ${quote(ErrorMessages.onlyAuthorEdits)}, ${quote(ErrorMessages.messageNotFound)}, ` +
-      `${quote(ErrorMessages.unauthorized)}, ${quote(ErrorMessages.rateLimited)}.`,
+      `Errors ${quote(ErrorMessages.onlyAuthorEdits)}, ${quote(ErrorMessages.notAllowed)} (not a text message), ` +
+      `${quote(ErrorMessages.messageNotFound)}, ${quote(ErrorMessages.contentEmpty)} (no attachments), ` +
+      `${quote(ErrorMessages.blocked)}, ${quote(ErrorMessages.unauthorized)}, ${quote(ErrorMessages.rateLimited)}.`,
     emits: ['message-updated', 'error'],
   },
   'delete-message': {
@@ -718,7 +719,7 @@ const clientDocs: { [E in ClientName]: { title: string; summary: string; emits: 
       '`reaction_added` or `reaction_removed`) to the room, exactly once per socket. The ack holds the message ' +
       'after the change, unchanged when there was nothing to change (a reaction already there, or not there). ' +
       `Errors ${quote(ErrorMessages.tooManyReactions)}, ${quote(ErrorMessages.messageNotFound)}, ` +
-      `${quote(ErrorMessages.unauthorized)}, ${quote(ErrorMessages.rateLimited)}.`,
+      `${quote(ErrorMessages.blocked)}, ${quote(ErrorMessages.unauthorized)}, ${quote(ErrorMessages.rateLimited)}.`,
     emits: ['message-updated', 'error'],
   },
 };

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import type { AuthResult, Conversation } from '@parley/contracts/wire';
+import type { AuthResult, Conversation, Message } from '@parley/contracts/wire';
 import { ClientEvent, ServerEvent } from '@parley/contracts/wire';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
@@ -178,24 +178,63 @@ describe('the AsyncAPI document against a real gateway', () => {
     };
     const cid = conversation.id;
     await ask(a, 'join-conversation', { conversationId: cid, userId: alice.user.id });
-    await ask(b, 'join-conversation', { conversationId: cid, userId: bob.user.id });
-    await ask(a, 'send-message', {
+    const joined = (await ask(b, 'join-conversation', { conversationId: cid, userId: bob.user.id })) as {
+      version: number;
+    };
+    const hi = (await ask(a, 'send-message', {
       sender_id: alice.user.id,
       conversation_id: cid,
       message_type: 'text',
       content: 'hi',
       client_message_id: 'aa-1',
-    });
-    await ask(a, 'send-message', {
+    })) as { message: Message };
+    const x = (await ask(a, 'send-message', {
       sender_id: alice.user.id,
       conversation_id: cid,
       message_type: 'text',
       content: 'x',
+    })) as { message: Message };
+    // (before bob sends: sending moves his own read mark)
+    await ask(b, 'mark-read', { conversationId: cid, seq: 1 });
+    await ask(b, 'mark-read', { conversationId: cid });
+    // the message lifecycle: a reply with attachments and metadata, an edit, reactions added and removed, a
+    // deletion (each a message-updated to both), and a catch-up by version that holds them
+    await ask(b, 'send-message', {
+      sender_id: bob.user.id,
+      conversation_id: cid,
+      message_type: 'text',
+      content: '',
+      reply_to_id: hi.message.id,
+      attachments: [
+        {
+          type: 'image',
+          url: 'https://cdn.example.com/a.png',
+          mime_type: 'image/png',
+          width: 64,
+          height: 48,
+        },
+        { type: 'file', url: 'https://cdn.example.com/b.pdf', name: 'b.pdf', size: 1234 },
+      ],
+      metadata: { kind: 'album', tags: ['a'] },
+    });
+    await ask(a, 'edit-message', { conversationId: cid, messageId: hi.message.id, content: 'hi, edited' });
+    await ask(b, 'react', { conversationId: cid, messageId: hi.message.id, emoji: '👍', add: true });
+    await ask(a, 'react', { conversationId: cid, messageId: hi.message.id, emoji: '🎉', add: true });
+    await ask(b, 'react', { conversationId: cid, messageId: hi.message.id, emoji: '👍', add: false });
+    await ask(a, 'delete-message', { conversationId: cid, messageId: x.message.id });
+    await a.wait('message-updated', 5);
+    await b.wait('message-updated', 5);
+    await ask(b, 'join-conversation', {
+      conversationId: cid,
+      userId: bob.user.id,
+      since_version: joined.version,
     });
     await ask(b, 'join-conversation', { conversationId: cid, userId: bob.user.id, since_seq: 1 });
     await ask(b, 'typing', { conversationId: cid, userId: bob.user.id, isTyping: true });
-    await ask(b, 'mark-read', { conversationId: cid, seq: 1 });
-    await ask(b, 'mark-read', { conversationId: cid });
+    // refused changes: an ack with an error, and an error event
+    await ask(b, 'edit-message', { conversationId: cid, messageId: hi.message.id, content: 'not mine' });
+    await ask(b, 'react', { conversationId: cid, messageId: x.message.id, emoji: '👍', add: true });
+    await ask(b, 'delete-message', { conversationId: cid, messageId: hi.message.id });
     await ask(b, 'leave-conversation', { conversationId: cid });
     // failures: an ack with an error, plus message-error / error events
     await ask(a, 'send-message', { sender_id: alice.user.id, conversation_id: cid, message_type: 'text' });
@@ -241,6 +280,13 @@ describe('the AsyncAPI document against a real gateway', () => {
     // the session exercised every server event, so each schema above met real data
     expect([...seen].sort()).toEqual(Object.values(ServerEvent).sort());
     expect(acks.some(({ ack }) => (ack as { success: boolean }).success === false)).toBe(true);
+    // each change's ack met real data both ways: its message, and a refusal
+    for (const event of ['edit-message', 'delete-message', 'react']) {
+      const outcomes = acks
+        .filter((x) => x.event === event)
+        .map((x) => (x.ack as { success: boolean }).success);
+      expect({ event, outcomes: [...new Set(outcomes)].sort() }).toEqual({ event, outcomes: [false, true] });
+    }
 
     // and the schemas are not so loose that anything passes
     const receive = validators.get('receiveMessage')!;
@@ -249,5 +295,36 @@ describe('the AsyncAPI document against a real gateway', () => {
     expect(receive({ ...sample, extra: true })).toBe(false);
     const { content: _content, ...withoutContent } = sample!;
     expect(receive(withoutContent)).toBe(false);
+    const updated = validators.get('messageUpdated')!;
+    const [change] = b.of<{ message: Record<string, unknown>; change: Record<string, unknown> }>(
+      'message-updated',
+    );
+    expect(updated(change)).toBe(true);
+    expect(updated({ ...change, change: { ...change!.change, kind: 'renamed' } })).toBe(false);
+    const { version: _version, ...withoutVersion } = change!.message;
+    expect(updated({ ...change, message: withoutVersion })).toBe(false);
+    expect(
+      updated({ ...change, message: { ...change!.message, reactions: [{ emoji: '', count: 1 }] } }),
+    ).toBe(false);
+    // what each change said, in order, to both users
+    for (const r of [a, b]) {
+      expect(r.of<{ change: { kind: string } }>('message-updated').map((e) => e.change.kind)).toEqual([
+        'edited',
+        'reaction_added',
+        'reaction_added',
+        'reaction_removed',
+        'deleted',
+      ]);
+    }
+    // the catch-up by version held every message created or changed since the first join, ascending by version
+    const caughtUp = b
+      .of<{ messages: Message[] }>('recent-messages')
+      .find((e) => e.messages.some((m) => m.deleted_at !== null))!;
+    expect(caughtUp.messages.map((m) => m.version)).toEqual(
+      [...caughtUp.messages.map((m) => m.version)].sort((p, q) => p - q),
+    );
+    expect(caughtUp.messages.map((m) => m.id).sort()).toEqual(
+      [hi.message.id, x.message.id, caughtUp.messages.find((m) => m.sender_id === bob.user.id)!.id].sort(),
+    );
   });
 });

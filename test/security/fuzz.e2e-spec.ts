@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import type { AuthResult, Conversation, Message } from '@parley/contracts';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,22 +19,41 @@ import {
 // every answer must be a refusal: no 2xx, no 5xx, no crash, no error logged, nothing stored changed, and afterwards
 // a fresh user's whole flow still works. (test/hostile fuzzes with unstructured values; this file with the
 // structure of the contract.) Limits are lifted so that the payloads reach validation rather than a rate limit.
+//
+// The message lifecycle's events and routes (edit, delete, react, send's reply_to_id/attachments/metadata, catch-up
+// by version) are fuzzed as mallory's own: in her conversation, on her message, where the valid payload would
+// succeed, so that a payload validation let through shows as a 2xx and as a changed row (an outsider would only
+// ever be answered 403). The reaction's emoji path parameter is fuzzed as raw path bytes, and a second property
+// sends arbitrary emojis both ways: what is accepted is stored and answered exactly as sent, by both transports.
 
 let cluster: Cluster;
 let gw: [string, string];
 let alice: AuthResult;
 let mallory: AuthResult;
 let conversation: Conversation;
+/** Mallory's conversation with bob, and her text message in it: what the lifecycle's targets change. */
+let own: Conversation;
+let mine: Message;
+/** Alice's message in alice and bob's conversation: no message mallory may reply to. */
+let elsewhere: Message;
 const sockets: ChatClient[] = [];
 
 beforeAll(async () => {
   const lifted = Object.fromEntries(
-    ['MESSAGES', 'TYPING', 'JOINS', 'LEAVES', 'READ_MARKS', 'AUTHENTICATE', 'HISTORY', 'LOOKUPS'].flatMap(
-      (k) => [
-        [`RATE_LIMIT_${k}_PER_SECOND`, '100000'],
-        [`RATE_LIMIT_${k}_BURST`, '100000'],
-      ],
-    ),
+    [
+      'MESSAGES',
+      'MESSAGE_CHANGES',
+      'TYPING',
+      'JOINS',
+      'LEAVES',
+      'READ_MARKS',
+      'AUTHENTICATE',
+      'HISTORY',
+      'LOOKUPS',
+    ].flatMap((k) => [
+      [`RATE_LIMIT_${k}_PER_SECOND`, '100000'],
+      [`RATE_LIMIT_${k}_BURST`, '100000'],
+    ]),
   );
   cluster = await Cluster.start({
     gateways: 2,
@@ -49,6 +69,18 @@ beforeAll(async () => {
   [alice, mallory] = await Promise.all([registerUser(gw[0], 'fzA'), registerUser(gw[1], 'fzM')]);
   const bob = await registerUser(gw[0], 'fzB');
   conversation = await conversationBetween(gw[0], alice, bob);
+  own = await conversationBetween(gw[1], mallory, bob);
+  const send = async (user: AuthResult, conversationId: number, content: string) => {
+    const res = await api<Message>(gw[0], 'POST', `/api/chats/conversations/${conversationId}/messages`, {
+      token: user.tokens.access,
+      body: { message_type: 'text', content },
+    });
+    expect(res.status).toBe(201);
+    return res.body;
+  };
+  mine = await send(mallory, own.id, 'mine');
+  elsewhere = await send(alice, conversation.id, 'elsewhere');
+  INVALID.replyTo.push(elsewhere.id);
 });
 afterAll(async () => {
   for (const s of sockets) s.close();
@@ -63,9 +95,13 @@ async function snapshot(): Promise<string> {
       coalesce((SELECT string_agg(p::text, ',' ORDER BY conversation_id, user_id) FROM conversation_participants p), '') ||
       coalesce((SELECT string_agg(m::text, ',' ORDER BY id) FROM messages m), '') ||
       coalesce((SELECT string_agg(e::text, ',' ORDER BY id) FROM membership_events e), '') ||
-      coalesce((SELECT string_agg(b::text, ',' ORDER BY blocker_id, blocked_id) FROM user_blocks b), '')) AS d`);
+      coalesce((SELECT string_agg(b::text, ',' ORDER BY blocker_id, blocked_id) FROM user_blocks b), '') ||
+      coalesce((SELECT string_agg(r::text, ',' ORDER BY message_id, user_id, emoji) FROM message_reactions r), '')
+    ) AS d`);
   return row!.d;
 }
+// Each row is read whole (row::text), so the lifecycle's columns are in it: messages.version, edited_at,
+// deleted_at, reply_to_id, attachments, metadata and reactions, and conversations.version.
 
 // ---- the contract's fields, and values each of them refuses ----------------------------------------------------
 
@@ -90,7 +126,17 @@ type Kind =
   | 'idList'
   | 'metadata'
   | 'role'
-  | 'until';
+  | 'until'
+  | 'sendContent'
+  | 'editContent'
+  | 'emoji'
+  | 'version'
+  | 'queryVersion'
+  | 'replyTo'
+  | 'attachments'
+  | 'messageMetadata';
+
+const attachment = { type: 'image', url: 'https://cdn.example.com/a.png', width: 64, height: 48 };
 
 /** Values the field's validator must refuse (null is left out for optional fields: it reads as absent). */
 const INVALID: Record<Kind, unknown[]> = {
@@ -116,6 +162,53 @@ const INVALID: Record<Kind, unknown[]> = {
   metadata: [[], 'x', 1, true, { a: { b: { c: { d: 1 } } } }, { big: 'x'.repeat(3000) }],
   role: ['owner', 'admin ', '', 1, {}, []],
   until: ['tomorrow', '2026-13-01T00:00:00Z', 1, {}, [], ''],
+  // the message lifecycle
+  sendContent: ['x'.repeat(4001), 7, {}, ['x'], 'nul\u0000byte', '\udc00', null], // '' is fine with attachments
+  editContent: ['', 'x'.repeat(4001), 7, {}, ['x'], 'nul\u0000byte', '\udc00', null], // '': mine has no files
+  emoji: ['', 'x'.repeat(33), '❤️'.repeat(17), 1, {}, [], true, 'nul\u0000', '\ud800', 'x\udc00', null],
+  version: [-1, 0.5, '3', {}, [1], 2 ** 53, 'NaN', true, '0'],
+  queryVersion: ['-1', '1.5', 'abc', '9007199254740993', 'NaN', 'Infinity', ['1', '2']],
+  // and, added at the start, a message of another conversation
+  replyTo: [0, -1, 1.5, '1', 2 ** 53, true, [], {}, 'abc', Number.MAX_SAFE_INTEGER],
+  attachments: [
+    {},
+    'x',
+    1,
+    [1],
+    [null],
+    attachment,
+    [{ ...attachment, type: 'gif' }],
+    [{ type: 'image' }],
+    [{ ...attachment, url: 'ftp://cdn.example.com/a.png' }],
+    [{ ...attachment, url: 'javascript:alert(1)' }],
+    [{ ...attachment, url: 'https://' }],
+    [{ ...attachment, url: `https://cdn.example.com/${'a'.repeat(2048)}` }],
+    [{ ...attachment, url: 'https://cdn.example.com/\u0000' }],
+    [{ ...attachment, name: 'x'.repeat(256) }],
+    [{ ...attachment, name: 'nul\u0000' }],
+    [{ ...attachment, name: '\ud800' }],
+    [{ ...attachment, mime_type: 'x'.repeat(128) }],
+    [{ ...attachment, size: -1 }],
+    [{ ...attachment, size: 1.5 }],
+    [{ ...attachment, size: 2 ** 53 }],
+    [{ ...attachment, width: 0 }],
+    [{ ...attachment, height: 100_001 }],
+    [{ ...attachment, width: '64' }],
+    [{ ...attachment, extra: true }],
+    Array.from({ length: 11 }, () => attachment),
+  ],
+  messageMetadata: [
+    [],
+    'x',
+    1,
+    true,
+    { a: { b: { c: { d: 1 } } } },
+    { a: [[[1]]] },
+    { big: 'x'.repeat(3000) },
+    { big: 'é'.repeat(1100) }, // 2 KB is bytes: 1100 characters, 2200 bytes
+    { s: 'nul\u0000' },
+    { s: '\ud800' },
+  ],
 };
 
 interface Target {
@@ -306,8 +399,192 @@ function targets(): Target[] {
       valid: { token: mallory.tokens.access },
       send: emit('authenticate'),
     },
+    // ---- the message lifecycle, on mallory's own conversation and message (valid, each of these would succeed)
+    {
+      name: 'POST /api/chats/conversations/:id/messages (reply, attachments, metadata)',
+      fields: {
+        message_type: f('messageType'),
+        content: f('sendContent'),
+        client_message_id: f('cmid', false),
+        reply_to_id: f('replyTo', false),
+        attachments: f('attachments', false),
+        metadata: f('messageMetadata', false),
+      },
+      valid: {
+        message_type: 'text',
+        content: '',
+        client_message_id: 'k4',
+        reply_to_id: mine.id,
+        attachments: [attachment],
+        metadata: { a: { b: 1 } },
+      },
+      send: post(`/api/chats/conversations/${own.id}/messages`, m),
+    },
+    {
+      name: 'PATCH /api/chats/conversations/:id/messages/:messageId',
+      fields: { content: f('editContent') },
+      valid: { content: 'edited' },
+      send: call('PATCH', `/api/chats/conversations/${own.id}/messages/${mine.id}`, m),
+    },
+    {
+      name: 'GET /api/chats/conversations/:id/messages?after_version',
+      fields: { after_version: f('queryVersion', false), limit: f('queryLimit', false) },
+      valid: { after_version: '0', limit: '10' },
+      send: get(`/api/chats/conversations/${own.id}/messages`, m),
+    },
+    {
+      name: 'send-message (reply, attachments, metadata)',
+      fields: {
+        sender_id: f('id'),
+        conversation_id: f('id'),
+        message_type: f('messageType'),
+        content: f('sendContent'),
+        client_message_id: f('cmid', false),
+        reply_to_id: f('replyTo', false),
+        attachments: f('attachments', false),
+        metadata: f('messageMetadata', false),
+      },
+      valid: {
+        sender_id: mallory.user.id,
+        conversation_id: own.id,
+        message_type: 'text',
+        content: '',
+        client_message_id: 'k5',
+        reply_to_id: mine.id,
+        attachments: [attachment],
+        metadata: { a: 1 },
+      },
+      send: emit('send-message'),
+    },
+    {
+      name: 'edit-message',
+      fields: { conversationId: f('id'), messageId: f('id'), content: f('editContent') },
+      valid: { conversationId: own.id, messageId: mine.id, content: 'edited over socket' },
+      send: emit('edit-message'),
+    },
+    {
+      name: 'delete-message',
+      fields: { conversationId: f('id'), messageId: f('id') },
+      valid: { conversationId: own.id, messageId: mine.id },
+      send: emit('delete-message'),
+    },
+    {
+      name: 'react',
+      fields: { conversationId: f('id'), messageId: f('id'), emoji: f('emoji'), add: f('bool') },
+      valid: { conversationId: own.id, messageId: mine.id, emoji: '👍', add: true },
+      send: emit('react'),
+    },
+    {
+      name: 'join-conversation (since_version)',
+      fields: { conversationId: f('id'), userId: f('id'), since_version: f('version', false) },
+      valid: { conversationId: own.id, userId: mallory.user.id, since_version: 0 },
+      send: emit('join-conversation'),
+    },
   ];
 }
+
+// ---- the reaction's path: raw bytes, as a client that encodes them itself (or not at all) may send them ----------
+
+/** A request with the path exactly as given (fetch would normalize it: dot segments, its own encoding). */
+function rawRequest(method: string, path: string, token: string): Promise<{ status: number; body: unknown }> {
+  const url = new URL(gw[path.length % 2]!);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, method, path, headers: { authorization: `Bearer ${token}` } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            // not JSON
+          }
+          resolve({ status: res.statusCode!, body });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * A path segment for `text`: every code point percent-encoded as UTF-8 (`.` too, so that no segment reads as a dot
+ * segment), and a lone surrogate as the 3 bytes CESU-8 would give it (no valid UTF-8 decodes to it).
+ */
+function segment(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    if (ch.isWellFormed()) out += encodeURIComponent(ch).replace(/\./g, '%2E');
+    else {
+      const u = ch.charCodeAt(0);
+      out += [0xe0 | (u >> 12), 0x80 | ((u >> 6) & 0x3f), 0x80 | (u & 0x3f)]
+        .map((b) => `%${b.toString(16).toUpperCase()}`)
+        .join('');
+    }
+  }
+  return out;
+}
+
+/** Emoji path segments the route must refuse (as raw path text): malformed, or text no emoji may be. */
+const invalidEmojiSegment: fc.Arbitrary<string> = fc.oneof(
+  // percent-encodings that decode to no valid text: truncated, overlong, lone surrogates, past U+10FFFF, NUL
+  fc.constantFrom(
+    '%',
+    '%%',
+    '%2',
+    '%G0',
+    'a%',
+    '%FF',
+    '%C0%80',
+    '%C0%AF',
+    '%E2%82',
+    '%F0%9F%91',
+    '%ED%A0%80',
+    '%ED%B0%80',
+    '%F4%90%80%80',
+    '%00',
+    'a%00b',
+    '%F0%9F%91%8D%00',
+  ),
+  // longer than 32 UTF-16 units: ASCII, any text, emoji sequences (joiners, flags, skin tones)
+  fc.string({ minLength: 33, maxLength: 80 }).map(segment),
+  fc
+    .string({ unit: 'binary', minLength: 17, maxLength: 60 })
+    .filter((t) => t.length > 32)
+    .map(segment),
+  fc
+    .array(fc.constantFrom('👍', '👍🏽', '❤️', '🏳️‍🌈', '👨‍👩‍👧‍👦', '🇺🇳', 'x'), { minLength: 1, maxLength: 40 })
+    .map((parts) => parts.join(''))
+    .filter((t) => t.length > 32)
+    .map(segment),
+  // anything with a NUL or a lone surrogate in it
+  fc
+    .tuple(
+      fc.string({ maxLength: 10 }),
+      fc.constantFrom('\u0000', '\ud800', '\udfff'),
+      fc.string({ maxLength: 10 }),
+    )
+    .map(([a, bad, b]) => segment(a + bad + b)),
+);
+/** Id path segments ParseIdPipe must refuse (as raw path text). */
+const invalidIdSegment = fc.constantFrom(
+  '0',
+  '-1',
+  '1.5',
+  '1e3',
+  'abc',
+  '9007199254740993',
+  '0x1',
+  '%2B1',
+  '%201',
+  '1%00',
+  '%',
+  '%ED%A0%80',
+);
 
 // ---- mutations ---------------------------------------------------------------------------------------------------
 
@@ -417,19 +694,165 @@ describe('structured fuzzing of every REST body and socket event', () => {
       // The caller is still logged in: no payload slipped through validation to the handler.
       expect((await api(gw[0], 'GET', '/api/users/me', { token: mallory.tokens.access })).status).toBe(200);
     }
+    // The reaction routes' path: a bad emoji, a bad message id or a bad conversation id (or several), as raw path
+    // text, on mallory's own message: every one refused with a 4xx.
+    const paths: Record<number, number> = {};
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('PUT', 'DELETE'),
+        fc.oneof(
+          fc.record({
+            c: fc.constant(String(own.id)),
+            m: fc.constant(String(mine.id)),
+            e: invalidEmojiSegment,
+          }),
+          fc.record({ c: fc.constant(String(own.id)), m: invalidIdSegment, e: fc.constant(segment('👍')) }),
+          fc.record({ c: invalidIdSegment, m: fc.constant(String(mine.id)), e: fc.constant(segment('👍')) }),
+          fc.record({ c: fc.constant(String(own.id)), m: invalidIdSegment, e: invalidEmojiSegment }),
+        ),
+        async (method, { c, m, e }) => {
+          const path = `/api/chats/conversations/${c}/messages/${m}/reactions/${e}`;
+          const { status } = await rawRequest(method, path, mallory.tokens.access);
+          paths[status] = (paths[status] ?? 0) + 1;
+          if (status < 400 || status >= 500) wrong.push(`${method} ${path} ${status}`);
+          return true;
+        },
+      ),
+      { numRuns: 400, seed: 14 },
+    );
+    answered['PUT/DELETE …/messages/:messageId/reactions/:emoji (raw path)'] = paths;
     console.log(`structured fuzzing: ${runs} payloads`, JSON.stringify(answered));
     expect(runs).toBe(250 * targets().length);
-    expect(wrong).toEqual([]);
+    // Soft: a payload let through does not hide what else went wrong (a crash, a log line, a changed row).
+    expect.soft(wrong).toEqual([]);
     expect(disconnects).toBe(0);
     expect(socket.connected).toBe(true);
     expect([...cluster.gateways, ...cluster.chats].every((p) => p.alive)).toBe(true);
     const errors = [...cluster.gateways, ...cluster.chats]
       .flatMap((p) => p.logs().split('\n'))
       .filter((l) => /unhandled|"level":"(error|fatal)"|RangeError/i.test(l));
-    expect(errors).toEqual([]);
-    expect(await snapshot()).toBe(before);
-    // No event of alice and bob's conversation reached the outsider.
+    expect.soft(errors).toEqual([]);
+    expect.soft(await snapshot()).toBe(before);
+    // No event of alice and bob's conversation reached the outsider, and nothing changed anywhere.
     expect(recorded.of('receive-message')).toEqual([]);
+    expect(recorded.of('message-updated')).toEqual([]);
+    expect(recorded.of('message-sent')).toEqual([]);
+  });
+
+  it('stores and answers any emoji it accepts exactly as sent, and both transports accept the same ones', async () => {
+    const s = await connect(gw[0], { token: mallory.tokens.access });
+    sockets.push(s);
+    const target = (
+      await api<Message>(gw[1], 'POST', `/api/chats/conversations/${own.id}/messages`, {
+        token: mallory.tokens.access,
+        body: { message_type: 'text', content: 'react to me' },
+      })
+    ).body;
+    const route = (emoji: string) =>
+      `/api/chats/conversations/${own.id}/messages/${target.id}/reactions/${segment(emoji)}`;
+    /** The contract's rule: 1–32 UTF-16 units of text Postgres stores as given. */
+    const acceptable = (e: string) =>
+      e.length >= 1 && e.length <= 32 && e.isWellFormed() && !e.includes('\u0000');
+    const stored = async () =>
+      (
+        await cluster.db.sql<{ emoji: string }>('SELECT emoji FROM message_reactions WHERE message_id = $1', [
+          target.id,
+        ])
+      ).map((r) => r.emoji);
+    const emojis = fc.oneof(
+      fc.string({ minLength: 1, maxLength: 40 }),
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }),
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 24 }),
+      fc
+        .array(fc.constantFrom('👍', '👍🏽', '❤️', '🏳️‍🌈', '👨‍👩‍👧‍👦', '🇺🇳', '\u200d', '\ufe0f'), {
+          minLength: 1,
+          maxLength: 12,
+        })
+        .map((p) => p.join('')),
+      fc.constantFrom(
+        '__proto__',
+        'constructor',
+        'toString',
+        'hasOwnProperty',
+        '.',
+        '..',
+        '/',
+        '\\',
+        '%',
+        '%25',
+        '?',
+        '#',
+        ' ',
+        '\t',
+        '\n',
+        '\ufeff',
+        '\u{10ffff}',
+        '\uffff',
+        '"',
+        "'",
+        '{}',
+        'null',
+        "'; DROP TABLE message_reactions; --",
+        '<script>',
+        'x'.repeat(32),
+        '\ud800',
+        '\u0000',
+      ),
+    );
+    const problems: string[] = [];
+    await fc.assert(
+      fc.asyncProperty(emojis, fc.boolean(), async (emoji, socketFirst) => {
+        const ok = acceptable(emoji);
+        const label = JSON.stringify(emoji);
+        // Added over one transport, removed over the other.
+        const add = socketFirst
+          ? await request<{ success: boolean; error?: string; message?: Message }>(s, 'react', {
+              conversationId: own.id,
+              messageId: target.id,
+              emoji,
+              add: true,
+            })
+          : await rawRequest('PUT', route(emoji), mallory.tokens.access);
+        const added = 'success' in add ? add.success : add.status === 200;
+        const status = 'status' in add ? add.status : added ? 200 : 400;
+        if (status >= 500) problems.push(`add ${label}: ${status}`);
+        if (added !== ok)
+          problems.push(`add ${label} over ${socketFirst ? 'Socket.IO' : 'REST'}: accepted ${added}`);
+        if (!added) return true;
+        const message = ('message' in add ? add.message : (add as { body: Message }).body)!;
+        if (!message.reactions.some((r) => r.emoji === emoji && r.count === 1))
+          problems.push(`add ${label}: answered ${JSON.stringify(message.reactions)}`);
+        if (!(await stored()).includes(emoji))
+          problems.push(`add ${label}: stored ${JSON.stringify(await stored())}`);
+        const viaSocket = (add: boolean) =>
+          request<{ success: boolean; error?: string; message?: Message }>(s, 'react', {
+            conversationId: own.id,
+            messageId: target.id,
+            emoji,
+            add,
+          });
+        const remove = socketFirst
+          ? await rawRequest('DELETE', route(emoji), mallory.tokens.access)
+          : await viaSocket(false);
+        const removed = 'success' in remove ? remove.success : remove.status === 200;
+        if (!removed) problems.push(`remove ${label}: ${JSON.stringify(remove)}`);
+        if ((await stored()).includes(emoji)) {
+          problems.push(`remove ${label}: still stored`);
+          // Taken off the way it came, so that the next runs start clean.
+          if (socketFirst) await viaSocket(false);
+          else await rawRequest('DELETE', route(emoji), mallory.tokens.access);
+        }
+        return true;
+      }),
+      { numRuns: 300, seed: 15 },
+    );
+    // The snapshot sees reactions (and the versions they take): an accepted one changes it.
+    const beforeThumbs = await snapshot();
+    expect((await rawRequest('PUT', route('👍'), mallory.tokens.access)).status).toBe(200);
+    expect(await snapshot()).not.toBe(beforeThumbs);
+    expect(problems).toEqual([]);
+    expect(s.connected).toBe(true);
+    expect([...cluster.gateways, ...cluster.chats].every((p) => p.alive)).toBe(true);
   });
 
   it('then serves a fresh user’s whole flow on both gateways', async () => {
@@ -477,6 +900,21 @@ describe('structured fuzzing of every REST body and socket event', () => {
       },
     );
     expect(history.body.messages.map((m) => m.content)).toEqual(['after the storm']);
+    // and the lifecycle: an edit (socket), a reaction (REST, on the other gateway), a deletion; ben sees each
+    const edited = await request<{ success: boolean; message: Message }>(a, 'edit-message', {
+      conversationId: conv.body.id,
+      messageId: sent.message.id,
+      content: 'after the storm, edited',
+    });
+    expect(edited.success).toBe(true);
+    const path = `/api/chats/conversations/${conv.body.id}/messages/${sent.message.id}`;
+    const reacted = await api<Message>(gw[1], 'PUT', `${path}/reactions/${encodeURIComponent('🌈')}`, {
+      token: ben.tokens.access,
+    });
+    expect(reacted.body.reactions).toEqual([{ emoji: '🌈', count: 1 }]);
+    expect((await api(gw[0], 'DELETE', path, { token: login.body.tokens.access })).status).toBe(200);
+    const updates = await b.wait<{ change: { kind: string } }>('message-updated', 3);
+    expect(updates.map((u) => u.change.kind)).toEqual(['edited', 'reaction_added', 'deleted']);
     expect(
       (
         await request<{ success: boolean; seq: number }>(b.socket, 'mark-read', {

@@ -1,4 +1,4 @@
-import type { AuthResult, Conversation } from '@parley/contracts';
+import type { AuthResult, Conversation, Message } from '@parley/contracts';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -70,14 +70,14 @@ async function socketOf(user: AuthResult, url: string): Promise<ChatClient> {
 type Outcome = string;
 
 /** Runs the attempts at once; checks the per-user budget held across them, and that refusals said so. */
-async function expectBudget(attempts: Array<() => Promise<Outcome>>): Promise<void> {
+async function expectBudget(attempts: Array<() => Promise<Outcome>>, limit = LIMIT): Promise<void> {
   const started = Date.now();
   const outcomes = await Promise.all(attempts.map((a) => a()));
   const seconds = Math.ceil((Date.now() - started) / 1000);
   const accepted = outcomes.filter((o) => o === 'ok').length;
-  expect(accepted).toBeGreaterThanOrEqual(LIMIT.burst);
+  expect(accepted).toBeGreaterThanOrEqual(limit.burst);
   // A one-second window of perSecond, plus the burst pool above it (refilled only every 10 s).
-  expect(accepted).toBeLessThanOrEqual(LIMIT.burst + LIMIT.perSecond * seconds);
+  expect(accepted).toBeLessThanOrEqual(limit.burst + limit.perSecond * seconds);
   expect(new Set(outcomes.filter((o) => o !== 'ok'))).toEqual(new Set(['Rate limit exceeded']));
 }
 
@@ -94,7 +94,7 @@ const rest =
     });
     const json = (await res.json()) as { message?: string };
     if (res.status < 300) return 'ok';
-    expect(res.status).toBe(429);
+    expect({ method, path, status: res.status, body: json }).toMatchObject({ method, path, status: 429 });
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     return json.message!;
   };
@@ -203,6 +203,101 @@ describe('per-user rate limits on every costly path', () => {
         ),
       ),
     );
+  });
+
+  describe('edits, deletions and reactions (MESSAGE_CHANGES): one budget over Socket.IO and REST on every gateway', () => {
+    /**
+     * `n` changes of one user at once: edit-message, react and delete-message over each socket (at most 3 per
+     * socket, under SOCKET_MAX_IN_FLIGHT), and PATCH, PUT and DELETE of a reaction and DELETE of a message over
+     * REST on each gateway. Each one admitted answers ok (a new content or emoji each time; a repeated deletion, or
+     * removing a reaction that is not there, changes nothing and still succeeds), each one refused must say Rate
+     * limit exceeded (429 with Retry-After over REST). No two of them add or remove the same reaction (see
+     * rpc-boundary for that race), and no message gets more than 20 distinct emojis.
+     */
+    async function changes(prefix: string, urls: [string, string], n: number) {
+      const a = await registerUser(urls[0], `${prefix}A`);
+      const b = await registerUser(urls[1], `${prefix}B`);
+      const conversation = await conversationBetween(urls[0], a, b);
+      const messages = `/api/chats/conversations/${conversation.id}/messages`;
+      const send = async (content: string) =>
+        (
+          await api<Message>(urls[0], 'POST', messages, {
+            token: a.tokens.access,
+            body: { message_type: 'text', content },
+          })
+        ).body;
+      const edited = await send('to edit');
+      const deleted = await send('to delete');
+      const reacted = [await send('to react to'), await send('to react to, too'), await send('and this')];
+      const sockets = await Promise.all([socketOf(a, urls[0]), socketOf(a, urls[1])]);
+      const target = { conversationId: conversation.id };
+      const reaction = (i: number, emoji: string) =>
+        `${messages}/${reacted[i % 3]!.id}/reactions/${encodeURIComponent(emoji)}`;
+      const attempts = Array.from({ length: n }, (_, i) => {
+        if (i < 6) {
+          const s = sockets[i % 2]!;
+          return [
+            ack(s, 'edit-message', { ...target, messageId: edited.id, content: `socket ${i}` }),
+            ack(s, 'react', { ...target, messageId: reacted[i % 3]!.id, emoji: `s${i}`, add: true }),
+            ack(s, 'delete-message', { ...target, messageId: deleted.id }),
+          ][i % 3]!;
+        }
+        const url = urls[i % 2]!;
+        const t = a.tokens.access;
+        return [
+          rest(url, 'PATCH', `${messages}/${edited.id}`, t, { content: `rest ${i}` }),
+          rest(url, 'PUT', reaction(i, `r${i}`), t),
+          rest(url, 'DELETE', reaction(i, `never ${i}`), t),
+          rest(url, 'DELETE', `${messages}/${deleted.id}`, t),
+        ][i % 4]!;
+      });
+      return { attempts, conversation, spent: { edited, messages, token: a.tokens.access } };
+    }
+
+    it('by default 10 a second with bursts of 40', async () => {
+      const { attempts } = await changes('mcd', gw, 70);
+      await expectBudget(attempts, { perSecond: 10, burst: 40 });
+    });
+
+    it('as configured (RATE_LIMIT_MESSAGE_CHANGES_PER_SECOND and _BURST), and what is refused changes nothing', async () => {
+      const env = {
+        RATE_LIMIT_MESSAGE_CHANGES_PER_SECOND: String(LIMIT.perSecond),
+        RATE_LIMIT_MESSAGE_CHANGES_BURST: String(LIMIT.burst),
+      };
+      const configured = await Promise.all([cluster.startGateway(env), cluster.startGateway(env)]);
+      try {
+        const urls: [string, string] = [configured[0].url, configured[1].url];
+        const { attempts, conversation, spent } = await changes('mcc', urls, 16);
+        await expectBudget(attempts);
+        // Refused changes change nothing: of 8 edits at once (each a new content), exactly those admitted took a
+        // version, and the stored content is one of theirs.
+        const version = async () =>
+          (
+            await cluster.db.sql<{ version: number }>('SELECT version FROM conversations WHERE id = $1', [
+              conversation.id,
+            ])
+          )[0]!.version;
+        const start = await version();
+        const contentOf = async (id: number) =>
+          (await cluster.db.sql<{ content: string }>('SELECT content FROM messages WHERE id = $1', [id]))[0]!
+            .content;
+        const { edited, token } = spent;
+        const previous = await contentOf(edited.id);
+        const contents = Array.from({ length: 8 }, (_, k) => `volley ${k}`);
+        const outcomes = await Promise.all(
+          contents.map((content, k) =>
+            rest(urls[k % 2]!, 'PATCH', `${spent.messages}/${edited.id}`, token, { content })(),
+          ),
+        );
+        const admitted = contents.filter((_, k) => outcomes[k] === 'ok');
+        expect(outcomes.filter((o) => o !== 'ok').length).toBeGreaterThan(0);
+        expect(await version()).toBe(start + admitted.length);
+        const stored = await contentOf(edited.id);
+        expect(admitted.length > 0 ? admitted : [previous]).toContain(stored);
+      } finally {
+        await Promise.all(configured.map((g) => g.stop()));
+      }
+    });
   });
 
   it('conversation creation: RATE_LIMIT_CONVERSATIONS_PER_MINUTE', async () => {

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AuthResult, Conversation } from '@parley/contracts';
+import type { AuthResult, Conversation, Message } from '@parley/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, conversationBetween, Cluster, REPO_ROOT, registerUser } from '@parley/testing';
 
 // Finding: "Auth bypass by the path's spelling" (GET /API/users/1 answered 200 without a token: the guard compared
-// req.path case-sensitively while Express routed case-insensitively). Every route of the committed OpenAPI file is
+// req.path case-sensitively while Express routed case-insensitively). Every route of the committed OpenAPI file, and
+// of the document the running gateway serves (so a route the committed file does not list yet is tried too), is
 // tried in every spelling Express or a proxy might treat as the same path; none may answer 2xx without a token.
 
 interface Route {
@@ -14,16 +15,38 @@ interface Route {
   public: boolean;
 }
 
-const openapi = JSON.parse(readFileSync(join(REPO_ROOT, 'docs/openapi.json'), 'utf8')) as {
-  paths: Record<string, Record<string, { security?: unknown[] }>>;
-};
-const routes: Route[] = Object.entries(openapi.paths).flatMap(([path, operations]) =>
-  Object.entries(operations).map(([method, op]) => ({
-    method: method.toUpperCase(),
-    path,
-    public: !op.security || op.security.length === 0,
-  })),
+type OpenApi = { paths: Record<string, Record<string, { security?: unknown[] }>> };
+
+function routesOf(openapi: OpenApi): Route[] {
+  return Object.entries(openapi.paths).flatMap(([path, operations]) =>
+    Object.entries(operations).map(([method, op]) => ({
+      method: method.toUpperCase(),
+      path,
+      public: !op.security || op.security.length === 0,
+    })),
+  );
+}
+
+/** The routes of both documents, each once (a route in either is tried; the served one decides if both list it). */
+function union(committed: Route[], served: Route[]): Route[] {
+  const key = (r: Route) => `${r.method} ${r.path}`;
+  const byKey = new Map(committed.map((r) => [key(r), r]));
+  for (const r of served) byKey.set(key(r), r);
+  return [...byKey.values()];
+}
+
+const committedRoutes = routesOf(
+  JSON.parse(readFileSync(join(REPO_ROOT, 'docs/openapi.json'), 'utf8')) as OpenApi,
 );
+let routes: Route[] = committedRoutes;
+
+/** The message lifecycle's routes (issue 14): each must be listed, and protected. */
+const LIFECYCLE_ROUTES = [
+  'PATCH /api/chats/conversations/{id}/messages/{messageId}',
+  'DELETE /api/chats/conversations/{id}/messages/{messageId}',
+  'PUT /api/chats/conversations/{id}/messages/{messageId}/reactions/{emoji}',
+  'DELETE /api/chats/conversations/{id}/messages/{messageId}/reactions/{emoji}',
+];
 
 /** The ways one path can be written that a router or proxy may read as the same. */
 function spellings(path: string): string[] {
@@ -54,6 +77,10 @@ let alice: AuthResult;
 let conversation: Conversation;
 let group: Conversation;
 let [bob, carol, dave]: AuthResult[] = [];
+/** Alice's messages: one to edit (in the group), one to delete and one to react to (in the 1:1 conversation). */
+let toEdit: Message;
+let toDelete: Message;
+let toReact: Message;
 
 beforeAll(async () => {
   cluster = await Cluster.start({ gateways: 1, chats: 1 });
@@ -67,6 +94,19 @@ beforeAll(async () => {
       body: { type: 'group', title: 'Routes', member_ids: [bob!.user.id, carol!.user.id] },
     })
   ).body;
+  const send = async (conversationId: number, content: string) =>
+    (
+      await api<Message>(gw, 'POST', `/api/chats/conversations/${conversationId}/messages`, {
+        token: alice.tokens.access,
+        body: { message_type: 'text', content },
+      })
+    ).body;
+  toEdit = await send(group.id, 'to edit');
+  toDelete = await send(conversation.id, 'to delete');
+  toReact = await send(conversation.id, 'to react to');
+  const served = await api<OpenApi>(gw, 'GET', '/api/docs-json');
+  expect(served.status).toBe(200);
+  routes = union(committedRoutes, routesOf(served.body));
 });
 afterAll(async () => {
   await cluster?.stop();
@@ -75,12 +115,17 @@ afterAll(async () => {
 /** A request that would succeed for alice, if it got through: real ids, a valid body. */
 function concrete(route: Route): { path: string; body?: unknown } {
   const groupRoute = route.path.includes('/members') || route.method === 'PATCH';
+  // Edits the group's message; deletes one message of the 1:1 conversation, reacts to (and unreacts from) another
+  // (a tombstone takes no reactions). A repeated edit, deletion or reaction changes nothing and still answers 200.
+  const message = route.path.includes('/reactions/') ? toReact : route.method === 'PATCH' ? toEdit : toDelete;
   const path = route.path
     .replace('/api/users/{id}/block', `/api/users/${dave!.user.id}/block`)
     .replace('/api/users/{id}', `/api/users/${alice.user.id}`)
     .replace('{id}', String(groupRoute ? group.id : conversation.id))
     // removes carol; makes bob an admin
-    .replace('{userId}', String(route.method === 'DELETE' ? carol!.user.id : bob!.user.id));
+    .replace('{userId}', String(route.method === 'DELETE' ? carol!.user.id : bob!.user.id))
+    .replace('{messageId}', String(message.id))
+    .replace('{emoji}', encodeURIComponent('👍'));
   const bodies: Record<string, unknown> = {
     'POST /api/chats/conversations': { receiver_id: bob!.user.id },
     [`POST /api/chats/conversations/${conversation.id}/messages`]: {
@@ -92,6 +137,7 @@ function concrete(route: Route): { path: string; body?: unknown } {
     [`PATCH /api/chats/conversations/${group.id}`]: { title: 'Renamed' },
     [`PATCH /api/chats/conversations/${group.id}/members/${bob!.user.id}`]: { role: 'admin' },
     [`PUT /api/chats/conversations/${conversation.id}/mute`]: {},
+    [`PATCH /api/chats/conversations/${group.id}/messages/${toEdit.id}`]: { content: 'spelled, edited' },
   };
   const body = bodies[`${route.method} ${path}`];
   if (body === undefined && route.method === 'GET' && path === '/api/users') {
@@ -103,6 +149,9 @@ function concrete(route: Route): { path: string; body?: unknown } {
 describe('every route fails closed', () => {
   it('knows the routes (the OpenAPI file lists the protected ones with bearer security)', () => {
     expect(routes.filter((r) => !r.public).length).toBeGreaterThanOrEqual(11);
+    // The lifecycle's routes are served and protected (tried below like every other).
+    const protectedRoutes = routes.filter((r) => !r.public).map((r) => `${r.method} ${r.path}`);
+    for (const route of LIFECYCLE_ROUTES) expect(protectedRoutes, route).toContain(route);
     expect(routes.filter((r) => r.public).map((r) => `${r.method} ${r.path}`)).toEqual([
       'GET /health/live',
       'GET /health/ready',

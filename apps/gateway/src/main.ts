@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import express from 'express';
 import { ConfigError, defaultInstanceId } from '@parley/config';
-import { messageLimits } from '@parley/contracts';
+import { messageLimits, socketFrameMaxBytes } from '@parley/contracts';
 import { closeOnShutdownSignals, traceMiddleware } from '@parley/observability';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { loadGatewayConfig, type GatewayConfig } from './config/gateway.config.js';
@@ -52,6 +52,9 @@ async function createApp(config: GatewayConfig, instanceId: string, opts: { prev
     { preview: opts.preview, logger: opts.preview ? false : undefined, bufferLogs: !opts.preview },
   );
   if (!opts.preview) app.useLogger(app.get(PinoNestLogger));
+  // The largest valid body is the largest valid message (content, 10 attachments, 2 KB of metadata, all in
+  // `\uXXXX` escapes): the socket's frame limit, so REST and Socket.IO accept the same messages.
+  app.useBodyParser('json', { limit: socketFrameMaxBytes(config.messageMaxLength) });
   app.use(traceMiddleware);
   // A POST without a body reads as an empty one (routes whose fields are all optional, such as logout).
   app.use((req: { body?: unknown }, _res: unknown, next: () => void) => {

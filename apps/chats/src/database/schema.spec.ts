@@ -163,7 +163,7 @@ describe('migration to the message lifecycle', () => {
     await db.drop();
   });
 
-  it('gives each conversation its last_seq as version and reads each old message\'s version as its seq', async () => {
+  it("gives each conversation its last_seq as version and reads each old message's version as its seq", async () => {
     await db.create();
     const before = await new DataSource({
       ...dataSourceOptions(db.url, 2),

@@ -202,6 +202,13 @@ export class MessageChangesService {
   }
 
   private async context(tx: Querier, req: Target, emoji: string | null): Promise<ChangeContext> {
+    // The lock first, on its own: a statement that waited for it would still read the message and its reactions
+    // as they were before the change it waited for (read committed refreshes only the locked row). The next
+    // statement reads after every earlier change of this conversation has committed.
+    await tx.query({
+      text: `SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE`,
+      values: [req.conversation_id],
+    });
     const rows = await tx.query<ChangeContext>({
       text: `SELECT c.type, c.version, p.role,
                (c.type = 'direct' AND EXISTS (SELECT 1 FROM user_blocks b
@@ -221,8 +228,7 @@ export class MessageChangesService {
              FROM conversations c
              LEFT JOIN conversation_participants p ON p.conversation_id = c.id AND p.user_id = $2
              LEFT JOIN messages m ON m.id = $3 AND m.conversation_id = c.id
-             WHERE c.id = $1
-             FOR UPDATE OF c`,
+             WHERE c.id = $1`,
       values: [req.conversation_id, req.user_id, req.message_id, emoji],
     });
     const ctx = rows[0];

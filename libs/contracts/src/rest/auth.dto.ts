@@ -1,25 +1,25 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsJWT, IsNotEmpty, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsJWT, IsNotEmpty, IsOptional, IsString, Matches } from 'class-validator';
 import { Limits } from '../wire/limits.js';
 import type { AuthResult, AuthTokens, User } from '../wire/models.js';
-import { IsStorableText } from './validators.js';
+import { IsStorableText, TextLength } from './validators.js';
 
 export class RegisterDto {
   @ApiProperty({ example: 'alice', minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_.-]+$' })
   @Matches(Limits.usernamePattern, { message: 'username may contain only letters, digits, _ . and -' })
-  @Length(Limits.usernameMinLength, Limits.usernameMaxLength)
+  @TextLength(Limits.usernameMinLength, Limits.usernameMaxLength)
   @IsString()
   username: string;
 
   @ApiProperty({ example: 'correct horse battery', minLength: 8, maxLength: 128 })
   @IsStorableText()
-  @Length(Limits.passwordMinLength, Limits.passwordMaxLength)
+  @TextLength(Limits.passwordMinLength, Limits.passwordMaxLength)
   @IsString()
   password: string;
 
   @ApiPropertyOptional({ example: 'Alice Liddell', maxLength: 64, description: 'Defaults to the username' })
   @IsStorableText()
-  @Length(1, Limits.displayNameMaxLength)
+  @TextLength(1, Limits.displayNameMaxLength)
   @IsString()
   @IsOptional()
   display_name?: string;
@@ -27,12 +27,12 @@ export class RegisterDto {
 
 export class LoginDto {
   @ApiProperty({ example: 'alice' })
-  @Length(1, 128)
+  @TextLength(1, 128)
   @IsString()
   username: string;
 
   @ApiProperty({ example: 'correct horse battery' })
-  @Length(1, 1024)
+  @TextLength(1, 1024)
   @IsString()
   password: string;
 }
@@ -81,7 +81,7 @@ export class RefreshResultDto {
 export class UserLookupQueryDto {
   @ApiProperty({ example: 'alice', description: 'Exact username (case-insensitive)' })
   @Matches(Limits.usernamePattern, { message: 'username may contain only letters, digits, _ . and -' })
-  @Length(Limits.usernameMinLength, Limits.usernameMaxLength)
+  @TextLength(Limits.usernameMinLength, Limits.usernameMaxLength)
   @IsString()
   username: string;
 }

@@ -9,7 +9,6 @@ import {
   IsISO8601,
   IsOptional,
   IsString,
-  Length,
   Max,
   Min,
   ValidateIf,
@@ -31,7 +30,7 @@ import {
 } from '../wire/models.js';
 import { UserDto } from './auth.dto.js';
 import { MessageDto } from './messages.dto.js';
-import { IsId, IsMetadata, IsStorableText } from './validators.js';
+import { IsId, IsMetadata, IsStorableText, TextLength } from './validators.js';
 
 const isGroup = (dto: { type?: unknown }) => dto.type === 'group';
 
@@ -57,7 +56,7 @@ export class CreateConversationDto {
 
   @ApiPropertyOptional({ example: 'Weekend trip', minLength: 1, maxLength: Limits.titleMaxLength })
   @IsStorableText()
-  @Length(1, Limits.titleMaxLength)
+  @TextLength(1, Limits.titleMaxLength)
   @IsString()
   @ValidateIf(isGroup)
   title?: string;
@@ -78,7 +77,7 @@ export class CreateConversationDto {
 export class UpdateConversationDto {
   @ApiPropertyOptional({ example: 'Weekend trip', minLength: 1, maxLength: Limits.titleMaxLength })
   @IsStorableText()
-  @Length(1, Limits.titleMaxLength)
+  @TextLength(1, Limits.titleMaxLength)
   @IsString()
   @IsOptional()
   title?: string;
@@ -119,7 +118,7 @@ export class MuteDto {
 /** `?cursor=&limit=` of a cursor-paged list (conversations, members). */
 export class ListConversationsQueryDto {
   @ApiPropertyOptional({ description: 'Opaque cursor from next_cursor of the previous page' })
-  @Length(1, 200)
+  @TextLength(1, 200)
   @IsString()
   @IsOptional()
   cursor?: string;

@@ -8,9 +8,7 @@ import {
   IsNotEmpty,
   IsOptional,
   IsString,
-  Length,
   Max,
-  MaxLength,
   Min,
   ValidateNested,
 } from 'class-validator';
@@ -41,6 +39,7 @@ import {
   IsNotEmptyUnlessAttachments,
   IsStorableText,
   IsUrlForMediaMessages,
+  TextLength,
 } from './validators.js';
 
 export class AttachmentDto implements Attachment {
@@ -50,20 +49,20 @@ export class AttachmentDto implements Attachment {
 
   @ApiProperty({ example: 'https://cdn.example.com/a.png', maxLength: Limits.urlMaxLength })
   @IsHttpUrl()
-  @MaxLength(Limits.urlMaxLength)
+  @TextLength(0, Limits.urlMaxLength)
   @IsString()
   url: string;
 
   @ApiPropertyOptional({ example: 'a.png', maxLength: Limits.attachmentNameMaxLength })
   @IsStorableText()
-  @MaxLength(Limits.attachmentNameMaxLength)
+  @TextLength(0, Limits.attachmentNameMaxLength)
   @IsString()
   @IsOptional()
   name?: string;
 
   @ApiPropertyOptional({ example: 'image/png', maxLength: Limits.mimeTypeMaxLength })
   @IsStorableText()
-  @MaxLength(Limits.mimeTypeMaxLength)
+  @TextLength(0, Limits.mimeTypeMaxLength)
   @IsString()
   @IsOptional()
   mime_type?: string;
@@ -114,7 +113,7 @@ export class MessageBodyDto {
     description: 'Idempotency key, unique per sender: a retry with the same one returns the stored message',
   })
   @IsStorableText()
-  @Length(1, Limits.clientMessageIdMaxLength)
+  @TextLength(1, Limits.clientMessageIdMaxLength)
   @IsString()
   @IsOptional()
   client_message_id?: string;

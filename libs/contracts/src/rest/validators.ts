@@ -50,6 +50,38 @@ export function IsStorableText(options?: ValidationOptions): PropertyDecorator {
   );
 }
 
+/**
+ * class-validator's `@Length(min, max)` (or `@MaxLength(max)` with `min` 0), with its messages, but counting UTF-16
+ * code units (`string.length`), as Limits and the rest of the stack do. class-validator counts a surrogate pair as
+ * one and skips variation selectors, so its `Length(1, 32)` lets through strings that the chats service's schema
+ * (code points) and Postgres (`varchar(32)`: code points) refuse; code units are never fewer than code points.
+ */
+export function TextLength(min: number, max: number, options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isLength',
+      constraints: [min, max],
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && value.length >= min && value.length <= max,
+        // class-validator's wording, chosen as it chooses (a non-string gets the two-sided message).
+        defaultMessage: (args) => {
+          const property = args?.property;
+          if (min === 0) return `${property} must be shorter than or equal to ${max} characters`;
+          const length = (args?.value as { length?: number } | null | undefined)?.length;
+          if (!args?.value || (length !== undefined && length < min)) {
+            return `${property} must be longer than or equal to ${min} characters`;
+          }
+          if (length !== undefined && length > max) {
+            return `${property} must be shorter than or equal to ${max} characters`;
+          }
+          return `${property} must be longer than or equal to ${min} and shorter than or equal to ${max} characters`;
+        },
+      },
+    },
+    options,
+  );
+}
+
 /** `@MaxLength(messageLimits.contentMaxLength)`, read at validation time so a deployment can configure it. */
 export function ContentMaxLength(options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(

@@ -1,6 +1,6 @@
-import { IsBoolean, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { EditMessageBodyDto, MessageBodyDto } from '../rest/messages.dto.js';
-import { IsId, IsStorableText } from '../rest/validators.js';
+import { IsId, IsStorableText, TextLength } from '../rest/validators.js';
 import { Limits } from '../wire/limits.js';
 import type {
   AuthenticatePayload,
@@ -69,7 +69,7 @@ export class ReactDto implements ReactPayload {
   messageId: number;
 
   @IsStorableText()
-  @Length(1, Limits.emojiMaxLength)
+  @TextLength(1, Limits.emojiMaxLength)
   @IsString()
   emoji: string;
 
@@ -106,7 +106,7 @@ export class MarkReadSocketDto implements MarkReadPayload {
 
 /** Any string up to 4 KB: whether it is a token of the same user is the gateway's check (`Unauthorized`). */
 export class AuthenticateDto implements AuthenticatePayload {
-  @Length(1, 4096)
+  @TextLength(1, 4096)
   @IsString()
   token: string;
 }

@@ -98,7 +98,8 @@ BEGIN
     SELECT (e.value->>'i')::int AS i, (e.value->>'c')::bigint AS c, (e.value->>'s')::bigint AS s,
            e.value->>'t' AS t, e.value->>'x' AS x, e.value->>'k' AS k,
            CASE WHEN e.value->>'k' IS NULL THEN (e.value->>'r')::uuid END AS r,
-           (e.value->>'p')::bigint AS p, e.value->'a' AS a, e.value->'d' AS d
+           (e.value->>'p')::bigint AS p,
+           nullif(e.value->'a', 'null'::jsonb) AS a, nullif(e.value->'d', 'null'::jsonb) AS d
     FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
     ORDER BY (e.value->>'c')::bigint, e.ord
   LOOP

@@ -1,6 +1,7 @@
-/* global document, window, sessionStorage, location, history, console, FormData */
+/* global document, window, sessionStorage, location, history, console, FormData, URL, setTimeout */
 // Parley demo: a small chat front end on the browser SDK (@parley/client), no framework and no bundler.
-// Every message content is rendered with textContent (never as HTML).
+// Everything users wrote (content, names, emojis, file names) is rendered with textContent or setAttribute, never
+// as HTML; attachment URLs are used only when they are http(s).
 import { ParleyApiError, ParleyAuth, ParleyClient, ParleyRest } from '@parley/client';
 
 const TOKENS_KEY = 'parley.tokens';
@@ -29,6 +30,13 @@ const memberLists = new Map(); // group id → Member[] (with roles and read rec
 const blocked = new Set(); // ids of the users you blocked
 const lookups = new Map(); // user id → the lookup under way (one per user, however many messages ask)
 let showMembers = false;
+/** The composer's context: editing one of your messages, or replying to one ({mode, conversationId, messageId}). */
+let composing = null;
+let picking = null; // the message whose reaction picker is open
+let confirmingDelete = null; // the message whose Delete was clicked once (a second click deletes)
+
+const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢'];
+const ATTACHMENT_ICONS = { image: '🖼', video: '🎬', audio: '🎵', file: '📎' };
 
 function readTokens() {
   try {
@@ -90,6 +98,7 @@ function stop() {
   client = null;
   me = null;
   active = null;
+  composing = picking = confirmingDelete = null;
   for (const map of [users, conversations, messages, hasOlder, memberLists, blocked, lookups]) map.clear();
   // Still logged in when the session could not be resumed or the server ended it: end it there too, in the
   // background (a 401 just means it is over already), so that the sign-in form shows at once.
@@ -123,6 +132,20 @@ async function start() {
       renderMessages(m.sender_id === me.id);
       markReadIfSeen();
       if (m.message_type === 'system' && showMembers) void loadMembers(active); // who is in it changed
+    }
+    renderList();
+  });
+  // An edit, a deletion or a reaction (yours too, from any device), or a newer state from a catch-up.
+  client.on('messageUpdated', ({ conversationId, message }) => {
+    const list = messages.get(conversationId);
+    const i = list?.findIndex((x) => x.id === message.id) ?? -1;
+    if (i >= 0) list[i] = message;
+    const c = conversations.get(conversationId);
+    if (c?.last_message?.id === message.id) c.last_message = message;
+    if (composing?.messageId === message.id && message.deleted_at !== null) stopComposing();
+    if (conversationId === active) {
+      renderMessages();
+      renderComposer();
     }
     renderList();
   });
@@ -228,11 +251,35 @@ function knowUser(id) {
   return lookups.get(id);
 }
 
+/** Merges messages into a conversation's list (in seq order; of two states of one message, the newer). */
 function addMessages(conversationId, list) {
-  const current = messages.get(conversationId) ?? [];
-  const seen = new Set(current.map((m) => m.id));
-  const merged = [...current, ...list.filter((m) => !seen.has(m.id))].sort((a, b) => a.seq - b.seq);
-  messages.set(conversationId, merged);
+  const byId = new Map((messages.get(conversationId) ?? []).map((m) => [m.id, m]));
+  for (const m of list) {
+    const known = byId.get(m.id);
+    if (!known || known.version < m.version) byId.set(m.id, m);
+  }
+  messages.set(
+    conversationId,
+    [...byId.values()].sort((a, b) => a.seq - b.seq),
+  );
+}
+
+/** A short text for a message: in the conversation list, in a reply's quote. */
+function previewOf(m) {
+  if (m.deleted_at !== null) return 'Message deleted';
+  if (m.content) return m.content.length > 80 ? `${m.content.slice(0, 80)}…` : m.content;
+  const n = m.attachments.length;
+  return n > 1 ? `📎 ${n} attachments` : n === 1 ? `📎 ${m.attachments[0].name || 'Attachment'}` : '';
+}
+
+/** The URL when it is http(s), else null: nothing else is ever put in an href or src. */
+function httpUrl(raw) {
+  try {
+    const url = new URL(raw);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : null;
+  } catch {
+    return null;
+  }
 }
 
 // ---- conversation list --------------------------------------------------------------------------------------------
@@ -269,7 +316,7 @@ function renderList() {
       }
       const preview = document.createElement('span');
       preview.className = 'preview';
-      preview.textContent = c.last_message ? c.last_message.content : 'No messages yet';
+      preview.textContent = c.last_message ? previewOf(c.last_message) : 'No messages yet';
       button.append(dot, name, preview);
       if (unread > 0) {
         const badge = document.createElement('span');
@@ -340,6 +387,8 @@ $('group-form').addEventListener('submit', async (event) => {
 
 function openConversation(id) {
   active = id;
+  composing = picking = confirmingDelete = null;
+  renderComposer();
   history.replaceState(null, '', `#c${id}`);
   $('chat-placeholder').hidden = true;
   $('chat-removed').hidden = true;
@@ -361,6 +410,8 @@ function openConversation(id) {
 
 function closeConversation(removed = false) {
   active = null;
+  composing = picking = confirmingDelete = null;
+  renderComposer();
   history.replaceState(null, '', location.pathname);
   for (const id of ['messages', 'member-list']) $(id).replaceChildren();
   for (const id of ['chat-title', 'chat-presence', 'typing']) $(id).textContent = '';
@@ -544,13 +595,16 @@ function renderMessages(scrollToEnd = false) {
       next.message_type === 'system' ||
       Date.parse(next.timestamp) - Date.parse(m.timestamp) > 300_000;
     const time = new Date(m.timestamp).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-    const meta = endsRun ? `${mine ? 'You' : nameOf(m.sender_id)} · ${time}` : undefined;
+    const edited = m.edited_at !== null && m.deleted_at === null ? 'edited' : '';
+    const meta = endsRun
+      ? [mine ? 'You' : nameOf(m.sender_id), time, edited].filter(Boolean).join(' · ')
+      : edited || undefined;
     const seen = m === lastSeen ? seenText(c, seenBy(m)) : undefined;
-    return bubble(mine, m.content, meta, seen, { seq: String(m.seq) });
+    return messageItem(c, m, mine, meta, seen);
   });
   for (const p of client?.pending ?? []) {
     if (p.conversationId !== active) continue;
-    const li = bubble(true, p.content, 'Sending…');
+    const li = bubble(true, p.content || `📎 ${p.attachments?.length ?? 0} attachment(s)`, 'Sending…');
     li.classList.add('pending');
     items.push(li);
   }
@@ -575,6 +629,202 @@ function systemLine(m) {
   li.dataset.action = m.system?.action ?? '';
   li.textContent = m.content;
   return li;
+}
+
+/** A message: the quote it replies to, its text, attachments, reactions, and what you may do with it. */
+function messageItem(c, m, mine, meta, seen) {
+  const deleted = m.deleted_at !== null;
+  const li = document.createElement('li');
+  li.className = `msg${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}`;
+  li.dataset.seq = String(m.seq);
+  li.dataset.messageId = String(m.id);
+  if (m.reply_to_id !== null && !deleted) li.append(quoteOf(m.reply_to_id));
+  if (deleted || m.content || m.attachments.length === 0) {
+    const text = document.createElement('div');
+    text.className = deleted ? 'bubble tombstone' : 'bubble';
+    text.textContent = deleted ? 'This message was deleted' : m.content; // never innerHTML
+    li.append(text);
+  }
+  if (!deleted) {
+    if (m.attachments.length > 0) li.append(attachmentsOf(m.attachments));
+    if (m.reactions.length > 0) li.append(reactionsOf(m));
+    li.append(actionsOf(c, m, mine));
+    if (picking === m.id) li.append(pickerOf(m));
+  }
+  for (const [text, className] of [
+    [meta, 'meta'],
+    [seen, 'meta seen'],
+  ]) {
+    if (!text) continue;
+    const line = document.createElement('div');
+    line.className = className;
+    line.textContent = text;
+    li.append(line);
+  }
+  return li;
+}
+
+/** The message a reply quotes (a click shows it, when it is loaded). */
+function quoteOf(id) {
+  const original = (messages.get(active) ?? []).find((x) => x.id === id);
+  const quote = document.createElement('button');
+  quote.type = 'button';
+  quote.className = 'quote';
+  quote.dataset.replyTo = String(id);
+  quote.textContent = original
+    ? `${original.sender_id === me.id ? 'You' : nameOf(original.sender_id)}: ${previewOf(original)}`
+    : 'An earlier message';
+  quote.setAttribute('aria-label', `In reply to ${quote.textContent}`);
+  quote.addEventListener('click', () => {
+    const li = $('messages').querySelector(`li[data-message-id="${Number(id)}"]`);
+    if (!li) return;
+    li.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    li.classList.add('flash');
+    setTimeout(() => li.classList.remove('flash'), 1500);
+  });
+  return quote;
+}
+
+/** Images (http(s) only) as previews linking to the file; anything else as a link. */
+function attachmentsOf(list) {
+  const box = document.createElement('div');
+  box.className = 'attachments';
+  for (const a of list) {
+    const url = httpUrl(a.url);
+    if (!url) continue; // the server takes http(s) URLs only; anything else is not shown
+    const link = document.createElement('a');
+    link.setAttribute('href', url);
+    link.setAttribute('target', '_blank');
+    link.setAttribute('rel', 'noopener noreferrer');
+    if (a.type === 'image') {
+      link.className = 'attachment image';
+      const img = document.createElement('img');
+      img.setAttribute('src', url);
+      img.setAttribute('alt', a.name || 'Image');
+      img.setAttribute('loading', 'lazy');
+      img.setAttribute('referrerpolicy', 'no-referrer');
+      if (a.width > 0 && a.height > 0) {
+        img.setAttribute('width', String(a.width));
+        img.setAttribute('height', String(a.height));
+      }
+      link.append(img);
+    } else {
+      link.className = 'attachment file';
+      const size = a.size > 0 ? ` (${formatSize(a.size)})` : '';
+      link.textContent = `${ATTACHMENT_ICONS[a.type] ?? '📎'} ${a.name || fileName(url)}${size}`;
+    }
+    box.append(link);
+  }
+  return box;
+}
+
+function fileName(url) {
+  const last = new URL(url).pathname.split('/').filter(Boolean).pop();
+  try {
+    return last ? decodeURIComponent(last) : new URL(url).hostname;
+  } catch {
+    return last;
+  }
+}
+
+function formatSize(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** Each emoji with its count; yours pressed. A click adds yours, or takes it back. */
+function reactionsOf(m) {
+  const mine = new Set(client?.myReactions(m.conversation_id, m.id) ?? []);
+  const box = document.createElement('div');
+  box.className = 'reactions';
+  for (const r of m.reactions) {
+    const chip = document.createElement('button');
+    chip.type = 'button';
+    chip.className = 'reaction';
+    chip.dataset.emoji = r.emoji;
+    chip.setAttribute('aria-pressed', String(mine.has(r.emoji)));
+    chip.title = mine.has(r.emoji) ? 'You reacted: click to take it back' : 'React with this too';
+    chip.textContent = `${r.emoji} ${r.count}`;
+    chip.addEventListener('click', () => toggleReaction(m, r.emoji));
+    box.append(chip);
+  }
+  return box;
+}
+
+function pickerOf(m) {
+  const mine = new Set(client?.myReactions(m.conversation_id, m.id) ?? []);
+  const box = document.createElement('div');
+  box.className = 'picker';
+  box.setAttribute('role', 'group');
+  box.setAttribute('aria-label', 'Pick a reaction');
+  for (const emoji of QUICK_REACTIONS) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = emoji;
+    b.setAttribute('aria-pressed', String(mine.has(emoji)));
+    b.addEventListener('click', () => toggleReaction(m, emoji));
+    box.append(b);
+  }
+  return box;
+}
+
+/** React, Reply; Edit your own text messages; Delete yours, or anyone's in a group you own or administer. */
+function actionsOf(c, m, mine) {
+  const box = document.createElement('div');
+  box.className = 'actions';
+  const action = (label, onClick) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'link';
+    b.textContent = label;
+    b.addEventListener('click', onClick);
+    box.append(b);
+    return b;
+  };
+  const react = action('React', () => {
+    picking = picking === m.id ? null : m.id;
+    renderMessages();
+  });
+  react.setAttribute('aria-expanded', String(picking === m.id));
+  action('Reply', () => startComposing('reply', m));
+  if (mine && m.message_type === 'text') action('Edit', () => startComposing('edit', m));
+  const role = memberLists.get(c.id)?.find((x) => x.user.id === me.id)?.role ?? c.my_role;
+  if (mine || (isGroup(c) && (role === 'owner' || role === 'admin'))) {
+    const confirming = confirmingDelete === m.id;
+    const del = action(confirming ? 'Confirm delete' : 'Delete', () =>
+      confirming ? deleteMessage(m) : askToDelete(m),
+    );
+    if (confirming) del.classList.add('danger');
+  }
+  return box;
+}
+
+function toggleReaction(m, emoji) {
+  if (!client) return;
+  picking = null;
+  const mine = client.myReactions(m.conversation_id, m.id).includes(emoji);
+  const change = mine
+    ? client.unreact(m.conversation_id, m.id, emoji)
+    : client.react(m.conversation_id, m.id, emoji);
+  change.catch((err) => ($('send-error').textContent = err.message)); // the update re-renders
+  renderMessages();
+}
+
+function askToDelete(m) {
+  confirmingDelete = m.id;
+  renderMessages();
+  setTimeout(() => {
+    if (confirmingDelete !== m.id) return;
+    confirmingDelete = null;
+    renderMessages();
+  }, 4000);
+}
+
+function deleteMessage(m) {
+  confirmingDelete = null;
+  client?.deleteMessage(m.conversation_id, m.id).catch((err) => ($('send-error').textContent = err.message));
+  renderMessages();
 }
 
 function bubble(mine, content, meta, seen, data = {}) {
@@ -607,7 +857,8 @@ $('load-older').addEventListener('click', async () => {
   const button = $('load-older');
   button.disabled = true;
   try {
-    const page = await rest.messages(id, { before_seq: first.seq, limit: 20 });
+    // Through the client: its store learns your reactions to them, and their later changes find them.
+    const page = await client.history(id, { before_seq: first.seq, limit: 20 });
     const scroller = $('messages-scroll');
     const fromBottom = scroller.scrollHeight - scroller.scrollTop;
     addMessages(id, page.messages);
@@ -629,19 +880,113 @@ function markReadIfSeen() {
 }
 
 $('message-input').addEventListener('input', (event) => {
-  if (active === null || !client) return;
+  if (active === null || !client || composing?.mode === 'edit') return;
   if (event.target.value) client.typing(active);
   else client.stopTyping(active);
 });
+
+$('message-input').addEventListener('keydown', (event) => {
+  if (event.key === 'Escape' && composing) stopComposing();
+});
+
+// ---- the composer: a new message (maybe a reply, maybe with attachments), or an edit ----------------------------
+
+function startComposing(mode, m) {
+  composing = { mode, conversationId: m.conversation_id, messageId: m.id };
+  picking = null;
+  if (mode === 'edit') $('message-input').value = m.content;
+  renderComposer();
+  renderMessages();
+  $('message-input').focus();
+}
+
+/** Back to a plain new message (an edit's text goes with it). */
+function stopComposing() {
+  if (composing?.mode === 'edit') $('message-input').value = '';
+  composing = null;
+  renderComposer();
+}
+
+function renderComposer() {
+  const here = composing !== null && composing.conversationId === active;
+  $('composer-context').hidden = !here;
+  $('send').textContent = here && composing.mode === 'edit' ? 'Save' : 'Send';
+  $('attach-toggle').disabled = here && composing.mode === 'edit';
+  if (!here) return;
+  const target = (messages.get(active) ?? []).find((x) => x.id === composing.messageId);
+  const who = target ? (target.sender_id === me.id ? 'yourself' : nameOf(target.sender_id)) : '';
+  $('composer-context-text').textContent =
+    composing.mode === 'edit'
+      ? 'Editing your message'
+      : `Replying to ${who}${target ? `: ${previewOf(target)}` : ''}`;
+}
+
+$('composer-cancel').addEventListener('click', () => {
+  stopComposing();
+  $('message-input').focus();
+});
+
+$('attach-toggle').addEventListener('click', () => {
+  const row = $('attach-row');
+  row.hidden = !row.hidden;
+  $('attach-toggle').setAttribute('aria-expanded', String(!row.hidden));
+  if (!row.hidden) $('attach-url').focus();
+});
+
+/** The attachments typed into the URL field: http(s) URLs, an image when the name says so. */
+function attachmentsFrom(text) {
+  const urls = text.split(/\s+/).filter(Boolean);
+  if (urls.length > 10) throw new Error('At most 10 attachments');
+  return urls.map((raw) => {
+    const url = httpUrl(raw);
+    if (!url) throw new Error(`Not an http(s) URL: ${raw}`);
+    const path = new URL(url).pathname.toLowerCase();
+    const type = /\.(png|jpe?g|gif|webp|avif|svg)$/.test(path)
+      ? 'image'
+      : /\.(mp4|webm|mov|m4v)$/.test(path)
+        ? 'video'
+        : /\.(mp3|ogg|oga|wav|m4a|flac)$/.test(path)
+          ? 'audio'
+          : 'file';
+    const name = fileName(url);
+    return { type, url, ...(name ? { name: name.slice(0, 255) } : {}) };
+  });
+}
 
 $('composer').addEventListener('submit', (event) => {
   event.preventDefault();
   const input = $('message-input');
   const content = input.value;
-  if (!client || active === null || !content.trim()) return;
-  input.value = '';
+  if (!client || active === null) return;
   $('send-error').textContent = '';
-  const sending = client.send(active, content);
+  if (composing?.mode === 'edit' && composing.conversationId === active) {
+    const { conversationId, messageId } = composing;
+    if (!content.trim()) return;
+    stopComposing();
+    client
+      .editMessage(conversationId, messageId, content)
+      .catch((err) => ($('send-error').textContent = `Not saved: ${err.message}`));
+    return;
+  }
+  let attachments;
+  try {
+    attachments = attachmentsFrom($('attach-url').value);
+  } catch (err) {
+    $('send-error').textContent = err.message;
+    return;
+  }
+  if (!content.trim() && attachments.length === 0) return;
+  const replyTo =
+    composing?.mode === 'reply' && composing.conversationId === active ? composing.messageId : null;
+  input.value = '';
+  $('attach-url').value = '';
+  $('attach-row').hidden = true;
+  $('attach-toggle').setAttribute('aria-expanded', 'false');
+  stopComposing();
+  const sending = client.send(active, content.trim() ? content : '', {
+    ...(replyTo !== null ? { replyTo } : {}),
+    ...(attachments.length > 0 ? { attachments } : {}),
+  });
   renderMessages(true); // shows it as "Sending…" until the server has it
   sending
     .catch((err) => {

@@ -204,7 +204,7 @@ describe('ParleyClient: sending', () => {
 });
 
 describe('ParleyClient: receiving', () => {
-  it('re-joins with since_seq after a reconnect and delivers what it missed once, in order, paging over REST', async () => {
+  it('re-joins with since_version after a reconnect and delivers what it missed once, in order, paging over REST', async () => {
     gw.catchUpMax = 2; // so that the catch-up says has_more and the rest comes over REST
     const c = client(2, { reconnect: { initialDelayMs: 300, maxDelayMs: 300 } });
     const messages = record(c);
@@ -218,8 +218,27 @@ describe('ParleyClient: receiving', () => {
     for (const t of ['three', 'four', 'five', 'six', 'seven']) gw.store(5, 1, t);
     await until('7 messages', () => messages.length === 7);
     expect(seqs(messages)).toEqual([1, 2, 3, 4, 5, 6, 7]);
-    expect(gw.joins.map((j) => j.since_seq)).toEqual([undefined, 2]);
-    expect(gw.restCalls).toContain('GET /api/chats/conversations/5/messages?after_seq=4&limit=100');
+    expect(gw.joins.map((j) => [j.since_seq, j.since_version])).toEqual([
+      [undefined, undefined],
+      [undefined, 2],
+    ]);
+    // the catch-up held versions 3 and 4; the rest came over REST, by version
+    expect(gw.restCalls).toEqual(['GET /api/chats/conversations/5/messages?after_version=4&limit=100']);
+    expect(c.version(5)).toBe(7);
+  });
+
+  it('joins with since_seq when told a seq only, pages on over REST by seq, and follows versions from then on', async () => {
+    gw.catchUpMax = 2;
+    const c = client(2);
+    const messages = record(c);
+    await c.connect();
+    for (const t of ['one', 'two', 'three', 'four', 'five']) gw.store(5, 1, t);
+    await c.join(5, { sinceSeq: 1 });
+    await until('4 messages', () => messages.length === 4);
+    expect(seqs(messages)).toEqual([2, 3, 4, 5]);
+    expect(gw.joins).toEqual([{ conversationId: 5, userId: 2, since_seq: 1 }]);
+    expect(gw.restCalls).toEqual(['GET /api/chats/conversations/5/messages?after_seq=3&limit=100']);
+    await until('the version', () => c.version(5) === 5);
   });
 
   it('holds an out-of-order message until the one before it arrives (no REST when it comes in time)', async () => {
@@ -279,6 +298,7 @@ describe('ParleyClient: receiving', () => {
     title: null,
     member_count: 2,
     metadata: {},
+    version: 0,
     my_role: 'member',
     muted: false,
     muted_until: null,
@@ -469,7 +489,8 @@ describe('ParleyClient: re-authentication', () => {
   });
 
   it('stops retrying when no time is left; the server closes with Token expired and the client reconnects', async () => {
-    const tokens = tokenSource(1, 1);
+    // 1.5 s: re-authentication starts at 1.2 s, so that the retries have 300 ms to give up in, even on a busy machine.
+    const tokens = tokenSource(1, 1.5);
     const errors: string[] = [];
     const c = client(1, { getToken: tokens.getToken, retry: { initialDelayMs: 50, maxDelayMs: 100 } });
     c.on('error', (e) => errors.push(e.message));

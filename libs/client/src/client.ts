@@ -1,37 +1,44 @@
-import type { Conversation, Id, Member, Message } from '@parley/contracts/wire';
+import type { Conversation, Id, Member, Message, MessageChange, MessagePage } from '@parley/contracts/wire';
+import { MessageChanges, type MessageChangeRequest } from './changes.js';
 import type { ChatSocket } from './chat-socket.js';
 import { Connection } from './connection.js';
 import { Emitter } from './emitter.js';
 import type { ConnectionState, Emit, ParleyClientEvents } from './events.js';
 import { Groups, type CreateGroupOptions } from './groups.js';
 import { Joins } from './joins.js';
+import { MessageStore } from './message-store.js';
 import type { ParleyClientOptions } from './options.js';
-import { Outbox, type SendOptions } from './outbox.js';
+import { Outbox, type PendingSend, type SendOptions } from './outbox.js';
 import { Presence } from './presence.js';
 import { ReadMarks } from './read-marks.js';
+import type { HistoryQuery } from './rest.js';
 import { TypingIndicators } from './typing.js';
 
 // What this module exported before its parts moved out (index.ts exports them from their own files).
 export type { ChatSocket, RequestResult } from './chat-socket.js';
-export type { ConnectionState, ParleyClientEvents, StateChange } from './events.js';
+export type { ConnectionState, MessageUpdate, ParleyClientEvents, StateChange } from './events.js';
 export type { CreateGroupOptions } from './groups.js';
+export { ParleyChangeError } from './changes.js';
 export type { ParleyClientOptions } from './options.js';
-export { ParleySendError, type SendOptions } from './outbox.js';
+export { ParleySendError, type PendingSend, type SendOptions } from './outbox.js';
 export { isRetryableRefusal, isTransient } from './refusals.js';
 
 /**
  * A Parley chat client over socket.io-client, for browsers and Node. It reconnects by itself (exponential
  * backoff with jitter, moving through `urls`, refreshing the token on `Unauthorized`), re-joins your
- * conversations with `since_seq` and delivers every message once and in seq order, queues sends while offline
- * and retries them with the same `client_message_id`, and keeps presence, typing and unread counts current.
+ * conversations with `since_version` and delivers every message once and in seq order, and every later change of
+ * one (edits, deletions, reactions) as `messageUpdated`; queues sends and changes while offline and retries them
+ * (idempotently), and keeps presence, typing and unread counts current.
  *
- * This class is the facade: each job is a part of its own (connection.ts, joins.ts, outbox.ts, read-marks.ts,
- * presence.ts, typing.ts, groups.ts), wired here; the parts raise this client's events.
+ * This class is the facade: each job is a part of its own (connection.ts, joins.ts, message-store.ts, outbox.ts,
+ * changes.ts, read-marks.ts, presence.ts, typing.ts, groups.ts), wired here; the parts raise this client's events.
  */
 export class ParleyClient extends Emitter<ParleyClientEvents> {
   private readonly connection: Connection;
   private readonly joins: Joins;
   private readonly outbox: Outbox;
+  private readonly changes: MessageChanges;
+  private readonly store: MessageStore;
   private readonly reads: ReadMarks;
   private readonly presence: Presence;
   private readonly typingIndicators: TypingIndicators;
@@ -46,6 +53,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
         this.joins.rejoin(socket);
         this.reads.sendPending();
         void this.outbox.flush();
+        void this.changes.flush();
       },
       disconnected: () => {
         this.presence.clear();
@@ -54,6 +62,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       stopTimers: () => this.reads.stopRetry(),
       closed: (reason) => {
         this.outbox.close(reason);
+        this.changes.close(reason);
         this.joins.close(reason);
         this.typingIndicators.close();
       },
@@ -61,10 +70,22 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     this.presence = new Presence(emit);
     this.typingIndicators = new TypingIndicators(this.connection, emit, options);
     this.reads = new ReadMarks(this.connection, emit);
-    this.joins = new Joins(this.connection, this.reads, this.typingIndicators, emit, options, (id) =>
-      this.groups.onRemoved(id),
+    this.store = new MessageStore(Math.max(1, options.messageStoreLimit ?? 2_000));
+    this.joins = new Joins(
+      this.connection,
+      this.reads,
+      this.typingIndicators,
+      emit,
+      this.store,
+      options,
+      (id) => this.groups.onRemoved(id),
     );
     this.outbox = new Outbox(this.connection, (message) => this.joins.accept(message), options);
+    this.changes = new MessageChanges(
+      this.connection,
+      (message, request) => this.changeAcknowledged(message, request),
+      options,
+    );
     this.groups = new Groups(this.connection, this.joins, this.reads, this.typingIndicators, emit);
   }
 
@@ -75,14 +96,26 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     socket.on('receive-message', (m) => live(m.conversation_id) && this.joins.accept(m));
     socket.on('message-sent', (m) => live(m.conversation_id) && this.joins.accept(m));
     socket.on('recent-messages', (e) => live(e.conversationId) && this.joins.onRecent(e));
+    socket.on('message-updated', ({ message, change }) => {
+      if (!live(message.conversation_id)) return;
+      // Yours, from another device (or this one, before the answer): what it says of your reactions holds too.
+      const mine = change.user_id === this.connection.userId && change.emoji !== undefined;
+      const fact = mine ? { emoji: change.emoji!, present: change.kind === 'reaction_added' } : undefined;
+      this.joins.update(message, change, fact);
+    });
+    socket.on(
+      'joined-conversation',
+      (e) => live(e.conversationId) && this.joins.hear(e.conversationId, e.version),
+    );
     socket.on('user:online', ({ userId }) => current() && this.presence.set(userId, true));
     socket.on('user:offline', ({ userId }) => current() && this.presence.set(userId, false));
     socket.on('user-typing', (e) => live(e.conversationId) && this.typingIndicators.onTyping(e));
     socket.on('messages-read', (e) => live(e.conversationId) && this.reads.onRead(e));
-    socket.on(
-      'conversation-updated',
-      ({ conversation }) => current() && this.groups.conversationUpdated(conversation),
-    );
+    socket.on('conversation-updated', ({ conversation }) => {
+      if (!current()) return;
+      if (!this.groups.isRemoved(conversation.id)) this.joins.hear(conversation.id, conversation.version);
+      this.groups.conversationUpdated(conversation);
+    });
     socket.on(
       'conversation-removed',
       ({ conversationId }) => current() && this.groups.onRemoved(conversationId),
@@ -127,7 +160,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     this.connection.reconnectNow();
   }
 
-  /** Disconnects for good: pending sends and joins reject, timers stop. */
+  /** Disconnects for good: pending sends, changes and joins reject, timers stop. */
   close(): void {
     this.connection.close();
   }
@@ -135,11 +168,13 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   // ---- conversations and messages ---------------------------------------------------------------------------
 
   /**
-   * Joins a conversation (now and after every reconnect) and delivers its messages as `message` events.
-   * The first join delivers the latest 50 (older ones: `ParleyRest.messages(id, {before_seq})`), or, with
-   * `sinceSeq`, everything after that seq. Resolves once the server confirmed the join.
+   * Joins a conversation (now and after every reconnect) and delivers its messages as `message` events, and their
+   * later changes as `messageUpdated`. The first join delivers the latest 50 (older ones: `history(id,
+   * {before_seq})`), or, with `sinceSeq`, everything after that seq; with `sinceSeq` and `sinceVersion` (what an
+   * app kept from `lastSeq()` and `version()`), the new messages after that seq and every change after that version.
+   * Re-joins catch up by version. Resolves once the server confirmed the join.
    */
-  join(conversationId: Id, options: { sinceSeq?: number } = {}): Promise<void> {
+  join(conversationId: Id, options: { sinceSeq?: number; sinceVersion?: number } = {}): Promise<void> {
     this.groups.restore(conversationId);
     return this.joins.join(conversationId, options);
   }
@@ -160,6 +195,32 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   }
 
   /**
+   * The version of a joined conversation up to which every change has been delivered (as `message` or
+   * `messageUpdated`); undefined until its join was answered.
+   */
+  version(conversationId: Id): number | undefined {
+    return this.joins.version(conversationId);
+  }
+
+  /** The newest state known of a message (one delivered, changed, or in a `history` page), if the client has it. */
+  message(conversationId: Id, messageId: Id): Message | undefined {
+    return this.store.get(conversationId, messageId);
+  }
+
+  /** Your reactions to a message, as far as the client knows (in the order of its `reactions`). */
+  myReactions(conversationId: Id, messageId: Id): string[] {
+    return this.store.myReactions(conversationId, messageId);
+  }
+
+  /**
+   * A page of history over REST (`ParleyRest.messages`), kept in the client's store so that `myReactions` and later
+   * `messageUpdated` events know its messages. Each message is the newest state known of it.
+   */
+  history(conversationId: Id, query: HistoryQuery = {}): Promise<MessagePage> {
+    return this.joins.history(conversationId, query);
+  }
+
+  /**
    * Sends a message: resolves with the stored message once the server acknowledged it. Sent in order, queued
    * while disconnected, retried with the same `client_message_id` when no ack comes, so never stored twice.
    * Refusals for now (rate limit, service busy, no chats instance answering, Redis down) are retried with a
@@ -172,8 +233,61 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   }
 
   /** Sends not yet acknowledged, oldest first (for a "sending…" state in the UI). */
-  get pending(): Array<{ conversationId: Id; content: string; clientMessageId: string }> {
+  get pending(): PendingSend[] {
     return this.outbox.pending;
+  }
+
+  // ---- changes of messages ------------------------------------------------------------------------------------
+
+  /**
+   * Replaces the content of your text message (sets `edited_at`). Resolves with the message after the edit (also
+   * raised as `messageUpdated`). Changes are sent one at a time, in order, queued while disconnected, and tried
+   * again when no answer comes (harmless: a change that changes nothing takes no effect). Rejects
+   * (`ParleyChangeError`) when the server refuses (`Only the author can edit this message`, `Message not found`…).
+   */
+  editMessage(conversationId: Id, messageId: Id, content: string): Promise<Message> {
+    return this.changes.request({ event: 'edit-message', payload: { conversationId, messageId, content } });
+  }
+
+  /**
+   * Deletes a message: yours, or in a group where you are the owner or an admin, anyone's. It stays in its place as
+   * a tombstone (`deleted_at` set, content, attachments and reactions gone): resolves with it. Deleting it again
+   * changes nothing.
+   */
+  deleteMessage(conversationId: Id, messageId: Id): Promise<Message> {
+    return this.changes.request({ event: 'delete-message', payload: { conversationId, messageId } });
+  }
+
+  /** Adds your reaction `emoji` (1–32 characters; once per emoji: again changes nothing). */
+  react(conversationId: Id, messageId: Id, emoji: string): Promise<Message> {
+    return this.changes.request({ event: 'react', payload: { conversationId, messageId, emoji, add: true } });
+  }
+
+  /** Takes your reaction `emoji` off a message (if it is there). */
+  unreact(conversationId: Id, messageId: Id, emoji: string): Promise<Message> {
+    return this.changes.request({
+      event: 'react',
+      payload: { conversationId, messageId, emoji, add: false },
+    });
+  }
+
+  /** Edits, deletions and reactions not yet acknowledged, oldest first. */
+  get pendingChanges(): MessageChangeRequest[] {
+    return this.changes.pending;
+  }
+
+  /** The answer to one of your changes: the message as it is now, and, for a reaction, yours as of its version. */
+  private changeAcknowledged(message: Message, request: MessageChangeRequest): void {
+    const me = this.connection.userId!;
+    let change: MessageChange;
+    if (request.event === 'react') {
+      const { emoji, add } = request.payload;
+      change = { kind: add ? 'reaction_added' : 'reaction_removed', user_id: me, emoji };
+      this.joins.update(message, change, { emoji, present: add });
+    } else {
+      change = { kind: request.event === 'edit-message' ? 'edited' : 'deleted', user_id: me };
+      this.joins.update(message, change);
+    }
   }
 
   // ---- read marks and unread counts -------------------------------------------------------------------------
@@ -194,6 +308,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
    */
   trackConversations(conversations: Conversation[]): void {
     this.groups.track(conversations);
+    // A joined one's version tells of changes that should have come (if they did not, they are caught up).
+    for (const c of conversations) this.joins.hear(c.id, c.version);
   }
 
   /** Your unread count (undefined until known: after a join, a `conversation-updated`, or `trackConversations`). */

@@ -1,4 +1,11 @@
-import type { Conversation, Id, Message, MessagesReadEvent, UserTypingEvent } from '@parley/contracts/wire';
+import type {
+  Conversation,
+  Id,
+  Message,
+  MessageChange,
+  MessagesReadEvent,
+  UserTypingEvent,
+} from '@parley/contracts/wire';
 import type { SeqGap } from './sequencer.js';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
@@ -19,11 +26,31 @@ export interface StateChange {
 }
 
 export interface ParleyClientEvents {
-  /** A message of a joined conversation: in seq order per conversation, each exactly once (yours included). */
+  /**
+   * A message of a joined conversation: in seq order per conversation, each exactly once (yours included), in the
+   * newest state known (a message edited before it was delivered comes edited).
+   */
   message: (message: Message) => void;
+  /**
+   * A message changed: edited, deleted (a tombstone: `deleted_at` set, content, attachments and reactions gone), or a
+   * reaction added or removed; or a catch-up brought a newer state of it. Raised once per newer `version` (never for
+   * an older state than one raised before), for messages delivered as `message` events and for older ones alike.
+   * `change`: what happened, when the server said (live, or the answer to your own change); absent after a
+   * catch-up. `myReactions`: yours, now.
+   */
+  messageUpdated: (event: MessageUpdate) => void;
   state: (change: StateChange) => void;
-  /** A joined (or re-joined) conversation; `hasOlder`: history lies before the first message delivered. */
-  joined: (event: { conversationId: Id; lastSeq: number; lastReadSeq: number; hasOlder: boolean }) => void;
+  /**
+   * A joined (or re-joined) conversation; `hasOlder`: history lies before the first message delivered; `version`:
+   * the conversation's change counter when the server answered.
+   */
+  joined: (event: {
+    conversationId: Id;
+    lastSeq: number;
+    lastReadSeq: number;
+    hasOlder: boolean;
+    version: number;
+  }) => void;
   presence: (event: { userId: Id; online: boolean }) => void;
   /** Someone else started or stopped typing (stops by itself when their "typing" refreshes stop coming). */
   typing: (event: UserTypingEvent) => void;
@@ -45,6 +72,17 @@ export interface ParleyClientEvents {
   gap: (event: SeqGap & { conversationId: Id }) => void;
   /** Something failed that the client works around (a re-join refused, a catch-up fetch failed…). */
   error: (error: Error) => void;
+}
+
+export interface MessageUpdate {
+  conversationId: Id;
+  /** Its state now. */
+  message: Message;
+  /** Its state before, when the client had it. */
+  previous?: Message;
+  change?: MessageChange;
+  /** Your reactions to it (emojis, in the order of `message.reactions`). */
+  myReactions: string[];
 }
 
 /** How the parts of the client raise its events: ParleyClient's own `emit`, handed to each part. */

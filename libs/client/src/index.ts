@@ -1,13 +1,16 @@
 export { ParleyClient } from './client.js';
-export type { ConnectionState, ParleyClientEvents, StateChange } from './events.js';
+export type { ConnectionState, MessageUpdate, ParleyClientEvents, StateChange } from './events.js';
 export type { ParleyClientOptions } from './options.js';
 export type { ChatSocket } from './chat-socket.js';
 export type { CreateGroupOptions } from './groups.js';
-export { ParleySendError, type SendOptions } from './outbox.js';
+export { ParleySendError, type PendingSend, type SendOptions } from './outbox.js';
+export { ParleyChangeError, type MessageChangeRequest } from './changes.js';
+export { MessageStore, type ReactionFact, type StoreResult } from './message-store.js';
 export { isRetryableRefusal, isTransient } from './refusals.js';
 export { ParleyAuth, type AuthOptions } from './auth.js';
 export { ParleyApiError, ParleyRest, type GetToken, type HistoryQuery, type RestOptions } from './rest.js';
 export { MessageSequencer, type SeqGap } from './sequencer.js';
+export { VersionTracker, type VersionGap } from './versions.js';
 export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 export { Emitter } from './emitter.js';
 export { decodeJwt, tokenExpiresAt, tokenUserId, uuid } from './util.js';

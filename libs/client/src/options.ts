@@ -37,13 +37,20 @@ export interface ParleyClientOptions {
   /** How long to wait for an acknowledgement before retrying (ms). Default 5 000. */
   ackTimeoutMs?: number;
   /**
-   * A send is given up (its promise rejects) after this many tries while connected that got no answer or an
-   * `Internal server error`. Refusals for now (rate limit, busy) do not count: they are retried until they pass.
+   * A send (or an edit, deletion or reaction) is given up (its promise rejects) after this many tries while connected
+   * that got no answer or an `Internal server error`. Refusals for now (rate limit, busy) do not count: they are retried until they pass.
    * Default 5.
    */
   maxSendAttempts?: number;
   /** How long an out-of-order message may wait for the ones before it before they are fetched (ms). Default 2 000. */
   gapTimeoutMs?: number;
+  /**
+   * How long a joined conversation may miss a version (a change heard of, whose event has not come) before the
+   * client catches up by version over REST (ms). Short, since broadcasts from two gateways may cross. Default 400.
+   */
+  versionGapMs?: number;
+  /** Messages kept per conversation in the client's store (`message()`, `myReactions()`). Default 2 000. */
+  messageStoreLimit?: number;
   typing?: {
     /** `typing(…)` stops by itself after this long without another call (ms). Default 3 000. */
     idleMs?: number;

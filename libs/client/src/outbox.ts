@@ -1,4 +1,12 @@
-import type { Id, Message, MessageType, SendMessageAck } from '@parley/contracts/wire';
+import type {
+  Attachment,
+  Id,
+  Message,
+  MessageType,
+  Metadata,
+  SendMessageAck,
+  SendMessagePayload,
+} from '@parley/contracts/wire';
 import type { Connection } from './connection.js';
 import type { ParleyClientOptions } from './options.js';
 import { isRetryableRefusal, isTransient } from './refusals.js';
@@ -8,6 +16,21 @@ export interface SendOptions {
   type?: MessageType;
   /** The idempotency key; default a new UUID. A retry with the same key never creates a second message. */
   clientMessageId?: string;
+  /** The message (of the same conversation) this one replies to. */
+  replyTo?: Id;
+  /** At most 10, with http(s) URLs; a text message with attachments may have empty content. */
+  attachments?: Attachment[];
+  /** A JSON object of yours, at most 2 KB serialized and 3 levels deep, kept verbatim. */
+  metadata?: Metadata;
+}
+
+/** A send not yet acknowledged (for a "sending…" state in the UI). */
+export interface PendingSend {
+  conversationId: Id;
+  content: string;
+  clientMessageId: string;
+  replyTo?: Id;
+  attachments?: Attachment[];
 }
 
 /** A send that failed for good: the server refused it (`error` is the contract's string) or never answered. */
@@ -23,10 +46,11 @@ export class ParleySendError extends Error {
 }
 
 interface OutgoingSend {
-  conversation_id: Id;
-  message_type: MessageType;
-  content: string;
-  client_message_id: string;
+  /** What goes on the wire (but `sender_id`, which is the connection's). */
+  payload: Omit<SendMessagePayload, 'sender_id' | 'message_type' | 'client_message_id'> & {
+    message_type: MessageType;
+    client_message_id: string;
+  };
   /** Tries that got no answer or an unexpected error (they count towards `maxSendAttempts`). */
   attempts: number;
   /** Refusals for now (they do not count). */
@@ -55,10 +79,15 @@ export class Outbox {
     return new Promise((resolve, reject) => {
       if (this.connection.closed) return reject(new Error('The client is closed'));
       this.outbox.push({
-        conversation_id: conversationId,
-        message_type: options.type ?? 'text',
-        content,
-        client_message_id: options.clientMessageId ?? uuid(),
+        payload: {
+          conversation_id: conversationId,
+          message_type: options.type ?? 'text',
+          content,
+          client_message_id: options.clientMessageId ?? uuid(),
+          ...(options.replyTo === undefined ? {} : { reply_to_id: options.replyTo }),
+          ...(options.attachments === undefined ? {} : { attachments: options.attachments }),
+          ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
+        },
         attempts: 0,
         refusals: 0,
         resolve,
@@ -68,11 +97,13 @@ export class Outbox {
     });
   }
 
-  get pending(): Array<{ conversationId: Id; content: string; clientMessageId: string }> {
-    return this.outbox.map((e) => ({
-      conversationId: e.conversation_id,
-      content: e.content,
-      clientMessageId: e.client_message_id,
+  get pending(): PendingSend[] {
+    return this.outbox.map(({ payload }) => ({
+      conversationId: payload.conversation_id,
+      content: payload.content,
+      clientMessageId: payload.client_message_id,
+      ...(payload.reply_to_id === undefined ? {} : { replyTo: payload.reply_to_id }),
+      ...(payload.attachments === undefined ? {} : { attachments: payload.attachments }),
     }));
   }
 
@@ -92,10 +123,7 @@ export class Outbox {
         if (!entry || !socket?.connected || !this.connection.connected) return;
         const result = await this.connection.request<SendMessageAck>(socket, 'send-message', {
           sender_id: this.connection.userId,
-          conversation_id: entry.conversation_id,
-          message_type: entry.message_type,
-          content: entry.content,
-          client_message_id: entry.client_message_id,
+          ...entry.payload,
         });
         if (this.outbox[0] !== entry) continue; // closed meanwhile
         if (result === 'disconnected') continue; // sent again (same id) once reconnected
@@ -118,7 +146,7 @@ export class Outbox {
         if (result === 'timeout' && entry.attempts % 2 === 0) socket.disconnect();
         if (!retryable || entry.attempts >= (this.options.maxSendAttempts ?? 5)) {
           this.outbox.shift();
-          entry.reject(new ParleySendError(error, entry.client_message_id));
+          entry.reject(new ParleySendError(error, entry.payload.client_message_id));
           continue;
         }
         if (result !== 'timeout')

@@ -1,4 +1,5 @@
 import type {
+  Attachment,
   AuthResult,
   AuthTokens,
   Conversation,
@@ -54,6 +55,11 @@ export interface HistoryQuery {
   before_seq?: number;
   /** Messages after this seq (newer), oldest `limit` of them; 0 is the start. */
   after_seq?: number;
+  /**
+   * Every message created or changed after this conversation version, in ascending `version` (a catch-up); not
+   * with the others.
+   */
+  after_version?: number;
   /** Page 1 is the newest messages. */
   page?: number;
   /** 1..100, default 20. */
@@ -213,16 +219,46 @@ export class ParleyRest {
     return this.request('GET', '/api/users/me/blocks');
   }
 
-  /** History in ascending seq; `has_more` says more lie beyond in the direction of paging. */
+  /**
+   * History in ascending seq (ascending version with `after_version`); `has_more` says more lie beyond in the
+   * direction of paging. Each message carries `my_reactions`, yours.
+   */
   messages(conversationId: Id, q: HistoryQuery = {}): Promise<MessagePage> {
     return this.request('GET', `/api/chats/conversations/${conversationId}/messages${query({ ...q })}`);
   }
 
   sendMessage(
     conversationId: Id,
-    body: { message_type: MessageType; content: string; client_message_id?: string },
+    body: {
+      message_type: MessageType;
+      content: string;
+      client_message_id?: string;
+      reply_to_id?: Id;
+      attachments?: Attachment[];
+      metadata?: Metadata;
+    },
   ): Promise<Message> {
     return this.request('POST', `/api/chats/conversations/${conversationId}/messages`, { body });
+  }
+
+  /** A new content for your text message (sets `edited_at`). */
+  editMessage(conversationId: Id, messageId: Id, content: string): Promise<Message> {
+    return this.request('PATCH', messagePath(conversationId, messageId), { body: { content } });
+  }
+
+  /** Deletes a message (yours; in a group, the owner and admins may too): answers the tombstone. Idempotent. */
+  deleteMessage(conversationId: Id, messageId: Id): Promise<Message> {
+    return this.request('DELETE', messagePath(conversationId, messageId));
+  }
+
+  /** Adds your reaction `emoji` (1–32 characters) to a message. Idempotent. */
+  addReaction(conversationId: Id, messageId: Id, emoji: string): Promise<Message> {
+    return this.request('PUT', reactionPath(conversationId, messageId, emoji));
+  }
+
+  /** Takes your reaction `emoji` off a message. Idempotent. */
+  removeReaction(conversationId: Id, messageId: Id, emoji: string): Promise<Message> {
+    return this.request('DELETE', reactionPath(conversationId, messageId, emoji));
   }
 
   markRead(conversationId: Id, seq?: number): Promise<ReadMark> {
@@ -273,6 +309,14 @@ export class ParleyRest {
       throw new ParleyApiError(0, `${method} ${path} failed: ${(err as Error).message}`);
     }
   }
+}
+
+function messagePath(conversationId: Id, messageId: Id): string {
+  return `/api/chats/conversations/${conversationId}/messages/${messageId}`;
+}
+
+function reactionPath(conversationId: Id, messageId: Id, emoji: string): string {
+  return `${messagePath(conversationId, messageId)}/reactions/${encodeURIComponent(emoji)}`;
 }
 
 function query(params: Record<string, string | number | undefined>): string {

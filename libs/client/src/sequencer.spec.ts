@@ -14,6 +14,13 @@ function msg(seq: number): Message {
     content: `m${seq}`,
     client_message_id: null,
     conversation: { id: 7, sender_id: 1, receiver_id: 2 },
+    version: seq,
+    edited_at: null,
+    deleted_at: null,
+    reply_to_id: null,
+    attachments: [],
+    metadata: {},
+    reactions: [],
   };
 }
 

@@ -10,8 +10,14 @@ import {
   type AuthTokens,
   type ClientToServerEvents,
   type Conversation,
+  type DeleteMessagePayload,
+  type EditMessagePayload,
   type Member,
   type Message,
+  type MessageChange,
+  type MessageChangeAck,
+  type MessageUpdatedEvent,
+  type ReactPayload,
   type SendMessagePayload,
   type ServerToClientEvents,
   type SystemInfo,
@@ -39,7 +45,26 @@ interface TokenClaims {
 }
 
 /** Refusals a test queues: each next request of that kind is answered with the next error of its list. */
-type Scripted = 'send-message' | 'join-conversation' | 'mark-read' | 'authenticate';
+type Scripted =
+  | 'send-message'
+  | 'join-conversation'
+  | 'mark-read'
+  | 'authenticate'
+  | 'edit-message'
+  | 'delete-message'
+  | 'react';
+
+/** A change of a message as a client asked for it. */
+export type ChangeCall =
+  | { event: 'edit-message'; payload: EditMessagePayload }
+  | { event: 'delete-message'; payload: DeleteMessagePayload }
+  | { event: 'react'; payload: ReactPayload };
+
+/** What a change did: the message after it, and the change (null: there was nothing to change). */
+interface ChangeOutcome {
+  message: Message;
+  change: MessageChange | null;
+}
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -53,7 +78,8 @@ export function fakeJwt(claims: { sub: number; exp: number; sid?: string; n?: nu
  * /chat) and a real HTTP server, keeping messages in memory. It implements the protocol's shapes (tokens are
  * `t-<userId>`, which never expire, or JWT-shaped ones from `issue()`/`fakeJwt()` with `exp` and `sid`), and lets
  * a test misbehave on purpose: refuse tokens and requests, swallow acks, deliver out of order, drop connections,
- * expire tokens, end sessions. The real gateway is tested with the SDK in test/client/.
+ * expire tokens, end sessions. Each conversation counts its changes (`version`): new messages, edits, deletions and
+ * reactions, as the real chats service does. The real gateway is tested with the SDK in test/client/.
  */
 export class ScriptedGateway {
   readonly http: HttpServer;
@@ -71,6 +97,9 @@ export class ScriptedGateway {
     'join-conversation': [],
     'mark-read': [],
     authenticate: [],
+    'edit-message': [],
+    'delete-message': [],
+    react: [],
   };
   /** How long the access tokens of `issue()` and of each refresh live (seconds). */
   accessTtlSeconds = 900;
@@ -85,12 +114,21 @@ export class ScriptedGateway {
   /** Every send-message payload received, in order (retries included). */
   readonly sends: SendMessagePayload[] = [];
   /** Every join-conversation payload received. */
-  readonly joins: Array<{ conversationId: number; userId: number; since_seq?: number }> = [];
+  readonly joins: Array<{
+    conversationId: number;
+    userId: number;
+    since_seq?: number;
+    since_version?: number;
+  }> = [];
+  /** Every edit-message, delete-message and react received, in order (retries included). */
+  readonly changes: ChangeCall[] = [];
+  /** Swallow the acks of this many next changes: the change is made (and broadcast) all the same. */
+  dropChangeAcks = 0;
   readonly typings: Array<{ conversationId: number; userId: number; isTyping: boolean; at: number }> = [];
   readonly restCalls: string[] = [];
   /** Swallow the acks (and message-sent) of this many next sends: the message is stored all the same. */
   dropSendAcks = 0;
-  /** Do not broadcast stored messages live (a test delivers them itself, e.g. out of order). */
+  /** Do not broadcast stored messages or changes live (a test delivers them itself, e.g. out of order). */
   silentBroadcast = false;
   /** Catch-ups on join hold at most this many messages (the real one: 100). */
   catchUpMax = 100;
@@ -110,6 +148,10 @@ export class ScriptedGateway {
   throttleLookups = 0;
   private nextConversationId = 100;
   private readonly messages = new Map<number, Message[]>();
+  /** Each conversation's change counter. */
+  private readonly versions = new Map<number, number>();
+  /** Who reacted with what: message id → emoji → users. */
+  private readonly reactions = new Map<number, Map<string, Set<number>>>();
   private nextId = 1;
   /** Live refresh tokens (each works once) and the login they belong to. */
   private readonly refreshTokens = new Map<string, { userId: number; sid: string }>();
@@ -223,6 +265,7 @@ export class ScriptedGateway {
     senderId: number,
     content: string,
     clientMessageId: string | null = null,
+    extra: Pick<SendMessagePayload, 'reply_to_id' | 'attachments' | 'metadata'> = {},
   ): Message {
     const list = this.messages.get(conversationId) ?? [];
     this.messages.set(conversationId, list);
@@ -236,9 +279,129 @@ export class ScriptedGateway {
       content,
       client_message_id: clientMessageId,
       conversation: { id: conversationId, sender_id: 1, receiver_id: 2 },
+      version: this.nextVersion(conversationId),
+      edited_at: null,
+      deleted_at: null,
+      reply_to_id: extra.reply_to_id ?? null,
+      attachments: extra.attachments ?? [],
+      metadata: extra.metadata ?? {},
+      reactions: [],
     };
     list.push(message);
     return message;
+  }
+
+  /** A conversation's version now (its latest change). */
+  versionOf(conversationId: number): number {
+    return this.versions.get(conversationId) ?? 0;
+  }
+
+  /** `userId` edits a message, which is broadcast (unless `silentBroadcast`); returns the event. */
+  editMessage(messageId: number, userId: number, content: string): MessageUpdatedEvent {
+    return this.changed(this.apply(userId, 'edit-message', this.find(messageId), { content }));
+  }
+
+  /** `userId` deletes a message (see `editMessage`). */
+  deleteMessage(messageId: number, userId: number): MessageUpdatedEvent {
+    return this.changed(this.apply(userId, 'delete-message', this.find(messageId), {}));
+  }
+
+  /** `userId` adds (or takes off) a reaction (see `editMessage`). */
+  react(messageId: number, userId: number, emoji: string, add = true): MessageUpdatedEvent {
+    return this.changed(this.apply(userId, 'react', this.find(messageId), { emoji, add }));
+  }
+
+  /** Emits message-updated to a conversation's room. */
+  deliverUpdate(event: MessageUpdatedEvent): void {
+    this.io.of('/chat').to(`conversation:${event.message.conversation_id}`).emit('message-updated', event);
+  }
+
+  /** A message as `userId` reads it in history and catch-ups: with `my_reactions`. */
+  withMine(message: Message, userId: number): Message {
+    const mine = [...(this.reactions.get(message.id) ?? new Map<string, Set<number>>())]
+      .filter(([, users]) => users.has(userId))
+      .map(([emoji]) => emoji);
+    return { ...message, my_reactions: mine };
+  }
+
+  private nextVersion(conversationId: number): number {
+    const version = this.versionOf(conversationId) + 1;
+    this.versions.set(conversationId, version);
+    return version;
+  }
+
+  private find(messageId: number): Message {
+    for (const list of this.messages.values()) {
+      const found = list.find((m) => m.id === messageId);
+      if (found) return found;
+    }
+    throw new Error(`no message ${messageId}`);
+  }
+
+  private changed(outcome: ChangeOutcome | string): MessageUpdatedEvent {
+    if (typeof outcome === 'string') throw new Error(outcome);
+    if (!outcome.change) throw new Error('nothing changed');
+    const event = { message: outcome.message, change: outcome.change };
+    if (!this.silentBroadcast) this.deliverUpdate(event);
+    return event;
+  }
+
+  /**
+   * Makes a change as the chats service does: the author edits; the author or a group's owner (its first member)
+   * deletes; members react once per emoji. Answers the refusal, or the message after the change (and the change,
+   * null when there was nothing to change: no version is taken then).
+   */
+  private apply(
+    userId: number,
+    event: ChangeCall['event'],
+    target: Message | undefined,
+    args: { content?: string; emoji?: string; add?: boolean },
+  ): ChangeOutcome | string {
+    if (!target) return ErrorMessages.messageNotFound;
+    const list = this.stored(target.conversation_id);
+    const index = list.findIndex((m) => m.id === target.id);
+    const current = list[index]!;
+    const save = (message: Message, change: MessageChange): ChangeOutcome => {
+      const saved = { ...message, version: this.nextVersion(message.conversation_id) };
+      list[index] = saved;
+      return { message: saved, change };
+    };
+    if (event === 'delete-message') {
+      const owner = [...(this.members.get(current.conversation_id) ?? [])][0];
+      if (current.sender_id !== userId && owner !== userId) return ErrorMessages.notAllowed;
+      if (current.deleted_at) return { message: current, change: null };
+      this.reactions.delete(current.id);
+      const tombstone = { content: '', attachments: [], metadata: {}, reactions: [] };
+      return save(
+        { ...current, ...tombstone, deleted_at: new Date().toISOString() },
+        { kind: 'deleted', user_id: userId },
+      );
+    }
+    if (current.deleted_at) return ErrorMessages.messageNotFound;
+    if (event === 'edit-message') {
+      if (current.sender_id !== userId) return ErrorMessages.onlyAuthorEdits;
+      if (current.content === args.content) return { message: current, change: null };
+      return save(
+        { ...current, content: args.content!, edited_at: new Date().toISOString() },
+        { kind: 'edited', user_id: userId },
+      );
+    }
+    const emoji = args.emoji!;
+    let byEmoji = this.reactions.get(current.id);
+    if (!byEmoji) this.reactions.set(current.id, (byEmoji = new Map()));
+    const users = byEmoji.get(emoji) ?? new Set<number>();
+    if (users.has(userId) === args.add) return { message: current, change: null };
+    if (args.add) users.add(userId);
+    else users.delete(userId);
+    if (users.size > 0) byEmoji.set(emoji, users);
+    else byEmoji.delete(emoji);
+    const reactions = [...byEmoji]
+      .map(([e, u]) => ({ emoji: e, count: u.size }))
+      .sort((a, b) => b.count - a.count || (a.emoji < b.emoji ? -1 : 1));
+    return save(
+      { ...current, reactions },
+      { kind: args.add ? 'reaction_added' : 'reaction_removed', user_id: userId, emoji },
+    );
   }
 
   /** A system message (a membership change), stored and broadcast to the conversation's room. */
@@ -294,6 +457,7 @@ export class ScriptedGateway {
       title: members ? `group ${conversationId}` : null,
       member_count: members?.size ?? 2,
       metadata: {},
+      version: this.versionOf(conversationId),
       my_role: 'member',
       muted: false,
       muted_until: null,
@@ -344,7 +508,13 @@ export class ScriptedGateway {
       );
       const message =
         existing ??
-        this.store(payload.conversation_id, userId, payload.content, payload.client_message_id ?? null);
+        this.store(
+          payload.conversation_id,
+          userId,
+          payload.content,
+          payload.client_message_id ?? null,
+          payload,
+        );
       if (!existing && !this.silentBroadcast) {
         socket.to(`conversation:${payload.conversation_id}`).emit('receive-message', message);
       }
@@ -366,23 +536,55 @@ export class ScriptedGateway {
         return;
       }
       void socket.join(`conversation:${payload.conversationId}`);
-      const all = this.stored(payload.conversationId);
+      const all = this.stored(payload.conversationId).map((m) => this.withMine(m, userId));
       const lastSeq = all.length;
+      const version = this.versionOf(payload.conversationId);
       socket.emit('joined-conversation', {
         conversationId: payload.conversationId,
         success: true,
         last_seq: lastSeq,
+        version,
       });
+      const { since_seq, since_version } = payload;
       const after =
-        payload.since_seq === undefined ? all.slice(-50) : all.filter((m) => m.seq > payload.since_seq!);
-      const page = payload.since_seq === undefined ? after : after.slice(0, this.catchUpMax);
+        since_version !== undefined
+          ? all.filter((m) => m.version > since_version).sort((a, b) => a.version - b.version)
+          : since_seq !== undefined
+            ? all.filter((m) => m.seq > since_seq)
+            : all.slice(-50);
+      const latest = since_seq === undefined && since_version === undefined;
+      const page = latest ? after : after.slice(0, this.catchUpMax);
       socket.emit('recent-messages', {
         conversationId: payload.conversationId,
         messages: page,
-        has_more: payload.since_seq === undefined ? all.length > 50 : after.length > page.length,
+        has_more: latest ? all.length > 50 : after.length > page.length,
       });
-      ack?.({ success: true, conversationId: payload.conversationId, last_seq: lastSeq, last_read_seq: 0 });
+      ack?.({
+        success: true,
+        conversationId: payload.conversationId,
+        last_seq: lastSeq,
+        last_read_seq: 0,
+        version,
+      });
     });
+    const change = (call: ChangeCall, ack?: (response: MessageChangeAck) => void) => {
+      this.changes.push(call);
+      const refusal = this.scripted(call.event);
+      if (refusal) return ack?.({ success: false, error: refusal });
+      const { conversationId, messageId } = call.payload;
+      const target = this.stored(conversationId).find((m) => m.id === messageId);
+      const args = call.payload as { content?: string; emoji?: string; add?: boolean };
+      const outcome = this.apply(userId, call.event, target, args);
+      if (typeof outcome === 'string') return ack?.({ success: false, error: outcome });
+      if (this.dropChangeAcks > 0) this.dropChangeAcks--;
+      else ack?.({ success: true, message: outcome.message });
+      if (outcome.change && !this.silentBroadcast) {
+        this.deliverUpdate({ message: outcome.message, change: outcome.change });
+      }
+    };
+    socket.on('edit-message', (payload, ack) => change({ event: 'edit-message', payload }, ack));
+    socket.on('delete-message', (payload, ack) => change({ event: 'delete-message', payload }, ack));
+    socket.on('react', (payload, ack) => change({ event: 'react', payload }, ack));
     socket.on('typing', (payload, ack) => {
       this.typings.push({ ...payload, at: Date.now() });
       socket.to(`conversation:${payload.conversationId}`).emit('user-typing', payload);
@@ -410,7 +612,7 @@ export class ScriptedGateway {
   }
 
   /**
-   * The REST the SDK uses: history after a seq (catch-ups and gaps); POST /api/auth/refresh, /logout and
+   * The REST the SDK uses: history after a seq or a version (catch-ups and gaps), before a seq; POST /api/auth/refresh, /logout and
    * /logout-all; user lookup by username (`user<id>`); and for groups: create, get, members (paged), remove.
    */
   private rest(req: IncomingMessage, res: ServerResponse): void {
@@ -459,9 +661,18 @@ export class ScriptedGateway {
     if (method === 'GET' && m[2] === undefined)
       return reply(res, 200, this.conversationFor(conversationId, caller));
     if (method === 'GET' && m[2] === '/messages') {
-      const after = Number(url.searchParams.get('after_seq') ?? 0);
-      const limit = Number(url.searchParams.get('limit') ?? 20);
-      const rest = this.stored(conversationId).filter((msg) => msg.seq > after);
+      const q = (name: string) => url.searchParams.get(name);
+      const limit = Number(q('limit') ?? 20);
+      const all = this.stored(conversationId).map((msg) => this.withMine(msg, caller));
+      if (q('before_seq') !== null) {
+        const older = all.filter((msg) => msg.seq < Number(q('before_seq')));
+        return reply(res, 200, { messages: older.slice(-limit), has_more: older.length > limit });
+      }
+      const after = Number(q('after_version') ?? q('after_seq') ?? 0);
+      const rest =
+        q('after_version') !== null
+          ? all.filter((msg) => msg.version > after).sort((a, b) => a.version - b.version)
+          : all.filter((msg) => msg.seq > after);
       return reply(res, 200, { messages: rest.slice(0, limit), has_more: rest.length > limit });
     }
     if (method === 'GET' && m[2] === '/members') {

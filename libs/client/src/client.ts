@@ -30,8 +30,9 @@ export { isRetryableRefusal, isTransient } from './refusals.js';
  * one (edits, deletions, reactions) as `messageUpdated`; queues sends and changes while offline and retries them
  * (idempotently), and keeps presence, typing and unread counts current.
  *
- * This class is the facade: each job is a part of its own (connection.ts, joins.ts, message-store.ts, outbox.ts,
- * changes.ts, read-marks.ts, presence.ts, typing.ts, groups.ts), wired here; the parts raise this client's events.
+ * This class is the facade: each job is a part of its own (connection.ts, joins.ts, message-store.ts, outbox.ts and
+ * changes.ts on acked-queue.ts, read-marks.ts, presence.ts, typing.ts, groups.ts), wired here; the parts raise this
+ * client's events.
  */
 export class ParleyClient extends Emitter<ParleyClientEvents> {
   private readonly connection: Connection;

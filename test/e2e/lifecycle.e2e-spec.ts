@@ -506,3 +506,103 @@ describe('concurrency', () => {
     );
   });
 });
+
+describe('who may change what', () => {
+  it('in a group: the author or its owner and admins delete, members do not; system and media messages are not edited; the removed hear nothing', async () => {
+    const [owner, admin, member, other] = await Promise.all(
+      ['lcgown', 'lcgadm', 'lcgmem', 'lcgoth'].map((name, i) => registerUser(gw[i % 2]!, name)),
+    );
+    const created = await api<Conversation>(gw[0], 'POST', '/api/chats/conversations', {
+      token: owner.tokens.access,
+      body: { type: 'group', title: 'Moderated', member_ids: [admin.user.id, member.user.id, other.user.id] },
+    });
+    expect(created.status).toBe(201);
+    const convId = created.body.id;
+    const role = await api(gw[0], 'PATCH', `/api/chats/conversations/${convId}/members/${admin.user.id}`, {
+      token: owner.tokens.access,
+      body: { role: 'admin' },
+    });
+    expect(role.status).toBe(200);
+    const [theirs, mine, image] = [
+      (await send(other, convId, { content: 'by other' })).body,
+      (await send(member, convId, { content: 'by member' }, 1)).body,
+      (await send(member, convId, { message_type: 'image', content: 'https://x.example/a.png' })).body,
+    ];
+    const systemMessage = (await history(owner, convId)).find((m) => m.message_type === 'system')!;
+    const before = await conversation(owner, convId);
+    const refusals: [AuthResult, string, string, object | undefined, number, string][] = [
+      [member, 'DELETE', `/${theirs.id}`, undefined, 403, 'Not allowed'],
+      [owner, 'DELETE', `/${systemMessage.id}`, undefined, 403, 'Not allowed'],
+      [owner, 'PATCH', `/${systemMessage.id}`, { content: 'rewritten' }, 403, 'Not allowed'],
+      [member, 'PATCH', `/${image.id}`, { content: 'https://x.example/b.png' }, 403, 'Not allowed'],
+      [admin, 'PATCH', `/${mine.id}`, { content: 'moderated' }, 403, 'Only the author can edit this message'],
+    ];
+    for (const [user, method, rest, body, status, message] of refusals) {
+      const res = await api(gw[1], method, path(convId, rest), { token: user.tokens.access, body });
+      expect(res.status, `${method} ${rest}`).toBe(status);
+      expect(res.body).toMatchObject({ message });
+    }
+    expect(await conversation(owner, convId)).toEqual(before);
+
+    // A removed member's socket hears nothing more, not even changes of messages it saw.
+    const removedSocket = await socketOf(other, 0);
+    await join(removedSocket, other, convId);
+    const watcher = await socketOf(member, 1);
+    await join(watcher, member, convId);
+    const removal = await api(
+      gw[0],
+      'DELETE',
+      `/api/chats/conversations/${convId}/members/${other.user.id}`,
+      {
+        token: admin.tokens.access,
+      },
+    );
+    expect(removal.status).toBe(204);
+    removedSocket.clear();
+    const byAdmin = await api<Message>(gw[1], 'DELETE', path(convId, `/${theirs.id}`), {
+      token: admin.tokens.access,
+    });
+    expect(byAdmin.status).toBe(200);
+    expect(byAdmin.body.deleted_at).not.toBeNull();
+    const byOwner = await api<Message>(gw[0], 'DELETE', path(convId, `/${mine.id}`), {
+      token: owner.tokens.access,
+    });
+    expect(byOwner.status).toBe(200);
+    await waitFor('the member saw both', () => updates(watcher, convId).length >= 2);
+    expect(updates(watcher, convId).map((e) => [e.message.id, e.change])).toEqual([
+      [theirs.id, { kind: 'deleted', user_id: admin.user.id }],
+      [mine.id, { kind: 'deleted', user_id: owner.user.id }],
+    ]);
+    await sleep(300);
+    expect(updates(removedSocket, convId)).toEqual([]);
+    expect(
+      await request(removedSocket.socket, 'react', {
+        conversationId: convId,
+        messageId: image.id,
+        emoji: '👋',
+        add: true,
+      }),
+    ).toEqual({ success: false, error: 'Unauthorized' });
+  });
+
+  it('between users who blocked each other: no edits or reactions in their direct conversation, deletions still', async () => {
+    const [ann, bob] = await Promise.all([registerUser(gw[0], 'lcblk1'), registerUser(gw[1], 'lcblk2')]);
+    const convId = (await conversationBetween(gw[0], ann, bob)).id;
+    const msg = (await send(ann, convId, { content: 'before the block' })).body;
+    const block = await api(gw[1], 'PUT', `/api/users/${ann.user.id}/block`, { token: bob.tokens.access });
+    expect(block.status).toBe(204);
+    const edit = await api(gw[0], 'PATCH', path(convId, `/${msg.id}`), {
+      token: ann.tokens.access,
+      body: { content: 'after' },
+    });
+    expect(edit.status).toBe(403);
+    expect(edit.body).toMatchObject({ message: 'You cannot message this user' });
+    const react = await api(gw[1], 'PUT', path(convId, `/${msg.id}/reactions/x`), {
+      token: bob.tokens.access,
+    });
+    expect(react.status).toBe(403);
+    const del = await api<Message>(gw[0], 'DELETE', path(convId, `/${msg.id}`), { token: ann.tokens.access });
+    expect(del.status).toBe(200);
+    expect(del.body.deleted_at).not.toBeNull();
+  });
+});

@@ -509,9 +509,12 @@ describe('concurrency', () => {
 
 describe('who may change what', () => {
   it('in a group: the author or its owner and admins delete, members do not; system and media messages are not edited; the removed hear nothing', async () => {
-    const [owner, admin, member, other] = await Promise.all(
-      ['lcgown', 'lcgadm', 'lcgmem', 'lcgoth'].map((name, i) => registerUser(gw[i % 2]!, name)),
-    );
+    const [owner, admin, member, other] = await Promise.all([
+      registerUser(gw[0], 'lcgown'),
+      registerUser(gw[1], 'lcgadm'),
+      registerUser(gw[0], 'lcgmem'),
+      registerUser(gw[1], 'lcgoth'),
+    ]);
     const created = await api<Conversation>(gw[0], 'POST', '/api/chats/conversations', {
       token: owner.tokens.access,
       body: { type: 'group', title: 'Moderated', member_ids: [admin.user.id, member.user.id, other.user.id] },

@@ -8,6 +8,7 @@ import {
   type MessageBodyDto,
   type MessageChangeResult,
   type MessagePage,
+  type RpcRequest,
   type SendMessageResult,
 } from '@parley/contracts';
 import type { Socket } from 'socket.io';
@@ -66,46 +67,48 @@ export class MessagesService {
   }
 
   /** The author's new content for a text message. */
-  async edit(userId: Id, conversationId: Id, messageId: Id, content: string): Promise<MessageChangeResult> {
-    await this.limits.consume('messageChanges', userId);
-    const result = await this.rpc.call('messages.edit', {
+  edit(userId: Id, conversationId: Id, messageId: Id, content: string): Promise<MessageChangeResult> {
+    return this.change('messages.edit', {
       user_id: userId,
       conversation_id: conversationId,
       message_id: messageId,
       content,
     });
-    this.events.messageChanged(result);
-    return result;
   }
 
   /** A tombstone in the message's place (its author, or a group's owner or admins). */
-  async delete(userId: Id, conversationId: Id, messageId: Id): Promise<MessageChangeResult> {
-    await this.limits.consume('messageChanges', userId);
-    const result = await this.rpc.call('messages.delete', {
+  delete(userId: Id, conversationId: Id, messageId: Id): Promise<MessageChangeResult> {
+    return this.change('messages.delete', {
       user_id: userId,
       conversation_id: conversationId,
       message_id: messageId,
     });
-    this.events.messageChanged(result);
-    return result;
   }
 
   /** Adds (`add`) or removes the caller's reaction `emoji`. */
-  async react(
+  react(
     userId: Id,
     conversationId: Id,
     messageId: Id,
     emoji: string,
     add: boolean,
   ): Promise<MessageChangeResult> {
-    await this.limits.consume('messageChanges', userId);
-    const result = await this.rpc.call('messages.react', {
+    return this.change('messages.react', {
       user_id: userId,
       conversation_id: conversationId,
       message_id: messageId,
       emoji,
       add,
     });
+  }
+
+  /** A change of a message: the caller's budget, the chats service's decision, then `message-updated`. */
+  private async change<P extends 'messages.edit' | 'messages.delete' | 'messages.react'>(
+    pattern: P,
+    request: RpcRequest<P>,
+  ): Promise<MessageChangeResult> {
+    await this.limits.consume('messageChanges', request.user_id);
+    const result: MessageChangeResult = await this.rpc.call(pattern, request);
     this.events.messageChanged(result);
     return result;
   }

@@ -81,10 +81,10 @@ export class ChatEvents {
     const { message, change } = result;
     if (!this.nsp || !change) return;
     this.once(`broadcast:${message.id}:${message.version}`, true, async () => {
-      let target = this.nsp!.to(Rooms.conversation(message.conversation_id));
-      if (result.excluded_user_ids.length > 0)
-        target = target.except(result.excluded_user_ids.map(Rooms.user));
-      target.emit(ServerEvent.MessageUpdated, { message, change });
+      this.room(message.conversation_id, result.excluded_user_ids).emit(ServerEvent.MessageUpdated, {
+        message,
+        change,
+      });
       if (result.last && (change.kind === 'edited' || change.kind === 'deleted')) {
         await this.updates.coalesce(message.conversation_id);
       }
@@ -140,10 +140,14 @@ export class ChatEvents {
   }
 
   private toRoom(message: Message, excluded: Id[], from?: Socket): void {
-    const room = Rooms.conversation(message.conversation_id);
-    let target = from ? from.to(room) : this.nsp!.to(room);
-    if (excluded.length > 0) target = target.except(excluded.map(Rooms.user));
-    target.emit(ServerEvent.ReceiveMessage, message);
+    this.room(message.conversation_id, excluded, from).emit(ServerEvent.ReceiveMessage, message);
+  }
+
+  /** The conversation's room, without the users who just left (and without `from`, the sending socket). */
+  private room(conversationId: Id, excluded: Id[], from?: Socket) {
+    const room = Rooms.conversation(conversationId);
+    const target = from ? from.to(room) : this.nsp!.to(room);
+    return excluded.length > 0 ? target.except(excluded.map(Rooms.user)) : target;
   }
 
   /** One broadcast per distinct view, or (views null: a group) a coalesced round. */

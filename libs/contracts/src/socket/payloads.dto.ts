@@ -61,6 +61,21 @@ export class DeleteMessageDto implements DeleteMessagePayload {
   messageId: number;
 }
 
+/** A reaction's emoji: 1–32 UTF-16 code units of storable text (the `react` payload's, and REST's path parameter). */
+function IsEmoji(): PropertyDecorator {
+  return (target, key) => {
+    IsString()(target, key);
+    TextLength(1, Limits.emojiMaxLength)(target, key);
+    IsStorableText()(target, key);
+  };
+}
+
+/** The emoji alone: what REST's reaction routes check their path parameter with. */
+export class EmojiDto {
+  @IsEmoji()
+  emoji: string;
+}
+
 export class ReactDto implements ReactPayload {
   @IsId()
   conversationId: number;
@@ -68,9 +83,7 @@ export class ReactDto implements ReactPayload {
   @IsId()
   messageId: number;
 
-  @IsStorableText()
-  @TextLength(1, Limits.emojiMaxLength)
-  @IsString()
+  @IsEmoji()
   emoji: string;
 
   @IsBoolean()

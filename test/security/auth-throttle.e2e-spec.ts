@@ -131,8 +131,10 @@ describe('auth throttling', () => {
 
   it('caps concurrent password hashes per chats instance: a flood is refused fast, and real logins work after', async () => {
     const user: AuthResult = await registerUser(unthrottled.url, 'hash');
+    // Sixty at once, each for another (unknown) username, which costs a hash all the same: enough that the cap
+    // shows however fast this machine hashes, and no username collects enough failures to be locked.
     const flood = await Promise.all(
-      Array.from({ length: 20 }, () => login(unthrottled.url, user.user.username, 'a wrong password')),
+      Array.from({ length: 60 }, (_, i) => login(unthrottled.url, `flood-${i}`, 'a wrong password')),
     );
     const statuses = flood.map((r) => r.status);
     // One hash at a time and two waiting (this cluster's settings): the rest are told to come back later.

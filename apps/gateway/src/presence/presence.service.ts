@@ -34,12 +34,6 @@ interface PresenceScripts {
 }
 
 /** What a gateway publishes on a presence transition; every gateway relays it to the contacts' sockets it holds. */
-/**
- * How long a snapshot is remembered against the live transition it could cross with (published a moment before
- * the snapshot read it): far longer than a publish takes to arrive.
- */
-const SNAPSHOT_MEMORY_MS = 10_000;
-
 interface Transition {
   u: Id;
   on: boolean;
@@ -80,12 +74,6 @@ export class PresenceService implements OnModuleDestroy {
   private draining = false;
   /** Highest version delivered per user, so late events are dropped; pruned after 10 minutes. */
   private readonly delivered = new Map<Id, { v: number; at: number }>();
-  /**
-   * Per user, the sockets whose connect snapshot just told them that user is online, with the version it told: the
-   * live transition of that version, if it arrives after the snapshot, skips them (it would say the same again).
-   * Pruned after SNAPSHOT_MEMORY_MS.
-   */
-  private readonly snapshots = new Map<Id, { sockets: Map<string, number>; at: number }>();
 
   constructor(
     private readonly redis: RedisService,
@@ -119,9 +107,8 @@ export class PresenceService implements OnModuleDestroy {
 
   /** Registers a new socket; announces the user if it is their first anywhere; tells the socket who is online. */
   async connected(socket: Socket, userId: Id): Promise<void> {
-    const since = Date.now(); // the socket is in its user room already: transitions relayed from now reach it
     const contacts = await this.register(socket, userId);
-    await this.sendSnapshot(socket, contacts, since);
+    await this.sendSnapshot(socket, contacts);
   }
 
   private async register(socket: Socket, userId: Id): Promise<Id[]> {
@@ -215,26 +202,14 @@ export class PresenceService implements OnModuleDestroy {
     await this.redis.commands.publish(this.redis.key('presence'), JSON.stringify(message));
   }
 
-  /**
-   * The connecting socket learns which of its contacts are online now (as `user:online` events), once: a contact
-   * whose transition to that state (or a later one) was relayed to the socket since it joined its user room is
-   * skipped, and the live transition of a state it is told here will skip it.
-   */
-  private async sendSnapshot(socket: Socket, contacts: Id[], since: number): Promise<void> {
+  /** The connecting socket learns which of its contacts are online now (as `user:online` events). */
+  private async sendSnapshot(socket: Socket, contacts: Id[]): Promise<void> {
     if (contacts.length === 0) return;
     const pipeline = this.redis.commands.pipeline();
-    for (const id of contacts) pipeline.exists(this.userKey(id)).get(this.versionKey(id));
+    for (const id of contacts) pipeline.exists(this.userKey(id));
     const results = (await pipeline.exec()) ?? [];
     contacts.forEach((id, i) => {
-      if (results[2 * i]?.[1] !== 1) return;
-      const version = Number(results[2 * i + 1]?.[1] ?? 0);
-      const seen = this.delivered.get(id);
-      if (seen && seen.v >= version && seen.at >= since) return; // it came live
-      let told = this.snapshots.get(id);
-      if (!told) this.snapshots.set(id, (told = { sockets: new Map(), at: 0 }));
-      told.sockets.set(socket.id, version);
-      told.at = Date.now();
-      socket.emit(ServerEvent.UserOnline, { userId: id });
+      if (results[i]?.[1] === 1) socket.emit(ServerEvent.UserOnline, { userId: id });
     });
   }
 
@@ -255,11 +230,9 @@ export class PresenceService implements OnModuleDestroy {
     if (seen && seen.v >= t.v) return; // an older transition arriving late
     this.delivered.set(t.u, { v: t.v, at: Date.now() });
     if (!this.nsp || t.c.length === 0) return;
-    let target = this.nsp.local.to(t.c.map(Rooms.user));
-    // Sockets whose snapshot already said this (or newer): every socket is in a room named by its id.
-    const told = [...(this.snapshots.get(t.u)?.sockets ?? [])].filter(([, v]) => v >= t.v).map(([id]) => id);
-    if (told.length > 0) target = target.except(told);
-    target.emit(t.on ? ServerEvent.UserOnline : ServerEvent.UserOffline, { userId: t.u });
+    this.nsp.local
+      .to(t.c.map(Rooms.user))
+      .emit(t.on ? ServerEvent.UserOnline : ServerEvent.UserOffline, { userId: t.u });
   }
 
   private relayNewContacts({ a, b, state }: NewContacts): void {
@@ -309,8 +282,6 @@ export class PresenceService implements OnModuleDestroy {
     }
     const cutoff = Date.now() - 600_000;
     for (const [u, e] of this.delivered) if (e.at < cutoff) this.delivered.delete(u);
-    const snapshotCutoff = Date.now() - SNAPSHOT_MEMORY_MS;
-    for (const [u, e] of this.snapshots) if (e.at < snapshotCutoff) this.snapshots.delete(u);
   }
 
   private async heartbeat(): Promise<void> {

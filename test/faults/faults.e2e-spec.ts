@@ -34,9 +34,10 @@ async function cluster(opts: Parameters<typeof Cluster.start>[0]): Promise<Clust
   return c;
 }
 
-async function load(c: Cluster, pairs = 8, ratePerUser = 8): Promise<ChatLoad> {
+async function load(c: Cluster, pairs = 8, ratePerUser = 8, aligned = false): Promise<ChatLoad> {
   const l = await ChatLoad.create(() => c.gateways.filter((g) => g.alive).map((g) => g.url), pairs, {
     ratePerUser,
+    aligned,
   });
   cleanups.push(async () => l.close());
   return l;
@@ -74,6 +75,33 @@ describe('faults under load', () => {
       c.chats.filter((x) => x.alive).map((x) => x.metric('parley_rpc_claimed_total')),
     );
     console.log(`requests claimed from the dead instance by the survivors: ${claimed.join(' + ')}`);
+  });
+
+  it('kill -9 of a chats service and of a gateway while sends travel in batches: each stored, acknowledged and delivered once', async () => {
+    const c = await cluster({ gateways: 3, chats: 3 });
+    // Every user sends at the same instants, so each gateway reads several sends per turn and batches them.
+    const l = await load(c, 12, 8, true);
+    l.start();
+    await phase(2000);
+    const batched = async () => {
+      const live = c.gateways.filter((g) => g.alive);
+      const [sum, count] = await Promise.all([
+        Promise.all(live.map((g) => g.metric('parley_rpc_send_batch_size_sum'))),
+        Promise.all(live.map((g) => g.metric('parley_rpc_send_batch_size_count'))),
+      ]);
+      return { sends: sum.reduce((a, b) => a + b, 0), requests: count.reduce((a, b) => a + b, 0) };
+    };
+    const before = await batched();
+    // More sends than requests: batches of two or more are in flight when the processes die.
+    expect(before.sends).toBeGreaterThan(before.requests);
+    await c.chats[0]!.stop('SIGKILL');
+    await phase(1000);
+    await c.gateways[1]!.stop('SIGKILL');
+    await phase(3000);
+    await finish(l, c, 'chats and gateway kill -9, batched sends');
+    console.log(
+      `before the kills: ${before.sends} sends in ${before.requests} requests to the chats service`,
+    );
   });
 
   it('kill -9 of a gateway: its clients reconnect elsewhere, catch up with since_seq, get every message once; presence converges', async () => {

@@ -19,17 +19,19 @@ export class ChatLoad {
 
   private constructor(
     private readonly gateways: () => string[],
-    private readonly opts: { ratePerUser: number; ackTimeoutMs: number },
+    private readonly opts: { ratePerUser: number; ackTimeoutMs: number; aligned: boolean },
   ) {}
 
   static async create(
     gateways: () => string[],
     pairs: number,
-    opts: { ratePerUser?: number; ackTimeoutMs?: number } = {},
+    /** `aligned`: every user sends at the same instants (bursts: the gateways then batch their sends). */
+    opts: { ratePerUser?: number; ackTimeoutMs?: number; aligned?: boolean } = {},
   ): Promise<ChatLoad> {
     const load = new ChatLoad(gateways, {
       ratePerUser: opts.ratePerUser ?? 10,
       ackTimeoutMs: opts.ackTimeoutMs ?? 5000,
+      aligned: opts.aligned ?? false,
     });
     const urls = gateways();
     for (let i = 0; i < pairs; i++) {
@@ -141,7 +143,10 @@ export class ChatLoad {
 
   private async sendLoop(u: LoadUser): Promise<void> {
     const interval = 1000 / this.opts.ratePerUser;
-    await sleep(Math.random() * interval);
+    // Aligned: every user's next send is due at the same multiple of the interval.
+    const pause = () =>
+      this.opts.aligned ? Math.ceil(Date.now() / interval) * interval - Date.now() : Math.random() * interval;
+    await sleep(pause());
     while (this.running) {
       const started = Date.now();
       const cmid = `load-${u.index}-${u.created++}`;
@@ -150,7 +155,7 @@ export class ChatLoad {
       // Retries of earlier failures go out too, at most one per tick, oldest first.
       const retry = [...u.unacked.keys()].find((k) => k !== cmid && !u.inFlight.has(k));
       if (retry) void this.trySend(u, retry);
-      await sleep(Math.max(0, interval - (Date.now() - started)));
+      await sleep(this.opts.aligned ? pause() || interval : Math.max(0, interval - (Date.now() - started)));
     }
   }
 

@@ -48,6 +48,7 @@ export class ChatsModule {
             dataSourceOptions(config.databaseUrl, config.dbPoolSize, {
               statementTimeoutMs: config.dbStatementTimeoutMs,
               acquireTimeoutMs: config.dbAcquireTimeoutMs,
+              idleTimeoutMs: config.dbIdleTimeoutMs,
             }),
           dataSourceFactory: async (options) => {
             if (config.migrateOnStart) await migrateOnce(config.databaseUrl);

@@ -37,6 +37,7 @@ import { SocketAuth } from './realtime/socket-auth.js';
 import { SocketSessions } from './realtime/socket-sessions.js';
 import { redisServiceProvider } from './redis/redis.service.js';
 import { CHATS_TRANSPORT, ChatsRpcClient } from './rpc/chats-rpc.client.js';
+import { SendBatcher } from './rpc/send-batcher.js';
 import { UsersController } from './users/users.controller.js';
 import { UsersService } from './users/users.service.js';
 
@@ -85,6 +86,7 @@ export class GatewayModule {
         LifecycleService,
         redisServiceProvider,
         ChatsRpcClient,
+        SendBatcher,
         RateLimits,
         // auth
         TokenService,

@@ -1,11 +1,15 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import type { Redis } from 'ioredis';
 import { connectRedis, createRedisConnection } from './redis-connection.js';
 import { Field, replyStreamKey, requestStreamKey } from './redis-streams.keys.js';
 import type { RedisStreamsClientOptions } from './redis-streams.options.js';
 import { RpcBusyError, RpcTimeoutError, RpcUnavailableError } from './rpc.errors.js';
+
+/** How often the client deletes the replies it has read. */
+const REPLY_TRIM_INTERVAL_MS = 1000;
 
 interface Waiting {
   pattern: string;
@@ -167,6 +171,7 @@ export class RedisStreamsClient extends ClientProxy {
   private async readReplies(): Promise<void> {
     // The reply stream is this process's alone, so reading it from the start misses nothing and repeats nothing.
     let lastId = '0-0';
+    let trimmedAt = 0;
     while (this.running) {
       try {
         const res = await this.reader!.xread(
@@ -185,8 +190,13 @@ export class RedisStreamsClient extends ClientProxy {
             this.deliver(fields);
           }
         }
-        // Read replies are of no further use: trim them (MINID keeps the last one, which costs nothing).
-        void this.reader!.xtrim(this.replyStream, 'MINID', lastId).catch(() => undefined);
+        // Read replies are of no further use: trim them (MINID keeps the last one, which costs nothing), at most
+        // once a second rather than after every read (the server's MAXLEN bounds the stream meanwhile).
+        const now = performance.now();
+        if (now - trimmedAt >= REPLY_TRIM_INTERVAL_MS) {
+          trimmedAt = now;
+          void this.reader!.xtrim(this.replyStream, 'MINID', lastId).catch(() => undefined);
+        }
       } catch {
         if (!this.running) break;
         await new Promise((r) => setTimeout(r, 200));

@@ -19,29 +19,30 @@ const busy: RpcErrorBody = { status: 503, code: ErrorCode.ServiceBusy, message: 
 /** The one place where anything a handler throws becomes the error body the gateway maps to HTTP or WS. */
 @Catch()
 export class RpcErrorFilter implements RpcExceptionFilter<unknown> {
-  private readonly logger = new Logger('RpcErrorFilter');
-
   catch(exception: unknown, _host: ArgumentsHost): Observable<never> {
-    return throwError(() => this.toBody(exception));
+    return throwError(() => toRpcErrorBody(exception));
   }
+}
 
-  private toBody(exception: unknown): RpcErrorBody {
-    if (exception instanceof DomainError) return exception.toRpc();
-    const code = pgCode(exception);
-    const message = exception instanceof Error ? exception.message : String(exception);
-    // Saturation, not failure: a statement past its timeout, or no pooled connection free in time.
-    if (code === STATEMENT_TIMEOUT || /timeout exceeded when trying to connect/i.test(message)) {
-      this.logger.warn(`Database saturated: ${message}`);
-      return busy;
-    }
-    if (
-      (code !== undefined && (UNAVAILABLE.test(code) || code === 'ECONNREFUSED' || code === 'ETIMEDOUT')) ||
-      /Connection terminated|connect ECONNREFUSED/i.test(message)
-    ) {
-      this.logger.warn(`Database unavailable: ${message}`);
-      return unavailable;
-    }
-    this.logger.error(exception instanceof Error ? (exception.stack ?? message) : message);
-    return { status: 500, code: 'INTERNAL', message: 'Internal server error' };
+const logger = new Logger('RpcErrorFilter');
+
+/** What the gateway is told of a failure: the domain error as it is, the database's trouble as 503, else 500. */
+export function toRpcErrorBody(exception: unknown): RpcErrorBody {
+  if (exception instanceof DomainError) return exception.toRpc();
+  const code = pgCode(exception);
+  const message = exception instanceof Error ? exception.message : String(exception);
+  // Saturation, not failure: a statement past its timeout, or no pooled connection free in time.
+  if (code === STATEMENT_TIMEOUT || /timeout exceeded when trying to connect/i.test(message)) {
+    logger.warn(`Database saturated: ${message}`);
+    return busy;
   }
+  if (
+    (code !== undefined && (UNAVAILABLE.test(code) || code === 'ECONNREFUSED' || code === 'ETIMEDOUT')) ||
+    /Connection terminated|connect ECONNREFUSED/i.test(message)
+  ) {
+    logger.warn(`Database unavailable: ${message}`);
+    return unavailable;
+  }
+  logger.error(exception instanceof Error ? (exception.stack ?? message) : message);
+  return { status: 500, code: 'INTERNAL', message: 'Internal server error' };
 }

@@ -21,6 +21,13 @@ export const chatsConfigSchema = {
     max: 600_000,
     description: 'Postgres cancels a statement that runs longer (statement_timeout); migrations are exempt',
   }),
+  dbIdleTimeoutMs: int('DB_IDLE_TIMEOUT_MS', {
+    default: 300_000,
+    min: 1000,
+    max: 86_400_000,
+    description:
+      'a pooled connection idle this long is closed (pg-pool closes them after 10 s by default: a new backend under load is a stall)',
+  }),
   dbAcquireTimeoutMs: int('DB_ACQUIRE_TIMEOUT_MS', {
     default: 2000,
     min: 10,

@@ -12,6 +12,8 @@ export interface PoolLimits {
   statementTimeoutMs?: number;
   /** How long a query may wait for a free connection (pg-pool rejects it after that). */
   acquireTimeoutMs?: number;
+  /** How long a connection may sit idle in the pool before it is closed. */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -37,6 +39,7 @@ export function dataSourceOptions(
       application_name: 'parley-chats',
       ...(limits.statementTimeoutMs ? { statement_timeout: limits.statementTimeoutMs } : {}),
       ...(limits.acquireTimeoutMs ? { connectionTimeoutMillis: limits.acquireTimeoutMs } : {}),
+      ...(limits.idleTimeoutMs ? { idleTimeoutMillis: limits.idleTimeoutMs } : {}),
     },
   };
 }

@@ -16,6 +16,11 @@ export class MessagesController {
     return this.messages.send(req);
   }
 
+  @MessagePattern('messages.send-batch')
+  sendBatch(@Payload() req: RpcRequest<'messages.send-batch'>) {
+    return this.messages.sendBatch(req.requests);
+  }
+
   @MessagePattern('messages.history')
   history(@Payload() req: RpcRequest<'messages.history'>) {
     return this.messages.history(req);

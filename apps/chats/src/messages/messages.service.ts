@@ -9,9 +9,11 @@ import type {
   Metadata,
   RpcRequest,
   SendMessageResult,
+  SendOutcome,
 } from '@parley/contracts';
 import { CHATS_CONFIG, type ChatsConfig } from '../config/chats.config.js';
 import { Errors } from '../common/domain.error.js';
+import { toRpcErrorBody } from '../common/rpc-exception.filter.js';
 import { MESSAGE_COLUMNS, MY_REACTIONS_COLUMN, pgCode, toMessage, type MessageRow } from '../common/rows.js';
 import { conversationState } from '../conversations/conversation.queries.js';
 import { Db } from '../database/db.service.js';
@@ -111,6 +113,7 @@ const BATCHES_IN_FLIGHT = 4;
 export class MessagesService {
   private readonly queue: Pending[] = [];
   private batchesInFlight = 0;
+  private pumpScheduled = false;
 
   constructor(
     private readonly db: Db,
@@ -127,6 +130,29 @@ export class MessagesService {
     if (this.config.messageBatchMax <= 1) return this.sendOne(req);
     return new Promise((resolve, reject) => {
       this.queue.push({ req, resolve, reject });
+      this.schedulePump();
+    });
+  }
+
+  /**
+   * The sends of one `messages.send-batch` request: queued in one go, so they share a transaction; each outcome is
+   * its own (one send refused does not fail the others).
+   */
+  async sendBatch(requests: SendRequest[]): Promise<{ results: SendOutcome[] }> {
+    const results = await Promise.allSettled(requests.map((req) => this.send(req)));
+    return {
+      results: results.map((r) =>
+        r.status === 'fulfilled' ? { ok: r.value } : { error: toRpcErrorBody(r.reason) },
+      ),
+    };
+  }
+
+  /** Once per turn, so that the sends queued in one turn (a batch request, or several requests) commit together. */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
       this.pump();
     });
   }

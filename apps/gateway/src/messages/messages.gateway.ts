@@ -1,4 +1,5 @@
-import { ConnectedSocket, MessageBody, SubscribeMessage } from '@nestjs/websockets';
+import { Inject } from '@nestjs/common';
+import { ConnectedSocket, MessageBody, SubscribeMessage, type OnGatewayConnection } from '@nestjs/websockets';
 import {
   ClientEvent,
   DeleteMessageDto,
@@ -6,34 +7,72 @@ import {
   ReactDto,
   SendMessageDto,
   type MessageChangeAck,
-  type SendMessageAck,
+  type SendMessagePayload,
 } from '@parley/contracts';
+import { runWithTraceId, traceIdFrom } from '@parley/observability';
 import type { Socket } from 'socket.io';
 import { AppErrors } from '../common/app.error.js';
+import { StrictValidationPipe } from '../common/validation.pipe.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { ChatSocketGateway } from '../realtime/chat-socket-gateway.decorator.js';
 import type { SocketData } from '../realtime/socket-auth.js';
 import { serializePerSocket } from '../realtime/socket-queue.js';
+import { answerWithError } from '../realtime/ws-exception.filter.js';
 import { MessagesService } from './messages.service.js';
+import { plainTextSend } from './send-message.check.js';
+
+const SEND_MESSAGE_BODY = { type: 'body', metatype: SendMessageDto, data: '' } as const;
 
 /**
  * `send-message`, `edit-message`, `delete-message` and `react`: stored, then acknowledged, then broadcast, in the
  * order this socket sent them (so an edit sent right after its message finds it).
+ *
+ * `send-message`, the hot path, is a plain listener on each socket rather than a Nest handler: it does what the
+ * pipeline of the others does (SocketAdmissionInterceptor's in-flight cap, a trace id for the RPC, the validation
+ * pipe, WsExceptionFilter's answers) without building an execution context, interceptor observables and a child
+ * logger per message, and a plain text message skips class-validator when `plainTextSend` accepts it.
  */
 @ChatSocketGateway()
-export class MessagesGateway {
-  constructor(private readonly messages: MessagesService) {}
+export class MessagesGateway implements OnGatewayConnection {
+  private readonly validation = new StrictValidationPipe();
+  /** One listener for every socket (`this` is the socket), not a closure each. */
+  private readonly onSendMessage: (this: Socket, ...args: unknown[]) => void;
 
-  @SubscribeMessage(ClientEvent.SendMessage)
-  async sendMessage(
-    @ConnectedSocket() socket: Socket,
-    @MessageBody() dto: SendMessageDto,
-  ): Promise<SendMessageAck> {
-    const { userId } = socket.data as SocketData;
-    if (dto.sender_id !== userId) throw AppErrors.unauthorized();
-    const result = await serializePerSocket(socket, () =>
-      this.messages.send(userId, dto.conversation_id, dto, socket),
-    );
-    return { success: true, message: result.message };
+  constructor(
+    private readonly messages: MessagesService,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {
+    const send = (socket: Socket, payload: unknown, ack: unknown) => this.sendMessage(socket, payload, ack);
+    this.onSendMessage = function (this: Socket, ...args: unknown[]) {
+      const ack = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
+      void send(this, args.length === 1 ? args[0] : args.length === 0 ? undefined : args, ack);
+    };
+  }
+
+  handleConnection(socket: Socket): void {
+    socket.on(ClientEvent.SendMessage, this.onSendMessage);
+  }
+
+  private async sendMessage(socket: Socket, payload: unknown, ack: unknown): Promise<void> {
+    const data = socket.data as SocketData;
+    if ((data.inFlight ?? 0) >= this.config.socketMaxInFlight) {
+      return answerWithError(socket, ClientEvent.SendMessage, payload, ack, AppErrors.busy());
+    }
+    data.inFlight = (data.inFlight ?? 0) + 1;
+    try {
+      const dto =
+        plainTextSend(payload) ??
+        ((await this.validation.transform(payload, SEND_MESSAGE_BODY)) as SendMessagePayload);
+      if (dto.sender_id !== data.userId) throw AppErrors.unauthorized();
+      const result = await runWithTraceId(traceIdFrom(undefined), () =>
+        serializePerSocket(socket, () => this.messages.send(data.userId, dto.conversation_id, dto, socket)),
+      );
+      if (typeof ack === 'function') ack({ success: true, message: result.message });
+    } catch (err) {
+      answerWithError(socket, ClientEvent.SendMessage, payload, ack, err);
+    } finally {
+      data.inFlight = (data.inFlight ?? 1) - 1;
+    }
   }
 
   @SubscribeMessage(ClientEvent.EditMessage)

@@ -16,6 +16,7 @@ import { RateLimits } from '../common/rate-limits.service.js';
 import { ChatEvents } from '../realtime/chat-events.service.js';
 import { RealtimeMetrics } from '../realtime/realtime.metrics.js';
 import { ChatsRpcClient } from '../rpc/chats-rpc.client.js';
+import { SendBatcher } from '../rpc/send-batcher.js';
 
 /**
  * Sending, changing and reading messages, for REST and Socket.IO alike: rate limit, store (RPC), then broadcast.
@@ -27,6 +28,7 @@ export class MessagesService {
 
   constructor(
     private readonly rpc: ChatsRpcClient,
+    private readonly batcher: SendBatcher,
     private readonly events: ChatEvents,
     private readonly limits: RateLimits,
     private readonly metrics: RealtimeMetrics,
@@ -44,7 +46,7 @@ export class MessagesService {
     from?: Socket,
   ): Promise<SendMessageResult> {
     await this.limits.consume('messages', userId);
-    const result = await this.rpc.call('messages.send', {
+    const result = await this.batcher.send({
       sender_id: userId,
       conversation_id: conversationId,
       message_type: body.message_type,

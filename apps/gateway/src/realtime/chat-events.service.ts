@@ -29,10 +29,12 @@ const REPEAT_WINDOW_MS = 60_000;
  * Broadcasts what the chats service stored, once, from a gateway instance that handled a request for it; the
  * Redis adapter carries it to the sockets on every other instance. Used by the Socket.IO handlers and by REST.
  *
- * "Once" holds across retries: the gateway that broadcasts a message first sets its mark in Redis (SET NX), so
- * a retry with the same `client_message_id` broadcasts only when no gateway did: the first one died between the
- * commit and the broadcast, or the chats instance that committed it died before answering. Changes of a message
- * (`message-updated`) are marked the same way, by the message and the version the change took.
+ * "Once" holds across retries: the chats service answers `created` exactly once per message (to the request that
+ * stored it), and the gateway holding that answer marks the message in Redis as it broadcasts, without waiting for
+ * Redis. A repeat (a retry with the same `client_message_id`, or a request handled again after its chats instance
+ * died) broadcasts only if it is the first to set the mark (SET NX): the gateway that stored it died between the
+ * commit and the broadcast, or the chats instance died before answering. Changes of a message (`message-updated`)
+ * are marked by the message and the version the change took, SET NX first.
  *
  * Fan-out scales with the group, not with its members: `receive-message` is one broadcast to the conversation's
  * room. `conversation-updated` carries each member's own unread count, role and mute, so it cannot be one
@@ -63,12 +65,23 @@ export class ChatEvents {
   messageStored(result: SendMessageResult, from?: Socket): void {
     if (!this.nsp) return;
     const { message } = result;
-    if (!result.created && Date.now() - Date.parse(message.timestamp) > REPEAT_WINDOW_MS) return;
-    this.once(`broadcast:${message.id}`, result.created, async () => {
-      if (!result.created) this.metrics.lateBroadcasts.inc();
+    const mark = `broadcast:${message.id}`;
+    if (result.created) {
+      // The one answer that stored it: no gateway can have broadcast it yet, so nothing to wait for. The mark goes
+      // first (a retry must see it), in the same turn as the broadcast.
+      this.mark(mark);
+      this.toRoom(message, result.excluded_user_ids, from);
+      this.conversationUpdated(result.conversation, result.views).catch((err: unknown) =>
+        this.logger.warn(`conversation-updated of ${message.id} failed: ${(err as Error).message}`),
+      );
+      return;
+    }
+    if (Date.now() - Date.parse(message.timestamp) > REPEAT_WINDOW_MS) return;
+    this.once(mark, false, async () => {
+      this.metrics.lateBroadcasts.inc();
       this.toRoom(message, result.excluded_user_ids, from);
       // A repeat carries no member views: its conversation has moved on, so read it afresh.
-      await this.conversationUpdated(result.conversation, result.created ? result.views : null);
+      await this.conversationUpdated(result.conversation, null);
     });
   }
 
@@ -89,6 +102,13 @@ export class ChatEvents {
         await this.updates.coalesce(message.conversation_id);
       }
     });
+  }
+
+  /** Records that `mark` was broadcast, for the retries that will ask (`once`). */
+  private mark(mark: string): void {
+    this.redis.commands
+      .set(this.redis.key(mark), '1', 'PX', MARK_TTL_MS)
+      .catch((err: unknown) => this.logger.warn(`broadcast mark ${mark} not set: ${(err as Error).message}`));
   }
 
   /**

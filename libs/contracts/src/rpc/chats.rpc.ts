@@ -11,6 +11,7 @@ import type {
   User,
 } from '../wire/models.js';
 import { Limits } from '../wire/limits.js';
+import type { RpcErrorBody } from '../wire/errors.js';
 import { ATTACHMENT_TYPES, MESSAGE_TYPES } from '../wire/models.js';
 
 /** Name of the chats service on the RPC transport (stream `<prefix>rpc:chats`, consumer group `chats`). */
@@ -106,6 +107,29 @@ export const attachmentTypesMatch: SameTypes<
 > = true;
 /** A change of one message of the conversation, by `user_id`. */
 const MessageTarget = { user_id: Id, conversation_id: Id, message_id: Id };
+
+/** The most sends a gateway puts in one `messages.send-batch` request. */
+export const SEND_BATCH_MAX = 64;
+
+/**
+ * `request_id` (a UUID per request, the same on a redelivery) keeps a send without `client_message_id` from being
+ * stored twice when its consumer dies after the commit and another one handles it again.
+ */
+const SendMessage = Type.Object(
+  {
+    sender_id: Id,
+    conversation_id: Id,
+    message_type: MessageTypeSchema,
+    content: Text(100_000),
+    client_message_id: Nullable(Text(Limits.clientMessageIdMaxLength, 1)),
+    request_id: Uuid,
+    // Optional: a gateway of the previous release (a rolling upgrade) sends none of them.
+    reply_to_id: Type.Optional(Nullable(Id)),
+    attachments: Type.Optional(Type.Array(AttachmentSchema, { maxItems: Limits.attachmentsMax })),
+    metadata: Type.Optional(Nullable(MetadataSchema)),
+  },
+  closed,
+);
 
 export const ChatsRpcRequests = {
   /** Hashes the password (in the chats service: hashes never cross the RPC) and starts the first session. */
@@ -220,23 +244,13 @@ export const ChatsRpcRequests = {
   'conversations.membership': Type.Object({ user_id: Id, conversation_id: Id }, closed),
   'conversations.mark-read': Type.Object({ user_id: Id, conversation_id: Id, seq: Nullable(Count) }, closed),
 
+  'messages.send': SendMessage,
   /**
-   * `request_id` (a UUID per request, the same on a redelivery) keeps a send without `client_message_id` from being
-   * stored twice when its consumer dies after the commit and another one handles it again.
+   * The sends one gateway received in one event-loop turn, in one stream entry: stored together (one transaction
+   * where they can be) and answered in one reply, each send with its own result or error, in the order given.
    */
-  'messages.send': Type.Object(
-    {
-      sender_id: Id,
-      conversation_id: Id,
-      message_type: MessageTypeSchema,
-      content: Text(100_000),
-      client_message_id: Nullable(Text(Limits.clientMessageIdMaxLength, 1)),
-      request_id: Uuid,
-      // Optional: a gateway of the previous release (a rolling upgrade) sends none of them.
-      reply_to_id: Type.Optional(Nullable(Id)),
-      attachments: Type.Optional(Type.Array(AttachmentSchema, { maxItems: Limits.attachmentsMax })),
-      metadata: Type.Optional(Nullable(MetadataSchema)),
-    },
+  'messages.send-batch': Type.Object(
+    { requests: Type.Array(SendMessage, { minItems: 1, maxItems: SEND_BATCH_MAX }) },
     closed,
   ),
   'messages.history': History,
@@ -321,6 +335,7 @@ export interface ChatsRpcResponses {
   };
   'conversations.mark-read': { conversation_id: Id; seq: number; moved: boolean };
   'messages.send': SendMessageResult;
+  'messages.send-batch': { results: SendOutcome[] };
   'messages.history': MessagePage;
   'messages.edit': MessageChangeResult;
   'messages.delete': MessageChangeResult;
@@ -328,6 +343,9 @@ export interface ChatsRpcResponses {
 }
 
 export type RpcResponse<P extends ChatsPattern> = ChatsRpcResponses[P];
+
+/** One send of a batch: its result, or the error it alone failed with. */
+export type SendOutcome = { ok: SendMessageResult } | { error: RpcErrorBody };
 
 /** A conversation's fields that are the same for every member. */
 export type ConversationState = Omit<Conversation, MemberField>;

@@ -1,14 +1,15 @@
 // The group scenario's side of a load worker: sends to groups, each message from a member picked at random, and
 // accounts for every measured message at every member socket. Every member of a group sits in the same worker
 // (bench/lib.ts, connectUsers), so the worker that sends a message also holds all of its receivers and can tell a
-// missing or a duplicated receipt from one still on its way.
+// missing or a duplicated receipt from one still on its way. Open loop, as the 1:1 load (bench/load-worker.ts):
+// latencies count from each message's scheduled send time.
 import { performance } from 'node:perf_hooks';
 import type { Socket } from 'socket.io-client';
 import { ClientEvent, type Conversation, type Message, type SendMessageAck } from '@parley/contracts/wire';
 import type { BenchUser, GroupWorkerResult, ToWorker } from './protocol.js';
 
 const now = () => performance.timeOrigin + performance.now();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 /** After the last expected receipt: time for the `conversation-updated` frames that follow it. */
 const UPDATES_SETTLE_MS = 200;
 
@@ -23,6 +24,7 @@ export interface GroupClient {
 interface Tracked {
   senderId: number;
   n: number;
+  /** When it was due (its scheduled send time). */
   sentAt: number;
   /** The other members' sockets (all joined before the run): each should receive it once. */
   receivers: number;
@@ -37,7 +39,11 @@ export class GroupRun {
   private readonly lastFrom = new Map<GroupClient, Map<number, number>>();
   /** Receipts still expected of the measured messages acked so far. */
   private outstanding = 0;
-  private readonly r: GroupWorkerResult = {
+  private readonly deliveredAt: number[] = [];
+  private readonly e2e: number[] = [];
+  private readonly ack: number[] = [];
+  private readonly late: number[] = [];
+  private readonly r: Omit<GroupWorkerResult, 'deliveredAt' | 'e2e' | 'ack' | 'late'> = {
     sent: 0,
     acked: 0,
     failedAcks: 0,
@@ -49,8 +55,6 @@ export class GroupRun {
     wrongConversation: 0,
     deliveredUnacked: 0,
     outOfOrder: 0,
-    e2e: [],
-    ack: [],
     updates: 0,
     views: 0,
   };
@@ -83,7 +87,9 @@ export class GroupRun {
       return;
     }
     seen.add(key);
-    this.r.e2e.push(now() - t.sentAt);
+    const at = now();
+    this.deliveredAt.push(at);
+    this.e2e.push(at - t.sentAt);
     t.got++;
     if (t.acked) this.outstanding--;
     let last = this.lastFrom.get(c);
@@ -113,25 +119,30 @@ export class GroupRun {
     }
     const convs = [...groups.values()];
     const interval = 1000 / m.ratePerConversation;
-    const start = now();
+    const start = m.startAt;
     const warmEnd = start + m.warmupMs;
     const end = warmEnd + m.durationMs;
     // Each group has its own schedule, offset so that sends spread evenly over the interval.
     const next = convs.map((_, i) => start + (interval * i) / convs.length);
     const pending: Promise<void>[] = [];
+    await sleep(start - now());
     // The last pass runs at `end`, so that a loop woken late still makes every send due before it.
     for (;;) {
       const t = Math.min(now(), end);
+      let due = Infinity;
       for (let i = 0; i < convs.length; i++) {
         while (next[i]! <= t && next[i]! < end) {
           const members = convs[i]!;
           const sender = members[Math.floor(Math.random() * members.length)]!;
-          pending.push(this.emit(sender, members, next[i]! >= warmEnd ? 'm' : 'w'));
+          const measured = next[i]! >= warmEnd;
+          if (measured) this.late.push(now() - next[i]!);
+          pending.push(this.emit(sender, members, next[i]!, measured ? 'm' : 'w'));
           next[i]! += interval;
         }
+        due = Math.min(due, next[i]!);
       }
       if (t >= end) break;
-      await sleep(1);
+      await sleep(Math.min(due, end) - now());
     }
     await Promise.race([Promise.all(pending), sleep(m.drainMs)]);
     const drainEnd = now() + m.drainMs;
@@ -140,8 +151,12 @@ export class GroupRun {
     return this.tally();
   }
 
-  private async emit(c: GroupClient, members: GroupClient[], phase: 'm' | 'w'): Promise<void> {
-    const sentAt = now();
+  private async emit(
+    c: GroupClient,
+    members: GroupClient[],
+    sentAt: number,
+    phase: 'm' | 'w',
+  ): Promise<void> {
     const n = c.n++;
     const content = `${this.tag}|${phase}|${c.user.id}|${n}|${sentAt.toFixed(3)}|${'x'.repeat(40)}`;
     let t: Tracked | undefined;
@@ -166,7 +181,7 @@ export class GroupRun {
         return;
       }
       this.r.acked++;
-      this.r.ack.push(now() - sentAt);
+      this.ack.push(now() - sentAt);
       t.acked = true;
       // Receipts may come before the ack (the receivers' gateway can be quicker than the sender's reply).
       this.outstanding += t.receivers - t.got;
@@ -186,6 +201,13 @@ export class GroupRun {
       this.r.missing += Math.max(0, t.receivers - t.got);
       this.r.views += t.views.size;
     }
-    return this.r;
+    const f64 = (a: number[]) => Float64Array.from(a);
+    return {
+      ...this.r,
+      deliveredAt: f64(this.deliveredAt),
+      e2e: f64(this.e2e),
+      ack: f64(this.ack),
+      late: f64(this.late),
+    };
   }
 }

@@ -1,26 +1,19 @@
 // The group scenario of `npm run bench`: Parley's groups under a fixed offered rate, each message from a member
 // picked at random, every member socket checked for receiving each message exactly once. Parley only: the
-// baseline and stock have no groups.
+// baseline and the seed-003 design have no groups. Open loop and CPU accounting as in the 1:1 sweep
+// (bench/measure.ts): the whole machine's busy CPU per message is the headline, per process beside it.
 import type { Cluster } from '../test/support/cluster.js';
-import {
-  accessToken,
-  connectUsers,
-  JOIN_ATTEMPTS,
-  cpuBetween,
-  createUsers,
-  machineCpu,
-  percentiles,
-  sampleProcesses,
-  sleep,
-  Worker,
-} from './lib.js';
+import { cpuFigures, CpuTracker, type TrackSpec } from './cpu.js';
+import { percentiles, stalls, timeline } from './latency.js';
+import { accessToken, concat, connectUsers, createUsers, JOIN_ATTEMPTS, now, sleep, Worker } from './lib.js';
 import type { BenchUser, GroupWorkerResult } from './protocol.js';
-import type { GroupFanout, GroupIdle, GroupResults, GroupStep } from './report.js';
+import type { GroupFanout, GroupIdle, GroupResults, GroupStep } from './results.js';
 
-/** A running Parley (bench/run.ts, startParley). */
+/** A running Parley (bench/systems.ts, startParley). */
 export interface GroupSystem {
   cluster: Cluster;
   pids: Record<string, number>;
+  database?: string;
   stop(): Promise<void>;
 }
 
@@ -31,6 +24,8 @@ export interface GroupPlan {
   sockets: number;
   warmupMs: number;
   durationMs: number;
+  /** A step's window lasts long enough for this many deliveries (and at least durationMs). */
+  minSamples: number;
   jitWarmupMs: number;
   gateways: number;
   chats: number;
@@ -100,13 +95,20 @@ export async function groupScenario(
       `  ${connected} member sockets connected and joined${refusals ? ` (joins refused and retried: ${refusals})` : ''}, ${workers.length} load workers`,
     );
     const rig: Rig = {
-      database: sys.cluster.db.name,
       workers,
-      pids: { ...sys.pids, ...Object.fromEntries(workers.map((w, i) => [`load-worker-${i + 1}`, w.pid])) },
-      idleCpuPerSecond: 0,
+      spec: {
+        named: {
+          ...sys.pids,
+          ...Object.fromEntries(workers.map((w, i) => [`load-worker-${i + 1}`, w.pid])),
+          orchestrator: process.pid,
+        },
+        databases: [sys.database ?? sys.cluster.db.name],
+      },
+      idleMachinePerSecond: 0,
+      minSamples: plan.minSamples,
     };
     const idle = await idleReading(rig, plan.durationMs);
-    rig.idleCpuPerSecond = idle.cpuPercent / 100;
+    rig.idleMachinePerSecond = idle.machinePercent / 100;
     const steps: GroupStep[] = [];
     const warmed = new Set<number>();
     for (const { members, rate } of plan.steps) {
@@ -168,37 +170,37 @@ async function createGroups(
   return out;
 }
 
-/** What every step runs on: the processes sampled, and what they spend with every socket connected but no load. */
+/** What every step runs on: the processes tracked, and what the machine spends with every socket connected. */
 interface Rig {
-  database: string;
   workers: Worker[];
-  pids: Record<string, number>;
-  /** CPU seconds per second of the sampled processes, idle. */
-  idleCpuPerSecond: number;
+  spec: TrackSpec;
+  /** Busy CPU seconds per second of the whole machine, idle. */
+  idleMachinePerSecond: number;
+  minSamples: number;
 }
 
 /**
- * The sampled processes with every member connected and joined, and nothing sent: at the few messages per second
- * of a group step, their timers (presence heartbeats, session sync, pollers) are a large part of the CPU per message.
+ * The machine with every member connected and joined, and nothing sent: at the few messages per second of a group
+ * step, the processes' timers (presence heartbeats, session sync, pollers) are a large part of the CPU per message.
  */
 async function idleReading(rig: Rig, ms: number): Promise<GroupIdle> {
   await sleep(1000);
-  const before = sampleProcesses(rig.pids, rig.database);
-  const machineBefore = machineCpu();
+  const tracker = new CpuTracker(rig.spec);
+  tracker.start();
   await sleep(ms);
-  const after = sampleProcesses(rig.pids, rig.database);
-  const machineSeconds = machineCpu() - machineBefore;
-  const seconds = ms / 1000;
-  const { processes, cpuSeconds } = cpuBetween(before, after, seconds);
+  const use = tracker.stop();
+  const pct = (cpu: number) => Math.round((cpu / use.seconds) * 1000) / 10;
+  const processes = Object.fromEntries(Object.entries(use.processes).map(([n, p]) => [n, pct(p.cpuSeconds)]));
+  const tracked = Object.values(use.processes).reduce((a, p) => a + p.cpuSeconds, 0);
   const idle: GroupIdle = {
     processes,
-    cpuPercent: Math.round((cpuSeconds / seconds) * 1000) / 10,
-    otherCpuPercent: Math.max(0, Math.round(((machineSeconds - cpuSeconds) / seconds) * 1000) / 10),
+    machinePercent: pct(use.machineSeconds),
+    otherPercent: pct(use.machineSeconds - tracked),
   };
   console.log(
-    `  idle (connected, nothing sent): ${idle.cpuPercent}% of a core (${Object.entries(processes)
-      .map(([n, p]) => `${n} ${p.cpuPercent}`)
-      .join(', ')}; other ${idle.otherCpuPercent}%)`,
+    `  idle (connected, nothing sent): machine ${idle.machinePercent}% of a core (${Object.entries(processes)
+      .map(([n, p]) => `${n} ${p}`)
+      .join(', ')}; other ${idle.otherPercent}%)`,
   );
   return idle;
 }
@@ -213,14 +215,20 @@ async function step(
   label = '',
 ): Promise<GroupStep> {
   // A warm-up run is measured like any other and thrown away: its whole time counts as the run's warm-up part.
-  const measuredMs = durationMs > 0 ? durationMs : warmupMs;
+  // A measured window is long enough for minSamples deliveries.
+  const measuredMs =
+    durationMs > 0
+      ? Math.max(durationMs, Math.ceil(rig.minSamples / (rate * (members - 1))) * 1000)
+      : warmupMs;
   const unmeasuredMs = durationMs > 0 ? warmupMs : 0;
   const tag = `g${members}r${rate}-${Date.now().toString(36)}`;
+  const startAt = now() + 100;
   const results = Promise.all(
     rig.workers.map((w) =>
       w.ask(
         {
           type: 'run-groups',
+          startAt,
           conversations,
           ratePerConversation: rate / conversations.length,
           warmupMs: unmeasuredMs,
@@ -232,21 +240,23 @@ async function step(
       ),
     ),
   );
-  await sleep(unmeasuredMs);
-  const before = sampleProcesses(rig.pids, rig.database);
-  const machineBefore = machineCpu();
-  await sleep(measuredMs);
-  const after = sampleProcesses(rig.pids, rig.database);
-  const machineSeconds = machineCpu() - machineBefore;
+  const windowStart = startAt + unmeasuredMs;
+  await sleep(windowStart - now());
+  const tracker = new CpuTracker(rig.spec);
+  tracker.start();
+  await sleep(windowStart + measuredMs - now());
+  const use = tracker.stop();
   const r = merge((await results).map((m) => m.result));
   const seconds = measuredMs / 1000;
-  const { processes, cpuSeconds } = cpuBetween(before, after, seconds);
+  const cpu = cpuFigures(use, r.sent);
   const misdelivered = r.toSender + r.wrongConversation;
-  const aboveIdle = cpuSeconds - rig.idleCpuPerSecond * seconds;
+  const aboveIdle = use.machineSeconds - rig.idleMachinePerSecond * use.seconds;
+  const late = percentiles(r.late);
   const st: GroupStep = {
     members,
     groups: conversations.length,
     offered: rate,
+    windowMs: measuredMs,
     sent: r.sent,
     acked: r.acked,
     unacked: r.sent - r.acked,
@@ -260,12 +270,14 @@ async function step(
     deliveredPerSecond: Math.round(r.delivered / seconds),
     e2e: percentiles(r.e2e),
     ack: percentiles(r.ack),
-    processes,
-    cpuMsPerSent: r.sent > 0 ? (cpuSeconds * 1000) / r.sent : NaN,
-    cpuMsPerDelivered: r.delivered > 0 ? (cpuSeconds * 1000) / r.delivered : NaN,
+    sendLate: { p99: late.p99, max: late.max },
+    stalls: stalls(r.deliveredAt, windowStart),
+    timeline: timeline(r.deliveredAt, r.e2e, windowStart),
+    cpu,
+    cpuMsPerSent: r.sent > 0 ? (use.machineSeconds * 1000) / r.sent : NaN,
+    cpuMsPerDelivered: r.delivered > 0 ? (use.machineSeconds * 1000) / r.delivered : NaN,
     cpuMsPerSentAboveIdle: r.sent > 0 ? (aboveIdle * 1000) / r.sent : NaN,
     cpuMsPerDeliveredAboveIdle: r.delivered > 0 ? (aboveIdle * 1000) / r.delivered : NaN,
-    otherCpuPercent: Math.max(0, Math.round(((machineSeconds - cpuSeconds) / seconds) * 1000) / 10),
     updatesPerMessage: r.acked > 0 ? r.updates / r.acked : NaN,
     viewsPerMessage: r.acked > 0 ? r.views / r.acked : NaN,
     exact:
@@ -278,41 +290,31 @@ async function step(
   };
   const f = (x: number) => x.toFixed(1);
   console.log(
-    `  ${members} members @ ${rate}/s${label ? ` (${label})` : ''}: sent ${r.sent} acked ${r.acked} delivered ${r.delivered}/${r.expected} ` +
+    `  ${members} members @ ${rate}/s${label ? ` (${label})` : ''}: n ${st.e2e.n} sent ${r.sent} acked ${r.acked} delivered ${r.delivered}/${r.expected} ` +
       `(${st.deliveredPerSecond}/s) missing ${r.missing} dup ${r.duplicated} misdelivered ${misdelivered} unacked-delivered ${r.deliveredUnacked} ooo ${r.outOfOrder} | ` +
-      `e2e p50 ${f(st.e2e.p50)} p99 ${f(st.e2e.p99)} max ${f(st.e2e.max)} ms | ack p99 ${f(st.ack.p99)} ms | ` +
-      `CPU ${st.cpuMsPerSent.toFixed(2)} ms/sent ${(st.cpuMsPerDelivered * 1000).toFixed(0)} µs/delivery, above idle ` +
-      `${st.cpuMsPerSentAboveIdle.toFixed(2)} ms ${(st.cpuMsPerDeliveredAboveIdle * 1000).toFixed(0)} µs (other ${st.otherCpuPercent}%) | ` +
+      `e2e p50 ${f(st.e2e.p50)} p99 ${f(st.e2e.p99)} max ${f(st.e2e.max)} ms | ack p99 ${f(st.ack.p99)} ms | stalls ${st.stalls.count} | ` +
+      `send late max ${f(st.sendLate.max)} ms | CPU ${st.cpuMsPerSent.toFixed(2)} ms/sent ${(st.cpuMsPerDelivered * 1000).toFixed(0)} µs/delivery, ` +
+      `above idle ${st.cpuMsPerSentAboveIdle.toFixed(2)} ms ${(st.cpuMsPerDeliveredAboveIdle * 1000).toFixed(0)} µs (other ${cpu.otherPercent}%) | ` +
       `updates/msg ${f(st.updatesPerMessage)} broadcasts/msg ${f(st.viewsPerMessage)} ${st.exact ? '✓' : '✗'}`,
   );
   return st;
 }
 
 function merge(results: GroupWorkerResult[]): GroupWorkerResult {
-  const out = { ...results[0]!, e2e: [] as number[], ack: [] as number[] };
+  const out = { ...results[0]! };
+  const samples = ['deliveredAt', 'e2e', 'ack', 'late'] as const;
   for (const k of Object.keys(out) as (keyof GroupWorkerResult)[]) {
-    if (k === 'e2e' || k === 'ack') continue;
-    out[k] = results.reduce((n, r) => n + r[k], 0);
+    if ((samples as readonly string[]).includes(k)) continue;
+    (out[k] as number) = results.reduce((n, r) => n + (r[k] as number), 0);
   }
-  out.e2e = results.flatMap((r) => r.e2e);
-  out.ack = results.flatMap((r) => r.ack);
+  for (const k of samples) out[k] = concat(results.map((r) => r[k]));
   return out;
 }
 
-/** Kind of a sampled process, for the fan-out split: `gateway-3` → gateways. */
-const kindOf = (name: string) =>
-  name.startsWith('gateway')
-    ? 'gateways'
-    : name.startsWith('chats')
-      ? 'chats'
-      : name.startsWith('load-worker')
-        ? 'load workers'
-        : name;
-
 /**
  * For each rate measured with groups of two sizes: the CPU one more receiving member costs, as the difference of
- * CPU per message sent over the difference of deliveries per message. What a send costs whatever the group's size
- * (the RPC, the insert, the ack) and what the machine spends idle cancel out.
+ * the machine's CPU per message sent over the difference of deliveries per message. What a send costs whatever the
+ * group's size (the RPC, the insert, the ack) and what the machine spends idle cancel out.
  */
 function fanout(steps: GroupStep[]): GroupFanout[] {
   const out: GroupFanout[] = [];
@@ -323,18 +325,15 @@ function fanout(steps: GroupStep[]): GroupFanout[] {
     const big = at[at.length - 1]!;
     const extra = big.delivered / big.sent - small.delivered / small.sent;
     if (!(extra > 0)) continue;
-    const perSent = (s: GroupStep, kind?: string) =>
-      Object.entries(s.processes)
-        .filter(([n]) => kind === undefined || kindOf(n) === kind)
-        .reduce((a, [, p]) => a + (p.cpuMs ?? 0), 0) / s.sent;
-    const kinds = [...new Set(Object.keys(big.processes).map(kindOf))];
+    const kinds = [...new Set([...Object.keys(big.cpu.byKind), ...Object.keys(small.cpu.byKind)])];
+    const msPerSent = (s: GroupStep, kind: string) => (s.cpu.byKind[kind] ?? 0) / 1000;
     out.push({
       offered: rate,
       fromMembers: small.members,
       toMembers: big.members,
       extraDeliveriesPerMessage: extra,
-      cpuMsPerDelivery: (perSent(big) - perSent(small)) / extra,
-      byKind: Object.fromEntries(kinds.map((k) => [k, (perSent(big, k) - perSent(small, k)) / extra])),
+      cpuMsPerDelivery: (big.cpuMsPerSent - small.cpuMsPerSent) / extra,
+      byKind: Object.fromEntries(kinds.map((k) => [k, (msPerSent(big, k) - msPerSent(small, k)) / extra])),
     });
   }
   return out;

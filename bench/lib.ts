@@ -1,11 +1,12 @@
 import { createHmac } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BenchUser, FromWorker, ToWorker, WorkerResult } from './protocol.js';
 import type { TestDatabase } from '../test/support/postgres.js';
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+/** Milliseconds on the clock the load workers stamp messages with (one for every process of the machine). */
+export const now = () => performance.timeOrigin + performance.now();
 
 /** A short-lived HS256 access token, as the gateway issues them (the bench creates users in SQL, not via argon2). */
 export function accessToken(userId: number, secret: string): string {
@@ -77,6 +78,8 @@ export class Worker {
     this.proc = fork(fileURLToPath(new URL('./load-worker.ts', import.meta.url)), [], {
       execArgv: ['--import', 'tsx', '--max-semi-space-size=16'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // Structured clone rather than JSON: the samples travel as Float64Arrays (hundreds of thousands a run).
+      serialization: 'advanced',
     });
     this.proc.on('message', (m: FromWorker) => {
       if (m.type === 'error') console.error(`load worker: ${m.message}`);
@@ -145,8 +148,21 @@ export async function connectUsers(
   };
 }
 
+/** The concatenation of typed arrays (the load workers' samples). */
+export function concat(parts: Float64Array[]): Float64Array {
+  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** The load workers' results of one run as one: counts summed, samples concatenated (in the same order). */
 export function mergeResults(results: WorkerResult[]): WorkerResult {
-  const sum = (k: keyof WorkerResult) => results.reduce((n, r) => n + (r[k] as number), 0);
+  const sum = (k: 'sent' | 'acked' | 'failedAcks' | 'expected' | 'delivered' | 'duplicated' | 'outOfOrder') =>
+    results.reduce((n, r) => n + r[k], 0);
   return {
     sent: sum('sent'),
     acked: sum('acked'),
@@ -155,138 +171,13 @@ export function mergeResults(results: WorkerResult[]): WorkerResult {
     delivered: sum('delivered'),
     duplicated: sum('duplicated'),
     outOfOrder: sum('outOfOrder'),
-    e2e: results.flatMap((r) => r.e2e),
-    ack: results.flatMap((r) => r.ack),
+    deliveredAt: concat(results.map((r) => r.deliveredAt)),
+    e2e: concat(results.map((r) => r.e2e)),
+    ack: concat(results.map((r) => r.ack)),
+    late: concat(results.map((r) => r.late)),
+    warmDeliveredAt: concat(results.map((r) => r.warmDeliveredAt)),
     measureStart: Math.min(...results.map((r) => r.measureStart)),
     measureEnd: Math.max(...results.map((r) => r.measureEnd)),
     lastDelivery: Math.max(...results.map((r) => r.lastDelivery)),
   };
-}
-
-export function percentiles(values: number[]): {
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-  n: number;
-} {
-  if (values.length === 0) return { p50: NaN, p95: NaN, p99: NaN, max: NaN, n: 0 };
-  const s = Float64Array.from(values).sort();
-  const at = (q: number) => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
-  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: s[s.length - 1]!, n: s.length };
-}
-
-/** CPU seconds (user + system) and RSS of a process, from /proc. */
-export function procStat(pid: number): { cpu: number; rss: number } {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    const rssPages = Number(fields[21]);
-    return { cpu: ticks / 100, rss: rssPages * 4096 };
-  } catch {
-    return { cpu: 0, rss: 0 };
-  }
-}
-
-/** Pids of processes whose command name is `name` (postgres backends, redis-server). */
-export function pidsNamed(name: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) pids.push(Number(entry));
-    } catch {
-      // gone
-    }
-  }
-  return pids;
-}
-
-/** A reading of `sampleProcesses`: per name, CPU seconds so far, RSS, and per pid where the name sums several. */
-export type ProcessSample = Record<string, { cpu: number; rss: number; byPid?: Map<number, number> }>;
-
-/**
- * The database a Postgres process works for: a backend's title is `postgres: [cluster: ]user database host(port)
- * state`; the postmaster and the server's own workers (checkpointer, WAL writer…) have none.
- */
-function postgresDatabase(pid: number): string | undefined {
-  try {
-    const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+/g, ' ');
-    return /^postgres: (?:\S+: )?\S+ (\S+) (?:\S+\(\d+\)|\[local\])/.exec(title)?.[1];
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * CPU seconds and RSS of each named process, plus Postgres and Redis, read now from /proc: sampled before and after
- * a step, `cpuBetween` gives what each spent on it. Postgres counts the server's own processes and the backends of
- * `database` (none without it): the backends of other databases are other users of the machine (tests running
- * beside the bench), whose CPU `machineCpu` still shows.
- */
-export function sampleProcesses(pids: Record<string, number>, database?: string): ProcessSample {
-  const all: ProcessSample = {};
-  for (const [name, pid] of Object.entries(pids)) all[name] = procStat(pid);
-  const sum = (list: number[]) => {
-    const byPid = new Map<number, number>();
-    let rss = 0;
-    for (const pid of list) {
-      const st = procStat(pid);
-      byPid.set(pid, st.cpu);
-      rss += st.rss;
-    }
-    return { cpu: [...byPid.values()].reduce((a, b) => a + b, 0), rss, byPid };
-  };
-  all.postgres = sum(
-    pidsNamed('postgres').filter((pid) => {
-      const db = postgresDatabase(pid);
-      return db === undefined || db === database;
-    }),
-  );
-  all.redis = sum(pidsNamed('redis-server'));
-  return all;
-}
-
-/** Busy CPU seconds of the whole machine, every process (user, nice, system, irq, softirq), from /proc/stat. */
-export function machineCpu(): number {
-  const [, user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8')
-    .split('\n')[0]!
-    .split(/\s+/);
-  return [user, nice, system, irq, softirq].reduce((a, v) => a + Number(v), 0) / 100;
-}
-
-/**
- * What each process spent between two `sampleProcesses` readings over `seconds`. Where a name sums several
- * processes, pid by pid: a Postgres backend that exits in between (a pool closing an idle connection) would
- * otherwise take all its past CPU out of the sum, and a new one's counts from its start, which is within the step.
- */
-export function cpuBetween(
-  before: ProcessSample,
-  after: ProcessSample,
-  seconds: number,
-): { processes: Record<string, { cpuPercent: number; rssMiB: number; cpuMs: number }>; cpuSeconds: number } {
-  const spent = (name: string) => {
-    const a = after[name]!;
-    const b = before[name];
-    if (!a.byPid || !b?.byPid) return a.cpu - (b?.cpu ?? 0);
-    let cpu = 0;
-    for (const [pid, c] of a.byPid) cpu += c - (b.byPid.get(pid) ?? 0);
-    return cpu;
-  };
-  const processes = Object.fromEntries(
-    Object.entries(after).map(([name, a]) => {
-      const cpu = spent(name);
-      return [
-        name,
-        {
-          cpuPercent: Math.round((cpu / seconds) * 1000) / 10,
-          rssMiB: Math.round(a.rss / 2 ** 20),
-          cpuMs: Math.round(cpu * 1000),
-        },
-      ];
-    }),
-  );
-  const cpuSeconds = Object.keys(after).reduce((a, name) => a + spent(name), 0);
-  return { processes, cpuSeconds };
 }

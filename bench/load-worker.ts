@@ -1,6 +1,8 @@
-// A load worker: many real socket.io-client users in one process, driven by the orchestrator over IPC.
-// Each measured message carries its send time (performance.timeOrigin + now(), comparable across processes on one
-// machine) in its content, so every receiver can compute the end-to-end latency.
+// A load worker: many real socket.io-client users in one process, driven by the orchestrator over IPC (structured
+// clone: bench/lib.ts, Worker). Open loop: every sender has a fixed schedule, and each measured message carries its
+// *scheduled* send time (performance.timeOrigin + now(), one clock for every process of the machine) in its
+// content, so that every receiver's end-to-end latency, and the sender's ack latency, count from when the message
+// was due, however late the send loop got to it (how late is reported too: no coordinated omission).
 import { performance } from 'node:perf_hooks';
 import { io, type Socket } from 'socket.io-client';
 import { ServerEvent, type Conversation, type Message } from '@parley/contracts/wire';
@@ -9,6 +11,7 @@ import type { BenchUser, FromWorker, ToWorker, WorkerResult } from './protocol.j
 
 const now = () => performance.timeOrigin + performance.now();
 const send = (m: FromWorker) => process.send!(m);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 interface Client {
   user: BenchUser;
@@ -25,7 +28,16 @@ let clients: Client[] = [];
 /** Connection errors and disconnect reasons, by message (reported with the counts). */
 const events = new Map<string, number>();
 const tally = (what: string) => events.set(what, (events.get(what) ?? 0) + 1);
-let run: { tag: string; measuring: boolean; result: WorkerResult } | undefined;
+/** The samples of the run in progress, collected as plain arrays and sent as Float64Arrays. */
+interface Samples {
+  deliveredAt: number[];
+  e2e: number[];
+  ack: number[];
+  late: number[];
+  warmDeliveredAt: number[];
+}
+type Counts = Omit<WorkerResult, keyof Samples>;
+let run: { tag: string; counts: Counts; samples: Samples } | undefined;
 /** The group scenario's run in progress (bench/group-load.ts). */
 let groupRun: GroupRun | undefined;
 /** How many receivers each conversation has in this whole run (other members), to count expected deliveries. */
@@ -93,6 +105,8 @@ async function connectAll(
 function connectOne(user: BenchUser, join: boolean, reconnection: boolean): Promise<Client | undefined> {
   const socket = io(`${user.url}/chat`, {
     auth: { token: user.token, userId: user.id },
+    // The seed-003 design (bench/seed003) reads the user from the query, as the seed's client does.
+    query: { userId: String(user.id) },
     transports: ['websocket'],
     reconnection,
     reconnectionDelay: 500,
@@ -147,16 +161,20 @@ async function joinConversation(c: Client): Promise<void> {
     const why = ack?.error ?? 'no ack within 20 s';
     joinErrors.set(why, (joinErrors.get(why) ?? 0) + 1);
     if (attempt >= joinAttempts) return;
-    await new Promise((r) => setTimeout(r, 250 * 2 ** attempt * (0.5 + Math.random())));
+    await sleep(250 * 2 ** attempt * (0.5 + Math.random()));
   }
 }
 
 function onReceive(c: Client, msg: { content: string }): void {
-  // content: "<tag>|<m|w>|<senderId>|<n>|<sentAt>|padding"
-  const [tag, phase, sender, n, sentAt] = msg.content.split('|');
-  if (!run || tag !== run.tag || phase !== 'm') return;
+  // content: "<tag>|<m|w>|<senderId>|<n>|<scheduledAt>|padding"
+  const [tag, phase, sender, n, scheduledAt] = msg.content.split('|');
+  if (!run || tag !== run.tag) return;
+  if (phase !== 'm') {
+    run.samples.warmDeliveredAt.push(now());
+    return;
+  }
   const key = `${sender}:${n}`;
-  const r = run.result;
+  const r = run.counts;
   if (c.seen.has(key)) {
     r.duplicated++;
     return;
@@ -164,7 +182,8 @@ function onReceive(c: Client, msg: { content: string }): void {
   c.seen.add(key);
   const at = now();
   r.delivered++;
-  r.e2e.push(at - Number(sentAt));
+  run.samples.deliveredAt.push(at);
+  run.samples.e2e.push(at - Number(scheduledAt));
   r.lastDelivery = Math.max(r.lastDelivery, at);
   const last = c.lastFrom.get(Number(sender)) ?? -1;
   if (Number(n) < last) r.outOfOrder++;
@@ -177,7 +196,10 @@ async function runLoad(m: Extract<ToWorker, { type: 'run' }>): Promise<void> {
     c.lastFrom.clear();
     receiversOf.set(c.user.conversationId, 1); // 1:1 conversations: one other member
   }
-  const result: WorkerResult = {
+  const start = m.startAt;
+  const warmEnd = start + m.warmupMs;
+  const end = warmEnd + m.durationMs;
+  const counts: Counts = {
     sent: 0,
     acked: 0,
     failedAcks: 0,
@@ -185,48 +207,60 @@ async function runLoad(m: Extract<ToWorker, { type: 'run' }>): Promise<void> {
     delivered: 0,
     duplicated: 0,
     outOfOrder: 0,
-    e2e: [],
-    ack: [],
-    measureStart: 0,
-    measureEnd: 0,
+    measureStart: warmEnd,
+    measureEnd: end,
     lastDelivery: 0,
   };
-  run = { tag: m.tag, measuring: false, result };
+  const samples: Samples = { deliveredAt: [], e2e: [], ack: [], late: [], warmDeliveredAt: [] };
+  run = { tag: m.tag, counts, samples };
   const senders = clients.filter((c) => c.user.sends && c.socket.connected);
   const interval = 1000 / m.ratePerSender;
-  const start = now();
-  const warmEnd = start + m.warmupMs;
-  const end = warmEnd + m.durationMs;
-  result.measureStart = warmEnd;
-  result.measureEnd = end;
   // Each sender has its own schedule, offset so sends spread evenly over the interval.
   const next = senders.map((_, i) => start + (interval * i) / senders.length);
   const pending: Promise<void>[] = [];
-  while (now() < end) {
-    const t = now();
+  await sleep(start - now());
+  // Each pass makes every send that is due, then sleeps until the next one is (a timer's 1 ms at least). The last
+  // pass runs at `end`, so that a loop woken late still makes every send due before it.
+  for (;;) {
+    const t = Math.min(now(), end);
+    let due = Infinity;
     for (let i = 0; i < senders.length; i++) {
       while (next[i]! <= t && next[i]! < end) {
-        pending.push(emit(senders[i]!, next[i]! >= warmEnd ? 'm' : 'w', result, m.tag));
+        const measured = next[i]! >= warmEnd;
+        if (measured) samples.late.push(now() - next[i]!);
+        pending.push(emit(senders[i]!, next[i]!, measured ? 'm' : 'w', m.tag));
         next[i]! += interval;
       }
+      due = Math.min(due, next[i]!);
     }
-    await new Promise((r) => setTimeout(r, 1));
+    if (t >= end) break;
+    await sleep(Math.min(due, end) - now());
   }
-  await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, m.drainMs))]);
+  await Promise.race([Promise.all(pending), sleep(m.drainMs)]);
   // Wait for the last deliveries (or the drain time).
   const drainEnd = now() + m.drainMs;
-  while (now() < drainEnd && result.delivered + result.duplicated < result.expected) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  while (now() < drainEnd && counts.delivered + counts.duplicated < counts.expected) await sleep(20);
   run = undefined;
-  send({ type: 'result', result });
+  const f64 = (a: number[]) => Float64Array.from(a);
+  send({
+    type: 'result',
+    result: {
+      ...counts,
+      deliveredAt: f64(samples.deliveredAt),
+      e2e: f64(samples.e2e),
+      ack: f64(samples.ack),
+      late: f64(samples.late),
+      warmDeliveredAt: f64(samples.warmDeliveredAt),
+    },
+  });
 }
 
-async function emit(c: Client, phase: 'm' | 'w', r: WorkerResult, tag: string): Promise<void> {
-  const sentAt = now();
+async function emit(c: Client, scheduledAt: number, phase: 'm' | 'w', tag: string): Promise<void> {
   const n = c.n++;
-  const content = `${tag}|${phase}|${c.user.id}|${n}|${sentAt.toFixed(3)}|${'x'.repeat(40)}`;
-  if (phase === 'm') r.sent++;
+  const content = `${tag}|${phase}|${c.user.id}|${n}|${scheduledAt.toFixed(3)}|${'x'.repeat(40)}`;
+  // `run` is this run's until it reports; the counts of a run that ended (drain timed out) are left alone.
+  const own = run;
+  if (phase === 'm' && own) own.counts.sent++;
   try {
     const ack = (await c.socket.timeout(10_000).emitWithAck('send-message', {
       sender_id: c.user.id,
@@ -235,15 +269,15 @@ async function emit(c: Client, phase: 'm' | 'w', r: WorkerResult, tag: string): 
       content,
       client_message_id: `${tag}-${c.user.id}-${n}`,
     })) as { success?: boolean };
-    if (phase !== 'm') return;
+    if (phase !== 'm' || !own) return;
     if (ack?.success) {
-      r.acked++;
-      r.ack.push(now() - sentAt);
-      r.expected += receiversOf.get(c.user.conversationId) ?? 1;
+      own.counts.acked++;
+      own.samples.ack.push(now() - scheduledAt);
+      own.counts.expected += receiversOf.get(c.user.conversationId) ?? 1;
     } else {
-      r.failedAcks++;
+      own.counts.failedAcks++;
     }
   } catch {
-    if (phase === 'm') r.failedAcks++;
+    if (phase === 'm' && own) own.counts.failedAcks++;
   }
 }

@@ -1,23 +1,16 @@
 // `npx tsx bench/profile.ts [rate] [seconds] [--cpu-only] [--warm S] [NAME=value ...]`: runs Parley (2 gateways, 2
 // chats) under the bench load (first S seconds unrecorded, 20 by default, so the JIT has compiled the hot code), with
 // --cpu-prof, then prints each app process's hottest functions (self time). Profiles land in
-// bench/results/profiles/. It also prints the CPU time of every process (apps, load workers, Postgres, Redis) over
-// the whole run per message sent: with --cpu-only (no profiler) and NAME=value settings for the apps, that is the
-// A/B measurement of docs/benchmarks.md, "Optimizations" (compare its "relative cost" line, which the VM's drifting
-// speed moves least).
+// bench/results/profiles/. It also prints the CPU time per message sent over the measured run: the whole machine's
+// (/proc/stat), and every tracked process's (apps, load workers, Postgres, Redis; bench/cpu.ts): with --cpu-only
+// (no profiler) and NAME=value settings for the apps, that is the A/B measurement of docs/benchmarks.md,
+// "Optimizations" (compare its "relative cost" line, which the VM's drifting speed moves least). The load is the
+// bench's open loop: latencies count from the scheduled send time.
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Cluster, TEST_JWT_SECRET } from '../test/support/cluster.js';
-import {
-  connectUsers,
-  cpuBetween,
-  createPairs,
-  mergeResults,
-  pairUsers,
-  percentiles,
-  sampleProcesses,
-  sleep,
-  Worker,
-} from './lib.js';
+import { cpuFigures, CpuTracker } from './cpu.js';
+import { percentiles } from './latency.js';
+import { connectUsers, createPairs, mergeResults, now, pairUsers, sleep, Worker } from './lib.js';
 
 const rate = Number(process.argv[2] ?? 800);
 const seconds = Number(process.argv[3] ?? 8);
@@ -45,32 +38,50 @@ try {
   const convs = await createPairs(cluster.db, 100, 'prof');
   const users = pairUsers(convs, [cluster.gatewayUrl(0), cluster.gatewayUrl(1)], TEST_JWT_SECRET);
   await connectUsers(workers, users, true);
-  const pids: Record<string, number> = {
+  const named: Record<string, number> = {
     ...Object.fromEntries([...cluster.gateways, ...cluster.chats].map((p) => [p.name, p.proc.pid!])),
     ...Object.fromEntries(workers.map((w, i) => [`load-worker-${i + 1}`, w.pid])),
   };
-  const load = (tag: string, durationMs: number) =>
-    Promise.all(
+  /** One open-loop run: `warmupMs` unrecorded, then `durationMs` measured, its CPU tracked when `track`. */
+  const load = async (tag: string, warmupMs: number, durationMs: number, track: boolean) => {
+    const startAt = now() + 100;
+    const replies = Promise.all(
       workers.map((w) =>
         w.ask(
-          { type: 'run', ratePerSender: rate / users.length, warmupMs: 1000, durationMs, drainMs: 3000, tag },
+          {
+            type: 'run',
+            startAt,
+            ratePerSender: rate / users.length,
+            warmupMs,
+            durationMs,
+            drainMs: 3000,
+            tag,
+          },
           'result',
         ),
       ),
     );
-  if (warmSeconds > 0) await load('warm', warmSeconds * 1000);
-  const before = sampleProcesses(pids, cluster.db.name);
-  const replies = await load('prof', seconds * 1000);
-  const r = mergeResults(replies.map((m) => m.result));
-  const after = sampleProcesses(pids, cluster.db.name);
-  const { processes } = cpuBetween(before, after, seconds);
-  const names = Object.keys(processes);
-  const msPerMessage = (name: string) => processes[name]!.cpuMs / r.sent;
+    const tracker = new CpuTracker({ named, databases: [cluster.db.name] });
+    await sleep(startAt + warmupMs - now());
+    if (track) tracker.start();
+    await sleep(startAt + warmupMs + durationMs - now());
+    const use = track ? tracker.stop() : undefined;
+    return { r: mergeResults((await replies).map((m) => m.result)), use };
+  };
+  if (warmSeconds > 0) await load('warm', 0, warmSeconds * 1000, false);
+  const { r, use } = await load('prof', 1000, seconds * 1000, true);
+  const cpu = cpuFigures(use!, r.sent);
+  const names = Object.keys(cpu.processes);
+  const msPerMessage = (name: string) => cpu.processes[name]!.usPerMessage / 1000;
   const total = names.reduce((a, name) => a + msPerMessage(name), 0);
   console.log(
     `CPU ms per message: ${names
       .map((name) => `${name} ${msPerMessage(name).toFixed(2)}`)
-      .join(', ')} | total ${total.toFixed(2)}`,
+      .join(', ')} | tracked ${total.toFixed(2)}`,
+  );
+  console.log(
+    `machine CPU ms per message (/proc/stat): ${cpu.machineMsPerMessage.toFixed(3)} (machine ${cpu.machinePercent}% of a core; ` +
+      `other than the tracked processes ${cpu.otherPercent}%)`,
   );
   // This VM's speed drifts by a quarter within minutes, moving every figure above alike. The load workers do the
   // same work per message whatever the apps do, so the rest measured in load-worker units is the figure to compare
@@ -94,8 +105,10 @@ try {
   console.log(`gateway RPC round trip  ${await hist(cluster.gateways[0]!, 'parley_rpc_request_seconds')}`);
   console.log(`chats handler time      ${await hist(cluster.chats[0]!, 'parley_rpc_handle_seconds')}`);
   const e2e = percentiles(r.e2e);
+  const late = percentiles(r.late);
   console.log(
-    `@${rate}/s: sent ${r.sent} acked ${r.acked} delivered ${r.delivered}; e2e p50 ${e2e.p50.toFixed(1)} p99 ${e2e.p99.toFixed(1)} ms`,
+    `@${rate}/s: sent ${r.sent} acked ${r.acked} delivered ${r.delivered}; e2e p50 ${e2e.p50.toFixed(1)} p99 ${e2e.p99.toFixed(1)} ` +
+      `max ${e2e.max.toFixed(1)} ms (n ${e2e.n}); send loop late max ${late.max.toFixed(1)} ms`,
   );
 } finally {
   await Promise.all(workers.map((w) => w.close()));

@@ -21,10 +21,23 @@ export type ToWorker =
       /** How often a refused join is tried (1 by default: once). */
       joinAttempts?: number;
     }
-  | { type: 'run'; ratePerSender: number; warmupMs: number; durationMs: number; drainMs: number; tag: string }
+  | {
+      /**
+       * Every sender sends at `ratePerSender` on a fixed schedule from `startAt` (ms, performance.timeOrigin +
+       * now(): one clock for every process of the machine): `warmupMs` unrecorded, then `durationMs` measured.
+       */
+      type: 'run';
+      startAt: number;
+      ratePerSender: number;
+      warmupMs: number;
+      durationMs: number;
+      drainMs: number;
+      tag: string;
+    }
   | {
       /** Sends to these groups, `ratePerConversation` messages/s each, from a member picked at random each time. */
       type: 'run-groups';
+      startAt: number;
       conversations: number[];
       ratePerConversation: number;
       warmupMs: number;
@@ -67,10 +80,18 @@ export interface WorkerResult {
   delivered: number;
   duplicated: number;
   outOfOrder: number;
-  /** End-to-end latencies (ms): send → receive-message at each receiver, measured phase only. */
-  e2e: number[];
-  /** Ack latencies (ms). */
-  ack: number[];
+  /**
+   * Per delivery of a measured message, in one order: when it arrived (ms, the machine's clock) and its end-to-end
+   * latency from the message's *scheduled* send time (open loop: a late send loop adds to it, it does not hide it).
+   */
+  deliveredAt: Float64Array;
+  e2e: Float64Array;
+  /** Ack latencies (ms), from the scheduled send time too. */
+  ack: Float64Array;
+  /** How late each measured emit ran after its scheduled time (ms). */
+  late: Float64Array;
+  /** When this run's warm-up messages were delivered (for the stalls that begin before the window). */
+  warmDeliveredAt: Float64Array;
   measureStart: number;
   measureEnd: number;
   lastDelivery: number;
@@ -100,9 +121,13 @@ export interface GroupWorkerResult {
   deliveredUnacked: number;
   /** A sender's message received after a later one of the same sender, by the same socket. */
   outOfOrder: number;
-  /** send → `receive-message`, ms, one per receipt counted in `delivered`. */
-  e2e: number[];
-  ack: number[];
+  /** Per receipt counted in `delivered`: when it arrived, and scheduled send → `receive-message` (ms). */
+  deliveredAt: Float64Array;
+  e2e: Float64Array;
+  /** scheduled send → ack, ms. */
+  ack: Float64Array;
+  /** How late each measured emit ran after its scheduled time (ms). */
+  late: Float64Array;
   /** `conversation-updated` frames whose `last_message` is a measured message, at any member socket. */
   updates: number;
   /** Over the measured messages: distinct member views (unread count, role, mute) their updates carried. */

@@ -172,6 +172,12 @@ export class RedisStreamsClient extends ClientProxy {
     // The reply stream is this process's alone, so reading it from the start misses nothing and repeats nothing.
     let lastId = '0-0';
     let trimmedAt = 0;
+    let trimTimer: NodeJS.Timeout | undefined;
+    const trim = () => {
+      trimmedAt = performance.now();
+      trimTimer = undefined;
+      void this.reader?.xtrim(this.replyStream, 'MINID', lastId).catch(() => undefined);
+    };
     while (this.running) {
       try {
         const res = await this.reader!.xread(
@@ -191,17 +197,17 @@ export class RedisStreamsClient extends ClientProxy {
           }
         }
         // Read replies are of no further use: trim them (MINID keeps the last one, which costs nothing), at most
-        // once a second rather than after every read (the server's MAXLEN bounds the stream meanwhile).
-        const now = performance.now();
-        if (now - trimmedAt >= REPLY_TRIM_INTERVAL_MS) {
-          trimmedAt = now;
-          void this.reader!.xtrim(this.replyStream, 'MINID', lastId).catch(() => undefined);
-        }
+        // once a second rather than after every read (the server's MAXLEN bounds the stream meanwhile); the
+        // replies of a last burst are trimmed by a timer.
+        const sinceTrim = performance.now() - trimmedAt;
+        if (sinceTrim >= REPLY_TRIM_INTERVAL_MS) trim();
+        else trimTimer ??= setTimeout(trim, REPLY_TRIM_INTERVAL_MS - sinceTrim).unref();
       } catch {
         if (!this.running) break;
         await new Promise((r) => setTimeout(r, 200));
       }
     }
+    clearTimeout(trimTimer);
   }
 
   private deliver(fields: string[]): void {

@@ -11,6 +11,8 @@ import type {
   SendMessageResult,
   SendOutcome,
 } from '@parley/contracts';
+import { METRICS_REGISTRY } from '@parley/observability';
+import { Counter, type Registry } from 'prom-client';
 import { CHATS_CONFIG, type ChatsConfig } from '../config/chats.config.js';
 import { Errors } from '../common/domain.error.js';
 import { toRpcErrorBody } from '../common/rpc-exception.filter.js';
@@ -115,10 +117,19 @@ export class MessagesService {
   private batchesInFlight = 0;
   private pumpScheduled = false;
 
+  private readonly sends: Counter;
+
   constructor(
     private readonly db: Db,
     @Inject(CHATS_CONFIG) private readonly config: ChatsConfig,
-  ) {}
+    @Inject(METRICS_REGISTRY) registry: Registry,
+  ) {
+    this.sends = new Counter({
+      name: 'parley_sends_handled_total',
+      help: 'Sends handled by this chats instance, alone (messages.send) or in batches (messages.send-batch)',
+      registers: [registry],
+    });
+  }
 
   /**
    * Stores a message and resolves once it is committed. Concurrent sends are committed together (group commit:
@@ -127,6 +138,7 @@ export class MessagesService {
    * message with its own statement.
    */
   send(req: SendRequest): Promise<SendMessageResult> {
+    this.sends.inc();
     if (this.config.messageBatchMax <= 1) return this.sendOne(req);
     return new Promise((resolve, reject) => {
       this.queue.push({ req, resolve, reject });

@@ -10,6 +10,7 @@ import {
   type SendMessagePayload,
 } from '@parley/contracts';
 import { runWithTraceId, traceIdFrom } from '@parley/observability';
+import { PinoLogger } from 'nestjs-pino';
 import type { Socket } from 'socket.io';
 import { AppErrors } from '../common/app.error.js';
 import { StrictValidationPipe } from '../common/validation.pipe.js';
@@ -41,6 +42,7 @@ export class MessagesGateway implements OnGatewayConnection {
   constructor(
     private readonly messages: MessagesService,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly logger: PinoLogger,
   ) {
     const send = (socket: Socket, payload: unknown, ack: unknown) => this.sendMessage(socket, payload, ack);
     this.onSendMessage = function (this: Socket, ...args: unknown[]) {
@@ -59,17 +61,25 @@ export class MessagesGateway implements OnGatewayConnection {
       return answerWithError(socket, ClientEvent.SendMessage, payload, ack, AppErrors.busy());
     }
     data.inFlight = (data.inFlight ?? 0) + 1;
+    const traceId = traceIdFrom(undefined);
+    const bindings = { traceId, event: ClientEvent.SendMessage, userId: data.userId };
     try {
       const dto =
         plainTextSend(payload) ??
         ((await this.validation.transform(payload, SEND_MESSAGE_BODY)) as SendMessagePayload);
       if (dto.sender_id !== data.userId) throw AppErrors.unauthorized();
-      const result = await runWithTraceId(traceIdFrom(undefined), () =>
-        serializePerSocket(socket, () => this.messages.send(data.userId, dto.conversation_id, dto, socket)),
+      const send = () =>
+        serializePerSocket(socket, () => this.messages.send(data.userId, dto.conversation_id, dto, socket));
+      // The trace id always travels with the RPC; a logger bound to it only when debug lines will be written
+      // (the success path writes none above debug; failures below get it always).
+      const result = await runWithTraceId(traceId, () =>
+        this.logger.logger.isLevelEnabled('debug') ? this.logger.runInContext(send, { bindings }) : send(),
       );
       if (typeof ack === 'function') ack({ success: true, message: result.message });
     } catch (err) {
-      answerWithError(socket, ClientEvent.SendMessage, payload, ack, err);
+      this.logger.runInContext(() => answerWithError(socket, ClientEvent.SendMessage, payload, ack, err), {
+        bindings,
+      });
     } finally {
       data.inFlight = (data.inFlight ?? 1) - 1;
     }

@@ -5,7 +5,17 @@
 import type { Cluster } from '../test/support/cluster.js';
 import { cpuFigures, CpuTracker, type TrackSpec } from './cpu.js';
 import { percentiles, stalls, timeline } from './latency.js';
-import { accessToken, concat, connectUsers, createUsers, JOIN_ATTEMPTS, now, sleep, Worker } from './lib.js';
+import {
+  accessToken,
+  concat,
+  connectUsers,
+  createUsers,
+  JOIN_ATTEMPTS,
+  joinRefusals,
+  now,
+  sleep,
+  Worker,
+} from './lib.js';
 import type { BenchUser, GroupWorkerResult } from './protocol.js';
 import type { GroupFanout, GroupIdle, GroupResults, GroupStep } from './results.js';
 
@@ -84,9 +94,7 @@ export async function groupScenario(
       false,
       JOIN_ATTEMPTS,
     );
-    const refusals = Object.entries(joinErrors)
-      .map(([k, v]) => `${k} × ${v}`)
-      .join(', ');
+    const refusals = joinRefusals(joinErrors);
     if (failed > 0 || joined < users.length)
       throw new Error(
         `of ${users.length} group members, ${failed} could not connect and ${connected - joined} could not join (${refusals})`,

@@ -149,6 +149,13 @@ export async function connectUsers(
 }
 
 /** The concatenation of typed arrays (the load workers' samples). */
+/** Why joins were refused, as `error × count, …` (empty when none were). */
+export function joinRefusals(joinErrors: Record<string, number>): string {
+  return Object.entries(joinErrors)
+    .map(([k, v]) => `${k} × ${v}`)
+    .join(', ');
+}
+
 export function concat(parts: Float64Array[]): Float64Array {
   const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;

@@ -2,7 +2,7 @@
 // members by default, both members of a conversation in the same worker, a on the system's first gateway and b on
 // its second). Every rig stays up for the whole sweep; `idleReading` measures what they cost doing nothing.
 import { CpuTracker, kindOf, type TrackSpec } from './cpu.js';
-import { connectUsers, JOIN_ATTEMPTS, Worker } from './lib.js';
+import { connectUsers, JOIN_ATTEMPTS, joinRefusals, Worker } from './lib.js';
 import type { IdleResult } from './results.js';
 import type { RunningSystem, SystemDef } from './systems.js';
 
@@ -53,9 +53,7 @@ async function connectRig(def: SystemDef, sys: RunningSystem, pairs: number): Pr
     );
     if (failed > 0) throw new Error(`${failed} of ${users.length} users could not connect`);
     // A user whose join was refused is not in the room, and its receipts would show as lost: say so up front.
-    const refused = Object.entries(joinErrors)
-      .map(([k, v]) => `${k} × ${v}`)
-      .join(', ');
+    const refused = joinRefusals(joinErrors);
     console.log(
       `  ${def.name}: ${def.gateways} gateway(s) + ${def.chats} chats; ${connected} users connected (${pairs} conversations), 2 load workers` +
         (refused ? `; joins refused: ${refused}` : '') +

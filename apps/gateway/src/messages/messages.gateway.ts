@@ -17,12 +17,13 @@ import { StrictValidationPipe } from '../common/validation.pipe.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { ChatSocketGateway } from '../realtime/chat-socket-gateway.decorator.js';
 import type { SocketData } from '../realtime/socket-auth.js';
+import { admitEvent, releaseEvent } from '../realtime/socket-admission.interceptor.js';
 import { serializePerSocket } from '../realtime/socket-queue.js';
 import { answerWithError } from '../realtime/ws-exception.filter.js';
 import { MessagesService } from './messages.service.js';
 import { plainTextSend } from './send-message.check.js';
 
-const SEND_MESSAGE_BODY = { type: 'body', metatype: SendMessageDto, data: '' } as const;
+const SEND_MESSAGE_BODY = { type: 'body', metatype: SendMessageDto } as const;
 
 /**
  * `send-message`, `edit-message`, `delete-message` and `react`: stored, then acknowledged, then broadcast, in the
@@ -57,10 +58,9 @@ export class MessagesGateway implements OnGatewayConnection {
 
   private async sendMessage(socket: Socket, payload: unknown, ack: unknown): Promise<void> {
     const data = socket.data as SocketData;
-    if ((data.inFlight ?? 0) >= this.config.socketMaxInFlight) {
+    if (!admitEvent(socket, this.config.socketMaxInFlight)) {
       return answerWithError(socket, ClientEvent.SendMessage, payload, ack, AppErrors.busy());
     }
-    data.inFlight = (data.inFlight ?? 0) + 1;
     const traceId = traceIdFrom(undefined);
     const bindings = { traceId, event: ClientEvent.SendMessage, userId: data.userId };
     try {
@@ -81,7 +81,7 @@ export class MessagesGateway implements OnGatewayConnection {
         bindings,
       });
     } finally {
-      data.inFlight = (data.inFlight ?? 1) - 1;
+      releaseEvent(socket);
     }
   }
 

@@ -21,10 +21,23 @@ export class SocketAdmissionInterceptor implements NestInterceptor {
   constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const data = context.switchToWs().getClient<Socket>().data as SocketData;
-    const inFlight = data.inFlight ?? 0;
-    if (inFlight >= this.config.socketMaxInFlight) throw AppErrors.busy();
-    data.inFlight = inFlight + 1;
-    return next.handle().pipe(finalize(() => (data.inFlight = (data.inFlight ?? 1) - 1)));
+    const socket = context.switchToWs().getClient<Socket>();
+    if (!admitEvent(socket, this.config.socketMaxInFlight)) throw AppErrors.busy();
+    return next.handle().pipe(finalize(() => releaseEvent(socket)));
   }
+}
+
+/** Counts an event of `socket` in, unless `max` are in flight already (then false, nothing counted). */
+export function admitEvent(socket: Socket, max: number): boolean {
+  const data = socket.data as SocketData;
+  const inFlight = data.inFlight ?? 0;
+  if (inFlight >= max) return false;
+  data.inFlight = inFlight + 1;
+  return true;
+}
+
+/** The end of an event `admitEvent` let in. */
+export function releaseEvent(socket: Socket): void {
+  const data = socket.data as SocketData;
+  data.inFlight = (data.inFlight ?? 1) - 1;
 }

@@ -30,7 +30,9 @@ const cluster = await Cluster.start({
     RATE_LIMIT_MESSAGES_PER_SECOND: '100000',
     RATE_LIMIT_MESSAGES_BURST: '100000',
     LOG_LEVEL: 'warn',
-    ...Object.fromEntries(settings.map((kv) => kv.split('=') as [string, string])),
+    ...Object.fromEntries(
+      settings.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    ),
   },
 });
 const workers = [new Worker(), new Worker()];

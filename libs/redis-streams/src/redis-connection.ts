@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { coalesceWrites } from '@parley/net';
 
 /**
  * An ioredis connection that never gives up reconnecting (backoff capped at 2 s), because a Redis restart must
@@ -19,10 +20,13 @@ export function createRedisConnection(
     maxRetriesPerRequest: opts.failFast ? 0 : null,
     enableOfflineQueue: !opts.failFast,
     // No auto-pipelining: measured under the benchmark's load it cost more CPU and latency than it saved
-    // (docs/benchmarks.md, "Optimizations"). Writes that belong together use an explicit pipeline.
+    // (docs/benchmarks.md, "Optimizations"). The commands of one turn still leave in one write (below).
     enableAutoPipelining: false,
   };
-  return typeof target === 'string' ? new Redis(target, options) : new Redis(options);
+  const redis = typeof target === 'string' ? new Redis(target, options) : new Redis(options);
+  // Each (re)connection has a new socket; the handshake's few commands go before 'connect' and uncoalesced.
+  redis.on('connect', () => coalesceWrites(redis.stream));
+  return redis;
 }
 
 /** Resolves once the connection is ready (it keeps retrying in the background until it is). */

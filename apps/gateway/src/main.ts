@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Logger, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -7,7 +6,6 @@ import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-ex
 import express from 'express';
 import { ConfigError, defaultInstanceId } from '@parley/config';
 import { messageLimits, socketFrameMaxBytes } from '@parley/contracts';
-import { coalesceWrites } from '@parley/net';
 import { closeOnShutdownSignals, traceMiddleware } from '@parley/observability';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { loadGatewayConfig, type GatewayConfig } from './config/gateway.config.js';
@@ -96,8 +94,6 @@ async function serve(config: GatewayConfig): Promise<void> {
   const app = await createApp(config, instanceId);
   mountSwagger(app);
   closeOnShutdownSignals(app, config.shutdownTimeoutMs);
-  // A socket's frames of one turn (a send's ack and its conversation-updated, say) leave in one write.
-  app.getHttpServer().on('connection', (socket: Socket) => coalesceWrites(socket));
   await app.listen(config.port, '0.0.0.0');
   logger.log(
     `Gateway ${instanceId} on http://127.0.0.1:${config.port} (Socket.IO /chat, Swagger /api/docs, /metrics)`,

@@ -73,19 +73,29 @@ describe('coalesceWrites', () => {
     await expect.poll(() => received).toBe('abc');
   });
 
-  it('flushes at once on end(), and a socket destroyed mid-turn is left alone', async () => {
+  it('flushes at once on end() and on destroy(), so a last word before a hang-up still leaves', async () => {
     const calls = recordSyscalls(coalesceWrites(socket));
     socket.write('x');
     socket.end('y');
     expect(calls.flat()).toEqual(['x', 'y']);
     await expect.poll(() => received).toBe('xy');
 
-    const other = coalesceWrites(new Socket());
+    const other = new Socket();
     other.connect((server.address() as AddressInfo).port, '127.0.0.1');
     await once(other, 'connect');
+    coalesceWrites(other);
+    const callsOther = recordSyscalls(other);
     other.write('z');
     other.destroy();
-    await turn(); // the flush skips it without throwing
+    expect(callsOther.flat()).toEqual(['z']);
+    await turn(); // the turn's flush skips it without throwing
     expect(other.destroyed).toBe(true);
+    await expect.poll(() => received).toBe('xyz');
+  });
+
+  it('refuses a socket that has not connected yet, which connect() would quietly unwrap', () => {
+    const unconnected = new Socket();
+    expect(() => coalesceWrites(unconnected)).toThrow('coalesceWrites needs a connected socket');
+    unconnected.destroy();
   });
 });

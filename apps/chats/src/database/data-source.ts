@@ -1,5 +1,3 @@
-import { Socket } from 'node:net';
-import { coalesceWrites } from '@parley/net';
 import pg from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { entities } from './entities/index.js';
@@ -37,8 +35,6 @@ export function dataSourceOptions(
     synchronize: false,
     logging: ['error', 'warn', 'migration'],
     extra: {
-      // The five protocol messages of a query (parse, bind, describe, execute, sync) leave in one write.
-      stream: () => coalesceWrites(new Socket()),
       max: poolSize,
       application_name: 'parley-chats',
       ...(limits.statementTimeoutMs ? { statement_timeout: limits.statementTimeoutMs } : {}),

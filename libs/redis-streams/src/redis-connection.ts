@@ -25,7 +25,7 @@ export function createRedisConnection(
   };
   const redis = typeof target === 'string' ? new Redis(target, options) : new Redis(options);
   // A turn's commands in one write: Redis, the one process every instance shares, reads them in one read and
-  // spends about a sixth less CPU per message (docs/benchmarks.md, "Write coalescing"). Each (re)connection has a
+  // spends about a seventh less CPU per message (docs/benchmarks.md, "Write coalescing"). Each (re)connection has a
   // new socket; the handshake's few commands go before 'connect', uncoalesced.
   redis.on('connect', () => coalesceWrites(redis.stream));
   return redis;

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { coalesceWrites } from '@parley/net';
+import { coalesceWrites } from './write-coalescing.js';
 
 /**
  * An ioredis connection that never gives up reconnecting (backoff capped at 2 s), because a Redis restart must

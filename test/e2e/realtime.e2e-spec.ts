@@ -323,6 +323,43 @@ describe('delivery across instances', () => {
     }
   });
 
+  it('delivers 1:1 messages between a gateway in BROADCAST_MODE=rooms (as during a roll from an earlier release) and one in direct mode, once each', async () => {
+    const rooms = await cluster.startGateway({ BROADCAST_MODE: 'rooms' });
+    const [alice, bob] = await Promise.all([registerUser(gw[0], 'modeA'), registerUser(rooms.url, 'modeB')]);
+    const conversation = await conversationBetween(alice, bob);
+    const a = await open(gw[0], alice); // direct mode
+    const b = await open(rooms.url, bob);
+    const bList = await open(rooms.url, bob); // not joined: conversation-updated only
+    const [ra, rb, rbList] = [a, b, bList].map((s) => new Recorder(s)) as [Recorder, Recorder, Recorder];
+    await request(a, 'join-conversation', { conversationId: conversation.id, userId: alice.user.id });
+    await request(b, 'join-conversation', { conversationId: conversation.id, userId: bob.user.id });
+    const send = (socket: ChatClient, user: AuthResult, content: string) =>
+      request<{ success: boolean; message: Message }>(socket, 'send-message', {
+        sender_id: user.user.id,
+        conversation_id: conversation.id,
+        message_type: 'text',
+        content,
+      });
+    const fromA = await send(a, alice, 'direct to rooms');
+    expect((await rb.wait<Message>('receive-message'))[0]).toEqual(fromA.message);
+    expect(
+      (await rbList.wait<{ conversation: Conversation }>('conversation-updated'))[0]!.conversation,
+    ).toMatchObject({ id: conversation.id, last_seq: 1, unread_count: 1 });
+    const fromB = await send(b, bob, 'rooms to direct');
+    expect((await ra.wait<Message>('receive-message'))[0]).toEqual(fromB.message);
+    const updates = await ra.wait<{ conversation: Conversation }>('conversation-updated', 2);
+    expect(updates.map((u) => [u.conversation.last_seq, u.conversation.unread_count])).toEqual([
+      [1, 0],
+      [2, 1],
+    ]);
+    await sleep(300); // anything extra would have arrived by now
+    expect(ra.of('receive-message')).toHaveLength(1);
+    expect(rb.of('receive-message')).toHaveLength(1);
+    expect(rbList.of('receive-message')).toHaveLength(0);
+    expect(rb.of('conversation-updated')).toHaveLength(2);
+    expect(rbList.of('conversation-updated')).toHaveLength(2);
+  });
+
   it('broadcasts a REST send to every socket of the room, and conversation-updated with unread counts to both participants', async () => {
     const [alice, bob] = await Promise.all([registerUser(gw[0], 'restA'), registerUser(gw[1], 'restB')]);
     const conversation = await conversationBetween(alice, bob);

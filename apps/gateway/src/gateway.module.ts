@@ -27,6 +27,7 @@ import { MessagesController } from './messages/messages.controller.js';
 import { MessagesGateway } from './messages/messages.gateway.js';
 import { MessagesService } from './messages/messages.service.js';
 import { ChatEvents } from './realtime/chat-events.service.js';
+import { DirectDelivery } from './realtime/direct-delivery.js';
 import { ConversationUpdates } from './realtime/conversation-updates.service.js';
 import { ChatGateway } from './realtime/chat.gateway.js';
 import { ContactsCache } from './presence/contacts.cache.js';
@@ -107,6 +108,7 @@ export class GatewayModule {
         SocketAdmissionInterceptor,
         ChatEvents,
         ConversationUpdates,
+        DirectDelivery,
         RealtimeMetrics,
         // presence
         ContactsCache,

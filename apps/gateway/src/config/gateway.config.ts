@@ -179,6 +179,11 @@ export const gatewayConfigSchema = {
     perSecond: 10,
     burst: 40,
   }),
+  broadcastMode: oneOf('BROADCAST_MODE', ['direct', 'rooms'], {
+    default: 'direct',
+    description:
+      'direct: a 1:1 message is one packet per member that each gateway expands; rooms: one adapter broadcast per event, what releases before 2026-12-02 understand (use it while rolling from one)',
+  }),
   conversationUpdateCoalesceMs: int('CONVERSATION_UPDATE_COALESCE_MS', {
     default: 1000,
     min: 10,

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   Rooms,
   ServerEvent,
@@ -12,8 +12,10 @@ import {
   type ServerToClientEvents,
 } from '@parley/contracts';
 import type { Namespace, Socket } from 'socket.io';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { RedisService } from '../redis/redis.service.js';
 import { ConversationUpdates } from './conversation-updates.service.js';
+import { DirectDelivery } from './direct-delivery.js';
 import { RealtimeMetrics } from './realtime.metrics.js';
 
 /** How long a message's "broadcast" mark lives in Redis. */
@@ -38,8 +40,8 @@ const REPEAT_WINDOW_MS = 60_000;
  *
  * Fan-out scales with the group, not with its members: `receive-message` is one broadcast to the conversation's
  * room. `conversation-updated` carries each member's own unread count, role and mute, so it cannot be one
- * broadcast: a direct conversation's send returns both users' views (two broadcasts, as seed 002 expects, per
- * message), and a group's is coalesced (ConversationUpdates).
+ * broadcast: a group's is coalesced (ConversationUpdates). A direct conversation's new message goes as one packet
+ * per member, carrying both events (DirectDelivery).
  */
 @Injectable()
 export class ChatEvents {
@@ -49,12 +51,15 @@ export class ChatEvents {
   constructor(
     private readonly redis: RedisService,
     private readonly updates: ConversationUpdates,
+    private readonly direct: DirectDelivery,
     private readonly metrics: RealtimeMetrics,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
   attach(nsp: Namespace<Record<string, never>, ServerToClientEvents>): void {
     this.nsp = nsp;
     this.updates.attach(nsp);
+    this.direct.attach(nsp);
   }
 
   /**
@@ -66,6 +71,11 @@ export class ChatEvents {
     if (!this.nsp) return;
     const { message } = result;
     const mark = `broadcast:${message.id}`;
+    if (result.created && result.views !== null && this.config.broadcastMode === 'direct') {
+      // A direct conversation's new message: the mark and one packet per member in one script (DirectDelivery).
+      this.direct.deliver(result, mark, MARK_TTL_MS, from?.id ?? null);
+      return;
+    }
     if (result.created) {
       // The one answer that stored it: no gateway can have broadcast it yet, so nothing to wait for. The mark goes
       // first (a retry must see it), in the same turn as the broadcast.

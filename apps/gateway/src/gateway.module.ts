@@ -15,6 +15,8 @@ import { SessionRevocations } from './auth/session-revocations.service.js';
 import { TokenService } from './auth/token.service.js';
 import { RateLimits } from './common/rate-limits.service.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config.js';
+import { CompatHub } from './compat/compat-hub.js';
+import { CompatServer } from './compat/compat-server.js';
 import { ConversationsController, UnreadController } from './conversations/conversations.controller.js';
 import { MembersController } from './conversations/members.controller.js';
 import { MembersService } from './conversations/members.service.js';
@@ -30,6 +32,7 @@ import { ChatEvents } from './realtime/chat-events.service.js';
 import { DirectDelivery } from './realtime/direct-delivery.js';
 import { ConversationUpdates } from './realtime/conversation-updates.service.js';
 import { ChatGateway } from './realtime/chat.gateway.js';
+import { ConnectionsByAddress } from './realtime/connections-by-address.js';
 import { ContactsCache } from './presence/contacts.cache.js';
 import { PresenceService } from './presence/presence.service.js';
 import { RealtimeMetrics } from './realtime/realtime.metrics.js';
@@ -110,6 +113,10 @@ export class GatewayModule {
         ConversationUpdates,
         DirectDelivery,
         RealtimeMetrics,
+        // the other seeds' plain-WebSocket clients
+        CompatHub,
+        CompatServer,
+        ConnectionsByAddress,
         // presence
         ContactsCache,
         PresenceService,

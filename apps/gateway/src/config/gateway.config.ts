@@ -12,6 +12,7 @@ import {
   type Env,
 } from '@parley/config';
 import { parseTrustProxy, type TrustProxy } from '../common/client-address.js';
+import { COMPAT_PROFILES, type CompatProfile } from '../compat/profile-names.js';
 
 /** The development default. The gateway logs a loud warning whenever it is in use, and refuses it in production. */
 export const DEV_JWT_SECRET = 'parley-dev-secret-change-me-in-production';
@@ -248,6 +249,33 @@ export const gatewayConfigSchema = {
     max: 1_000_000,
     description:
       'a socket with more packets than this waiting to be written (a client that stopped reading) is dropped',
+  }),
+
+  // ---- the other seeds' plain-WebSocket clients (docs/compat.md) ---------------------------------------------
+  compatProfiles: custom<CompatProfile[]>('COMPAT_PROFILES', {
+    default: [...COMPAT_PROFILES],
+    expected: `a comma-separated list of ${COMPAT_PROFILES.join(', ')}, or none`,
+    parse: (raw) => {
+      if (raw.trim() === 'none') return [];
+      const list = raw.split(',').map((p) => p.trim());
+      return list.every((p) => (COMPAT_PROFILES as readonly string[]).includes(p))
+        ? [...new Set(list as CompatProfile[])]
+        : undefined;
+    },
+    description:
+      'the seeds whose clients are served, each under /compat/<seed>/ (none: no plain-WebSocket edge)',
+  }),
+  compatBarePaths: oneOf('COMPAT_BARE_PATHS', ['none', ...COMPAT_PROFILES], {
+    default: 'none',
+    description:
+      "the seed whose clients also reach it at the seed's own paths (/ws/chat/…): they clash between seeds, so one at most",
+  }),
+  compatMaxBufferedBytes: int('COMPAT_MAX_BUFFERED_BYTES', {
+    default: 4 * 1024 * 1024,
+    min: 64 * 1024,
+    max: 1024 * 1024 * 1024,
+    description:
+      'a plain-WebSocket client with more than this waiting to be written (it stopped reading) is dropped',
   }),
   corsOrigins: str('CORS_ORIGINS', {
     default: '*',

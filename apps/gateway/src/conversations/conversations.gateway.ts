@@ -79,12 +79,7 @@ export class ConversationsGateway {
   async typing(@ConnectedSocket() socket: Socket, @MessageBody() dto: TypingDto): Promise<TypingAck> {
     const { userId } = socket.data as SocketData;
     if (dto.userId !== userId) throw AppErrors.unauthorized();
-    await this.conversations.typing(userId, dto.conversationId);
-    socket.to(Rooms.conversation(dto.conversationId)).emit(ServerEvent.UserTyping, {
-      conversationId: dto.conversationId,
-      userId,
-      isTyping: dto.isTyping,
-    });
+    await this.conversations.typing(userId, dto.conversationId, dto.isTyping, socket.id);
     return { success: true, conversationId: dto.conversationId };
   }
 

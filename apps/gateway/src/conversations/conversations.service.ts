@@ -140,15 +140,16 @@ export class ConversationsService {
   }
 
   /**
-   * Resolves when the caller may show they are typing in the conversation: a member, and not in a direct
-   * conversation with a user where either blocked the other.
+   * Shows the conversation's room that the caller is (or stopped) typing, but the socket `fromSocketId` it came
+   * from: when the caller is a member, and not in a direct conversation with a user where either blocked the other.
    */
-  async typing(userId: Id, conversationId: Id): Promise<void> {
+  async typing(userId: Id, conversationId: Id, isTyping: boolean, fromSocketId: string): Promise<void> {
     await this.limits.consume('typing', userId);
     const membership = await this.rpc.call('conversations.membership', {
       user_id: userId,
       conversation_id: conversationId,
     });
     if (membership.blocked) throw new AppError(403, ErrorMessages.blocked);
+    this.events.typing(conversationId, userId, isTyping, fromSocketId);
   }
 }

@@ -37,13 +37,15 @@ export class MessagesService {
   /**
    * Stores a message, then broadcasts it: `receive-message` to its room (but `from`, the sending socket, which gets
    * `message-sent`) and `conversation-updated` to its participants. A repeated client_message_id returns the
-   * stored message and broadcasts nothing new.
+   * stored message and broadcasts nothing new. `transport` labels the metric (a plain-WebSocket edge sends with no
+   * `from`: its connection is a member of the room, and gets the message as `receive-message` like the others).
    */
   async send(
     userId: Id,
     conversationId: Id,
     body: MessageBodyDto,
     from?: Socket,
+    transport: 'socket' | 'rest' | 'websocket' = from ? 'socket' : 'rest',
   ): Promise<SendMessageResult> {
     await this.limits.consume('messages', userId);
     const result = await this.batcher.send({
@@ -59,7 +61,7 @@ export class MessagesService {
     });
     from?.emit(ServerEvent.MessageSent, result.message);
     this.events.messageStored(result, from);
-    if (result.created) this.metrics.messagesReceived.inc({ transport: from ? 'socket' : 'rest' });
+    if (result.created) this.metrics.messagesReceived.inc({ transport });
     const { message } = result;
     this.logger.debug(
       { conversationId, seq: message.seq, messageId: message.id, created: result.created },

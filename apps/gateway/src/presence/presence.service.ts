@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common
 import { Rooms, ServerEvent, type Id } from '@parley/contracts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Namespace, Socket } from 'socket.io';
+import { CompatHub } from '../compat/compat-hub.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { INSTANCE_ID } from '../gateway.tokens.js';
 import { RedisService } from '../redis/redis.service.js';
@@ -78,6 +79,7 @@ export class PresenceService implements OnModuleDestroy {
   constructor(
     private readonly redis: RedisService,
     private readonly contacts: ContactsCache,
+    private readonly compat: CompatHub,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(INSTANCE_ID) private readonly instanceId: string,
   ) {
@@ -319,6 +321,7 @@ export class PresenceService implements OnModuleDestroy {
         const userId = (socket.data as { userId?: Id }).userId;
         if (userId) await this.register(socket, userId);
       }
+      for (const conn of this.compat.all()) await this.register(conn as unknown as Socket, conn.data.userId);
     } catch (err) {
       this.logger.warn(`could not re-register sockets after a Redis reconnect: ${(err as Error).message}`);
     }

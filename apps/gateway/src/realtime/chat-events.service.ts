@@ -169,6 +169,14 @@ export class ChatEvents {
       .emit(ServerEvent.MessagesRead, { conversationId, userId, seq });
   }
 
+  /** `user-typing` to the conversation's room, but the socket it came from. */
+  typing(conversationId: Id, userId: Id, isTyping: boolean, fromSocketId: string): void {
+    this.nsp
+      ?.to(Rooms.conversation(conversationId))
+      .except(fromSocketId)
+      .emit(ServerEvent.UserTyping, { conversationId, userId, isTyping });
+  }
+
   private toRoom(message: Message, excluded: Id[], from?: Socket): void {
     this.room(message.conversation_id, excluded, from).emit(ServerEvent.ReceiveMessage, message);
   }

@@ -4,6 +4,7 @@ import { Rooms, type ServerToClientEvents } from '@parley/contracts';
 import { LifecycleService } from '@parley/observability';
 import type { Namespace, Socket } from 'socket.io';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
+import { CompatHub } from '../compat/compat-hub.js';
 import { ChatEvents } from './chat-events.service.js';
 import { ChatSocketGateway } from './chat-socket-gateway.decorator.js';
 import { PresenceService } from '../presence/presence.service.js';
@@ -33,6 +34,7 @@ export class ChatGateway
     private readonly socketAuth: SocketAuth,
     private readonly sessions: SocketSessions,
     private readonly events: ChatEvents,
+    private readonly compat: CompatHub,
     private readonly presence: PresenceService,
     private readonly lifecycle: LifecycleService,
     private readonly metrics: RealtimeMetrics,
@@ -51,6 +53,7 @@ export class ChatGateway
     this.nsp = nsp;
     nsp.use(this.socketAuth.middleware());
     this.events.attach(nsp);
+    this.compat.attach(nsp);
     this.metrics.attach(nsp);
     await this.presence.attach(nsp);
   }

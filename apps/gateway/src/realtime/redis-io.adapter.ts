@@ -10,6 +10,7 @@ import type { Server, ServerOptions, Socket } from 'socket.io';
 import { clientAddress, trustFunction } from '../common/client-address.js';
 import type { GatewayConfig } from '../config/gateway.config.js';
 import { RedisService } from '../redis/redis.service.js';
+import { ConnectionsByAddress } from './connections-by-address.js';
 import { SocketAuth } from './socket-auth.js';
 
 /** The client address of an Engine.IO connection, set on its handshake request (for the per-address count). */
@@ -29,7 +30,7 @@ export class RedisIoAdapter extends IoAdapter {
   private readonly redis: RedisService;
   private readonly lifecycle: LifecycleService;
   private readonly socketAuth: SocketAuth;
-  private readonly connectionsByAddress = new Map<string, number>();
+  private readonly connectionsByAddress: ConnectionsByAddress;
 
   constructor(
     app: INestApplicationContext,
@@ -39,6 +40,7 @@ export class RedisIoAdapter extends IoAdapter {
     this.redis = app.get(RedisService);
     this.lifecycle = app.get(LifecycleService);
     this.socketAuth = app.get(SocketAuth);
+    this.connectionsByAddress = app.get(ConnectionsByAddress);
   }
 
   override createIOServer(port: number, options?: ServerOptions): Server {
@@ -57,7 +59,7 @@ export class RedisIoAdapter extends IoAdapter {
       connectTimeout: 10_000,
       allowRequest: (req: AddressedRequest, callback: (err: string | null, ok: boolean) => void) => {
         const address = clientAddress(req, trust);
-        if ((this.connectionsByAddress.get(address) ?? 0) >= this.config.socketMaxPerAddress) {
+        if (this.connectionsByAddress.full(address)) {
           return callback(ErrorMessages.tooManyConnections, false);
         }
         const refusal = this.socketAuth.checkHandshakeRequest(req);
@@ -86,18 +88,11 @@ export class RedisIoAdapter extends IoAdapter {
   }
 
   private countConnectionsByAddress(server: Server): void {
-    const counts = this.connectionsByAddress;
     server.engine.on(
       'connection',
       (conn: { request: AddressedRequest; once(e: 'close', f: () => void): void }) => {
         const address = conn.request[ADDRESS];
-        if (address === undefined) return;
-        counts.set(address, (counts.get(address) ?? 0) + 1);
-        conn.once('close', () => {
-          const left = (counts.get(address) ?? 1) - 1;
-          if (left > 0) counts.set(address, left);
-          else counts.delete(address);
-        });
+        if (address !== undefined) conn.once('close', this.connectionsByAddress.opened(address));
       },
     );
   }

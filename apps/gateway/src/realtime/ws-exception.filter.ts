@@ -30,7 +30,7 @@ export function answerWithError(
   ack: unknown,
   exception: unknown,
 ): void {
-  const error = errorMessage(exception, pattern);
+  const error = socketErrorMessage(exception, pattern);
   if (typeof ack === 'function') (ack as (r: unknown) => void)({ success: false, error });
   if (pattern === ClientEvent.SendMessage) {
     const cmid = (data as { client_message_id?: unknown } | null)?.client_message_id;
@@ -43,7 +43,11 @@ export function answerWithError(
   }
 }
 
-function errorMessage(exception: unknown, pattern: string): string {
+/**
+ * The contract's string for a failure of event `pattern` (a Socket.IO event name; the plain-WebSocket edges pass
+ * the event theirs stands for).
+ */
+export function socketErrorMessage(exception: unknown, pattern: string): string {
   if (exception instanceof AppError) return exception.message;
   if (exception instanceof HttpException) {
     // The validation pipe's errors: class-validator's messages, joined as the seed documents them.

@@ -1,0 +1,106 @@
+import { ErrorMessages, messageLimits, type Message } from '@parley/contracts';
+import type { ConversationsService } from '../conversations/conversations.service.js';
+import type { MembersService } from '../conversations/members.service.js';
+import type { MessagesService } from '../messages/messages.service.js';
+import { socketErrorMessage } from '../realtime/ws-exception.filter.js';
+import type { CompatConnection } from './compat-connection.js';
+
+/** The application services a seed's socket calls: the same ones the Socket.IO handlers and REST call. */
+export interface CompatServices {
+  messages: MessagesService;
+  conversations: ConversationsService;
+  members: MembersService;
+}
+
+/**
+ * One plain-WebSocket endpoint of a seed, for one connection: `start` once it is open (joins, the history the
+ * seed pushes on connect), `onFrame` for each JSON frame the client sends (in order, one at a time), and `render`
+ * for each /chat event that reaches the connection's rooms.
+ */
+export interface CompatChannel {
+  start(): Promise<void>;
+  onFrame(frame: unknown): Promise<void>;
+  render(event: string, payload: unknown): void;
+  /** The seed's error frame (the connection stays open). */
+  error(message: string): void;
+}
+
+export type ChannelFactory = (
+  conn: CompatConnection,
+  params: string[],
+  services: CompatServices,
+) => CompatChannel;
+
+/** A seed's socket endpoint: its path (after the profile's mount point) and what serves it. */
+export interface CompatRoute {
+  path: RegExp;
+  open: ChannelFactory;
+}
+
+/** The text a seed's frame carries in `field`, or the contract's error for it (as class-validator words them). */
+export function checkText(value: unknown, field: string): { text: string } | { error: string } {
+  if (typeof value !== 'string') return { error: `${field} must be a string` };
+  if (value.length === 0) return { error: ErrorMessages.contentEmpty.replace('content', field) };
+  if (value.length > messageLimits.contentMaxLength) {
+    return {
+      error: `${field} must be shorter than or equal to ${messageLimits.contentMaxLength} characters`,
+    };
+  }
+  if (value.includes('\u0000') || !value.isWellFormed()) {
+    return { error: `${field} must be valid text (no NUL characters or unpaired surrogates)` };
+  }
+  return { text: value };
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** The contract's string for a failure of what the frame stood for (`send-message`, `join-conversation`, …). */
+export function describe(err: unknown, event: string): string {
+  return socketErrorMessage(err, event);
+}
+
+/**
+ * Live messages that reach a connection while it is still sending the history it pushes on connect are held, then
+ * sent after it without the ones the history already had: the connection joins the room first and reads second,
+ * so nothing committed meanwhile is missed, and nothing is sent twice. After that, live messages go out as they
+ * come (two gateways' broadcasts may arrive in either order; none is dropped for it).
+ */
+export class LiveAfterHistory {
+  private held: Message[] | null = [];
+  private historySeq = 0;
+
+  constructor(private readonly deliver: (message: Message) => void) {}
+
+  /** A live message: held until the history went out, dropped when the history had it. */
+  push(message: Message): void {
+    if (this.held) this.held.push(message);
+    else if (message.seq > this.historySeq) this.deliver(message);
+  }
+
+  /** The history went out, up to `lastSeq`: the held messages after it follow. */
+  historySent(lastSeq: number): void {
+    this.historySeq = lastSeq;
+    const held = this.held ?? [];
+    this.held = null;
+    for (const message of held.sort((a, b) => a.seq - b.seq)) {
+      if (message.seq > lastSeq) this.deliver(message);
+    }
+  }
+}
+
+/** Closing an edge's endpoint when the conversation (or user) it names cannot be opened: which close code. */
+export function closeCodeFor(err: unknown): 'forbidden' | 'notFound' | 'unauthorized' | 'unavailable' {
+  const message = describe(err, 'join-conversation');
+  if (message === ErrorMessages.conversationNotFound || message === ErrorMessages.userNotFound)
+    return 'notFound';
+  if (
+    message === ErrorMessages.notParticipantJoin ||
+    message === ErrorMessages.blocked ||
+    message === ErrorMessages.selfConversation
+  )
+    return 'forbidden';
+  if (message === ErrorMessages.unauthorized) return 'unauthorized';
+  return 'unavailable';
+}

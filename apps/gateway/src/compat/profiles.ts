@@ -1,0 +1,53 @@
+import type { CompatRoute } from './channel.js';
+import type { CompatProfile } from './profile-names.js';
+import { Seed002Chat } from './seed002/seed002.chat.js';
+import { Seed002Conversations } from './seed002/seed002.conversations.js';
+import { Seed004Chat } from './seed004/seed004.chat.js';
+
+/** A path segment that is an id: 1 to 16 digits, a safe integer. */
+const ID = '([1-9]\\d{0,15})';
+
+/** Each seed's socket endpoints, as the seed spells them (trailing slash included). */
+export const COMPAT_ROUTES: Record<CompatProfile, CompatRoute[]> = {
+  '002': [
+    { path: new RegExp(`^/ws/chat/${ID}/$`), open: (conn, [id], s) => new Seed002Chat(conn, Number(id), s) },
+    { path: /^\/ws\/conversations\/$/, open: (conn, params, s) => new Seed002Conversations(conn, params, s) },
+  ],
+  '004': [
+    { path: new RegExp(`^/ws/chat/${ID}/$`), open: (conn, [id], s) => new Seed004Chat(conn, Number(id), s) },
+  ],
+};
+
+/** Where a profile's paths are mounted: `/compat/<seed>` + the seed's path; the bare path for COMPAT_BARE_PATHS. */
+export function mountPoint(profile: CompatProfile): string {
+  return `/compat/${profile}`;
+}
+
+export interface MatchedRoute {
+  profile: CompatProfile;
+  route: CompatRoute;
+  params: string[];
+}
+
+/** The endpoint `pathname` names among the enabled profiles, if any. */
+export function matchRoute(
+  pathname: string,
+  enabled: readonly CompatProfile[],
+  bare: CompatProfile | 'none',
+): MatchedRoute | undefined {
+  let profile: CompatProfile | undefined;
+  let rest = pathname;
+  const mounted = /^\/compat\/(\d{3})(\/.*)$/.exec(pathname);
+  if (mounted) {
+    profile = enabled.find((p) => p === mounted[1]);
+    rest = mounted[2]!;
+  } else if (bare !== 'none' && enabled.includes(bare)) {
+    profile = bare;
+  }
+  if (!profile) return undefined;
+  for (const route of COMPAT_ROUTES[profile]) {
+    const match = route.path.exec(rest);
+    if (match) return { profile, route, params: match.slice(1) };
+  }
+  return undefined;
+}

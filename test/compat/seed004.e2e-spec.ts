@@ -11,7 +11,7 @@ import {
   waitFor,
   type Recorder,
 } from '@parley/testing';
-import { ChatClient } from './clients/seed004-client.js';
+import { ChatClient, login, refreshToken } from './clients/seed004-client.js';
 import { browserGlobals, Frames } from './support.js';
 
 // Seed 004's clients (its own vanilla JavaScript ChatClient, transcribed) on 2 gateways + 2 chats services, in
@@ -175,6 +175,66 @@ describe('seed 004: the chat socket keyed by the peer user id', () => {
     expect(got.every((m) => m.sender_id === a.user.id)).toBe(true);
     chat.disconnect();
     bSocket.socket.close();
+  });
+
+  it("follows the seed's Quick Start: login by e-mail, connect with the token, refresh it at /api/auth/token/refresh/", async () => {
+    const email = `Quick.${Date.now()}@Example.com`;
+    const reg = await api<AuthResult>(cluster.gatewayUrl(1), 'POST', '/api/auth/register', {
+      body: { username: `qs${Date.now().toString(36)}`, password: 'correct horse battery', email },
+    });
+    expect(reg.status).toBe(201);
+    const taken = await api(cluster.gatewayUrl(0), 'POST', '/api/auth/register', {
+      body: {
+        username: `qt${Date.now().toString(36)}`,
+        password: 'correct horse battery',
+        email: email.toUpperCase(),
+      },
+    });
+    expect(taken.status).toBe(409);
+    expect(taken.body).toMatchObject({ message: 'E-mail is already registered' });
+    const peer = await registerUser(cluster.gatewayUrl(1), 's4q');
+
+    browserGlobals(cluster.gatewayUrl(0));
+    const tokens = await login(email.toLowerCase(), 'correct horse battery');
+    expect(typeof tokens.access).toBe('string');
+    const me: AuthResult = { user: reg.body.user, tokens };
+    const { chat, received } = await seedClient(me, peer, 0);
+    chat.sendMessage('hi after login');
+    await waitFor('the echo', () => received.some((m) => m.content === 'hi after login'));
+    chat.disconnect();
+
+    browserGlobals(cluster.gatewayUrl(1));
+    const access = await refreshToken(tokens.refresh);
+    expect(typeof access).toBe('string');
+    const again = await seedClient({ ...me, tokens: { access, refresh: '' } }, peer, 1);
+    await waitFor('the previous message', () =>
+      again.received.some((m) => m.isPrevious && m.content === 'hi after login'),
+    );
+    again.chat.disconnect();
+
+    // The seed's errors, in Django REST Framework's shapes.
+    const base = cluster.gatewayUrl(0);
+    const wrong = await api(base, 'POST', '/api/auth/login/', {
+      body: { email, password: 'wrong password!' },
+    });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body).toEqual({ detail: 'No active account found with the given credentials' });
+    const missing = await api(base, 'POST', '/api/auth/login/', { body: { password: 'x' } });
+    expect(missing.status).toBe(400);
+    expect(missing.body).toEqual({ email: ['This field is required.'] });
+    // (Replaying the used refresh token within JWT_REFRESH_REUSE_GRACE_SECONDS gets the current one: two tabs.)
+    const garbage = await api(base, 'POST', '/api/auth/token/refresh/', { body: { refresh: 'not-a-token' } });
+    expect(garbage.status).toBe(401);
+    expect(garbage.body).toEqual({ detail: 'Token is invalid or expired', code: 'token_not_valid' });
+    // Mounted at /compat/004 as well; Parley's own /api/auth/login (no slash) is unchanged.
+    const mounted = await api(base, 'POST', '/compat/004/api/auth/login/', {
+      body: { email, password: 'correct horse battery' },
+    });
+    expect(mounted.status).toBe(200);
+    expect(mounted.body).toMatchObject({
+      user: { id: reg.body.user.id },
+      tokens: { access: expect.any(String) },
+    });
   });
 
   it('counts the seed client in presence: its user comes online and goes offline', async () => {

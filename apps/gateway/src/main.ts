@@ -11,6 +11,7 @@ import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { loadGatewayConfig, type GatewayConfig } from './config/gateway.config.js';
 import { trustFunction } from './common/client-address.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
+import { mountCompatRest } from './compat/compat-rest.js';
 import { StrictValidationPipe } from './common/validation.pipe.js';
 import { GatewayModule } from './gateway.module.js';
 import { buildOpenApiDocument, mountSwagger } from './openapi.js';
@@ -70,6 +71,7 @@ async function createApp(config: GatewayConfig, instanceId: string, opts: { prev
   });
   const origins = config.corsOrigins === '*' ? true : config.corsOrigins.split(',').map((o) => o.trim());
   app.enableCors({ origin: origins });
+  if (!opts.preview) mountCompatRest(app, config);
   // The demo page, the browser SDK and its vendored socket.io-client (see tools/build-web.ts).
   app.useStaticAssets(fileURLToPath(new URL('../../../public', import.meta.url)), {
     index: 'index.html',

@@ -23,6 +23,7 @@ export const Errors = {
   userNotFound: () => new DomainError(ErrorCode.UserNotFound, 404, ErrorMessages.userNotFound),
   selfConversation: () => new DomainError(ErrorCode.SelfConversation, 400, ErrorMessages.selfConversation),
   usernameTaken: () => new DomainError(ErrorCode.UsernameTaken, 409, ErrorMessages.usernameTaken),
+  emailTaken: () => new DomainError(ErrorCode.EmailTaken, 409, ErrorMessages.emailTaken),
   invalidRefreshToken: () =>
     new DomainError(ErrorCode.InvalidRefreshToken, 401, ErrorMessages.invalidRefreshToken),
   invalidCursor: () => new DomainError(ErrorCode.InvalidCursor, 400, ErrorMessages.invalidCursor),

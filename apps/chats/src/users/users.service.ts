@@ -23,13 +23,20 @@ export class UsersService {
   async register(req: RpcRequest<'users.register'>): Promise<RpcResponse<'users.register'>> {
     const passwordHash = await this.passwords.hash(req.password);
     const user = await this.db.transaction(async (tx) => {
-      const [created] = await tx.query<UserRow>({
-        text: `INSERT INTO users (username, username_key, display_name, password_hash)
-               VALUES ($1::text, lower($1::text), $2, $3)
-               ON CONFLICT (username_key) DO NOTHING
-               RETURNING ${USER_COLUMNS}`,
-        values: [req.username, req.display_name ?? req.username, passwordHash],
-      });
+      const [created] = await tx
+        .query<UserRow>({
+          text: `INSERT INTO users (username, username_key, display_name, password_hash, email, email_key)
+                 VALUES ($1::text, lower($1::text), $2, $3, $4::text, lower($4::text))
+                 ON CONFLICT (username_key) DO NOTHING
+                 RETURNING ${USER_COLUMNS}`,
+          values: [req.username, req.display_name ?? req.username, passwordHash, req.email ?? null],
+        })
+        .catch((err: unknown) => {
+          // Only the username's conflict is an arbiter above: a new user with a taken address fails here.
+          if ((err as { constraint?: string }).constraint === 'users_email_key_key')
+            throw Errors.emailTaken();
+          throw err;
+        });
       if (!created) {
         const [mine] = await tx.query<UserRow>({
           text: `SELECT u.id, u.username, u.display_name, u.created_at
@@ -46,11 +53,15 @@ export class UsersService {
     return { user: toUser(user) };
   }
 
-  /** Verifies the password here (hashes never leave the chats service) and starts a session. */
+  /**
+   * Verifies the password here (hashes never leave the chats service) and starts a session. The user is named by
+   * username, or by e-mail address.
+   */
   async login(req: RpcRequest<'users.login'>): Promise<RpcResponse<'users.login'>> {
+    const byEmail = req.username === undefined && req.email !== undefined;
     const [row] = await this.db.query<UserRow & { password_hash: string }>({
-      text: `SELECT ${USER_COLUMNS}, password_hash FROM users WHERE username_key = lower($1)`,
-      values: [req.username],
+      text: `SELECT ${USER_COLUMNS}, password_hash FROM users WHERE ${byEmail ? 'email_key' : 'username_key'} = lower($1)`,
+      values: [byEmail ? req.email : (req.username ?? '')],
     });
     if (!row) {
       await this.passwords.burn(req.password);

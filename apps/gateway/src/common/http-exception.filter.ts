@@ -30,7 +30,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     res.status(status).json(body);
   }
 
-  private toResponse(exception: unknown): { status: number; body: Record<string, unknown> } {
+  /** The status and body an exception is answered with (also used by the plain-HTTP compat routes). */
+  toResponse(exception: unknown): { status: number; body: Record<string, unknown> } {
     if (exception instanceof AppError) return shaped(exception.status, exception.message);
     if (exception instanceof HttpException) {
       const response = exception.getResponse();

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsJWT, IsNotEmpty, IsOptional, IsString, Matches } from 'class-validator';
+import { IsEmail, IsJWT, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { Limits } from '../wire/limits.js';
 import type { AuthResult, AuthTokens, User } from '../wire/models.js';
 import { IsStorableText, TextLength } from './validators.js';
@@ -23,6 +23,17 @@ export class RegisterDto {
   @IsString()
   @IsOptional()
   display_name?: string;
+
+  @ApiPropertyOptional({
+    example: 'alice@example.com',
+    maxLength: Limits.emailMaxLength,
+    description: "Optional, unique without case; never shown to others. Seed 004's clients log in with it",
+  })
+  @IsEmail({}, { message: 'email must be an email' })
+  @MaxLength(Limits.emailMaxLength)
+  @IsString()
+  @IsOptional()
+  email?: string;
 }
 
 export class LoginDto {

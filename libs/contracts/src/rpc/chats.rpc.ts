@@ -138,13 +138,23 @@ export const ChatsRpcRequests = {
       username: Username,
       password: Text(Limits.passwordMaxLength, Limits.passwordMinLength),
       display_name: Nullable(Text(Limits.displayNameMaxLength, 1)),
+      /** Optional, unique without case; seed 004's clients log in with it. */
+      email: Type.Optional(Nullable(Text(Limits.emailMaxLength, 3))),
       session: SessionStart,
     },
     closed,
   ),
-  /** Verifies the password and starts a session; INVALID_CREDENTIALS (401) for an unknown user or a wrong one. */
+  /**
+   * Verifies the password and starts a session; INVALID_CREDENTIALS (401) for an unknown user or a wrong one. The
+   * user is named by `username`, or by `email` (seed 004's login) when that is given instead.
+   */
   'users.login': Type.Object(
-    { username: Text(128, 1), password: Text(1024, 1), session: SessionStart },
+    {
+      username: Type.Optional(Text(128, 1)),
+      email: Type.Optional(Text(Limits.emailMaxLength, 1)),
+      password: Text(1024, 1),
+      session: SessionStart,
+    },
     closed,
   ),
   'users.get': Type.Object({ user_id: Id }, closed),

@@ -9,6 +9,8 @@ export const ErrorMessages = {
   selfConversation: 'Cannot start a conversation with yourself',
   senderMismatch: 'sender_id must be your own user id',
   usernameTaken: 'Username is already taken',
+  /** Registering an e-mail address another user has (409; addresses are compared without case). */
+  emailTaken: 'E-mail is already registered',
   invalidCredentials: 'Invalid username or password',
   invalidRefreshToken: 'Invalid refresh token',
   invalidCursor: 'Invalid cursor',
@@ -64,6 +66,7 @@ export const ErrorCode = {
   NotParticipant: 'NOT_PARTICIPANT',
   SelfConversation: 'SELF_CONVERSATION',
   UsernameTaken: 'USERNAME_TAKEN',
+  EmailTaken: 'EMAIL_TAKEN',
   InvalidRefreshToken: 'INVALID_REFRESH_TOKEN',
   InvalidCursor: 'INVALID_CURSOR',
   ClientMessageIdReused: 'CLIENT_MESSAGE_ID_REUSED',

@@ -6,6 +6,8 @@ export const Limits = {
   passwordMinLength: 8,
   passwordMaxLength: 128,
   displayNameMaxLength: 64,
+  /** RFC 5321's longest address. */
+  emailMaxLength: 254,
   clientMessageIdMaxLength: 64,
   pageSizeDefault: 20,
   pageSizeMax: 100,

@@ -2,6 +2,7 @@ import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, Unique } from
 
 @Entity('users')
 @Unique('users_username_key_key', ['usernameKey'])
+@Unique('users_email_key_key', ['emailKey'])
 export class UserEntity {
   @PrimaryGeneratedColumn({ type: 'bigint', primaryKeyConstraintName: 'users_pkey' })
   id: string;
@@ -15,6 +16,14 @@ export class UserEntity {
 
   @Column({ name: 'display_name', type: 'varchar', length: 64 })
   displayName: string;
+
+  /** Optional; seed 004's clients log in with it. */
+  @Column({ type: 'varchar', length: 254, nullable: true })
+  email: string | null;
+
+  /** `lower(email)`: an address is registered once regardless of case. */
+  @Column({ name: 'email_key', type: 'varchar', length: 254, nullable: true })
+  emailKey: string | null;
 
   @Column({ name: 'password_hash', type: 'varchar', length: 255 })
   passwordHash: string;

@@ -27,6 +27,11 @@ export class UsersController {
     return this.users.get(req);
   }
 
+  @MessagePattern('users.get-many')
+  getMany(@Payload() req: RpcRequest<'users.get-many'>) {
+    return this.users.getMany(req);
+  }
+
   @MessagePattern('users.contacts')
   contacts(@Payload() req: RpcRequest<'users.contacts'>) {
     return this.users.contacts(req);

@@ -81,6 +81,14 @@ export class UsersService {
     return toUser(rows[0]!);
   }
 
+  async getMany(req: RpcRequest<'users.get-many'>): Promise<RpcResponse<'users.get-many'>> {
+    const rows: UserRow[] = await this.db.query({
+      text: `SELECT ${USER_COLUMNS} FROM users WHERE id = ANY($1::bigint[])`,
+      values: [req.user_ids],
+    });
+    return { users: rows.map(toUser) };
+  }
+
   async get(req: RpcRequest<'users.get'>): Promise<User> {
     const rows: UserRow[] = await this.db.query({
       text: `SELECT ${USER_COLUMNS} FROM users WHERE id = $1`,

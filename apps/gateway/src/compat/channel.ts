@@ -1,7 +1,10 @@
 import { ErrorMessages, messageLimits, type Message } from '@parley/contracts';
 import type { ConversationsService } from '../conversations/conversations.service.js';
 import type { MembersService } from '../conversations/members.service.js';
+import { MessageBodyDto } from '@parley/contracts';
+import { StrictValidationPipe } from '../common/validation.pipe.js';
 import type { MessagesService } from '../messages/messages.service.js';
+import type { UsersService } from '../users/users.service.js';
 import { socketErrorMessage } from '../realtime/ws-exception.filter.js';
 import type { CompatConnection } from './compat-connection.js';
 
@@ -10,6 +13,17 @@ export interface CompatServices {
   messages: MessagesService;
   conversations: ConversationsService;
   members: MembersService;
+  users: UsersService;
+}
+
+const validation = new StrictValidationPipe();
+
+/**
+ * A seed's message mapped to Parley's body, checked by the very rules REST and Socket.IO bodies are (their error
+ * strings included): the validation pipe's BadRequestException when it breaks one.
+ */
+export async function validMessageBody(body: Record<string, unknown>): Promise<MessageBodyDto> {
+  return (await validation.transform(body, { type: 'body', metatype: MessageBodyDto })) as MessageBodyDto;
 }
 
 /**

@@ -17,6 +17,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js'
 import { ConversationsService } from '../conversations/conversations.service.js';
 import { MembersService } from '../conversations/members.service.js';
 import { MessagesService } from '../messages/messages.service.js';
+import { UsersService } from '../users/users.service.js';
 import { PresenceService } from '../presence/presence.service.js';
 import { ConnectionsByAddress } from '../realtime/connections-by-address.js';
 import { RealtimeMetrics } from '../realtime/realtime.metrics.js';
@@ -58,10 +59,11 @@ export class CompatServer implements OnApplicationBootstrap, BeforeApplicationSh
     messages: MessagesService,
     conversations: ConversationsService,
     members: MembersService,
+    users: UsersService,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
-    this.services = { messages, conversations, members };
+    this.services = { messages, conversations, members, users };
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: socketFrameMaxBytes(config.messageMaxLength),
@@ -143,10 +145,10 @@ export class CompatServer implements OnApplicationBootstrap, BeforeApplicationSh
       );
     });
     ws.on('message', (raw: RawData, isBinary: boolean) => {
+      // In the queue even when it is not JSON: the client's frames are answered in the order it sent them.
       const frame = isBinary ? undefined : parseJson(raw);
-      if (frame === undefined) return channel.error('Invalid JSON format');
       conn.enqueue(
-        () => channel.onFrame(frame),
+        async () => (frame === undefined ? channel.error('Invalid JSON format') : channel.onFrame(frame)),
         (message) => channel.error(message),
       );
     });

@@ -1,5 +1,6 @@
 import type { CompatRoute } from './channel.js';
 import type { CompatProfile } from './profile-names.js';
+import { Seed000Chat } from './seed000/seed000.chat.js';
 import { Seed002Chat } from './seed002/seed002.chat.js';
 import { Seed002Conversations } from './seed002/seed002.conversations.js';
 import { Seed004Chat } from './seed004/seed004.chat.js';
@@ -9,6 +10,9 @@ const ID = '([1-9]\\d{0,15})';
 
 /** Each seed's socket endpoints, as the seed spells them (trailing slash included). */
 export const COMPAT_ROUTES: Record<CompatProfile, CompatRoute[]> = {
+  '000': [
+    { path: new RegExp(`^/ws/chat/${ID}/$`), open: (conn, [id], s) => new Seed000Chat(conn, Number(id), s) },
+  ],
   '002': [
     { path: new RegExp(`^/ws/chat/${ID}/$`), open: (conn, [id], s) => new Seed002Chat(conn, Number(id), s) },
     { path: /^\/ws\/conversations\/$/, open: (conn, params, s) => new Seed002Conversations(conn, params, s) },

@@ -21,6 +21,13 @@ export class UsersService {
     return this.rpc.call('users.get', { user_id: userId });
   }
 
+  /** Public profiles of up to 100 users at once (one lookup of the caller's budget). */
+  async getMany(callerId: Id, userIds: Id[]): Promise<User[]> {
+    if (userIds.length === 0) return [];
+    await this.limits.consume('lookups', callerId);
+    return (await this.rpc.call('users.get-many', { user_ids: [...new Set(userIds)] })).users;
+  }
+
   async findByUsername(callerId: Id, username: string): Promise<User> {
     await this.limits.consume('lookups', callerId);
     return this.rpc.call('users.find-by-username', { username });

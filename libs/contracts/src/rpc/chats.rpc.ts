@@ -158,6 +158,11 @@ export const ChatsRpcRequests = {
     closed,
   ),
   'users.get': Type.Object({ user_id: Id }, closed),
+  /** The public profiles of up to 100 users (those that exist, in no particular order). */
+  'users.get-many': Type.Object(
+    { user_ids: Type.Array(Id, { minItems: 1, maxItems: Limits.pageSizeMax, uniqueItems: true }) },
+    closed,
+  ),
   'users.find-by-username': Type.Object({ username: Username }, closed),
   /** Everyone who shares a conversation with the user: the audience of their presence. */
   'users.contacts': Type.Object({ user_id: Id }, closed),
@@ -282,6 +287,7 @@ export type HistoryRequest = Static<typeof History>;
 /** Reads: under overload the chats service sheds these first (a shorter queue limit than writes). */
 export const CHATS_READ_PATTERNS: ReadonlySet<ChatsPattern> = new Set<ChatsPattern>([
   'users.get',
+  'users.get-many',
   'users.find-by-username',
   'users.contacts',
   'sessions.ended-since',
@@ -306,6 +312,7 @@ export interface ChatsRpcResponses {
   'users.register': { user: User };
   'users.login': { user: User };
   'users.get': User;
+  'users.get-many': { users: User[] };
   'users.find-by-username': User;
   'users.contacts': { user_ids: Id[] };
   /**

@@ -14,6 +14,8 @@ import { MembersController } from './conversations/members.controller.js';
 import { MembersService } from './conversations/members.service.js';
 import { BlocksController } from './blocks/blocks.controller.js';
 import { BlocksService } from './blocks/blocks.service.js';
+import { MentorsController } from './mentors/mentors.controller.js';
+import { MentorsService } from './mentors/mentors.service.js';
 import { dataSourceOptions, migrateOnce } from './database/data-source.js';
 import { Db } from './database/db.service.js';
 import { HealthController } from './health/health.controller.js';
@@ -63,6 +65,7 @@ export class ChatsModule {
         ConversationsController,
         MembersController,
         BlocksController,
+        MentorsController,
         MessagesController,
       ],
       providers: [
@@ -81,6 +84,7 @@ export class ChatsModule {
         ConversationsService,
         MembersService,
         BlocksService,
+        MentorsService,
         MessagesService,
         MessageChangesService,
       ],

@@ -25,6 +25,9 @@ import { ConversationsService } from './conversations/conversations.service.js';
 import { AsyncApiController } from './docs/asyncapi.controller.js';
 import { INSTANCE_ID } from './gateway.tokens.js';
 import { HealthController } from './health/health.controller.js';
+import { AdminTokenGuard } from './mentors/admin-token.guard.js';
+import { MentorsController } from './mentors/mentors.controller.js';
+import { MentorsService } from './mentors/mentors.service.js';
 import { MessagesController } from './messages/messages.controller.js';
 import { MessagesGateway } from './messages/messages.gateway.js';
 import { MessagesService } from './messages/messages.service.js';
@@ -64,6 +67,7 @@ export class GatewayModule {
         MembersController,
         MessagesController,
         AsyncApiController,
+        MentorsController,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
@@ -113,7 +117,9 @@ export class GatewayModule {
         ConversationUpdates,
         DirectDelivery,
         RealtimeMetrics,
-        // the other seeds' plain-WebSocket clients
+        // the other seeds' plain-WebSocket clients, and seed 001's mentors
+        AdminTokenGuard,
+        MentorsService,
         CompatHub,
         CompatServer,
         ConnectionsByAddress,

@@ -5,7 +5,17 @@ export class ChatService {
   conversationId: string | null;
   ws: import('ws').WebSocket | null;
   initializeConversation(receiverId: string, firstMessage?: string | null): Promise<string>;
-  connectWebSocket(onMessage?: (data: never) => void, onError?: (error: unknown) => void, onClose?: () => void): void;
-  sendMessage(text: string, receiverId: string, attachments?: string[], offerId?: string | null, productId?: string | null): void;
+  connectWebSocket(
+    onMessage?: (data: never) => void,
+    onError?: (error: unknown) => void,
+    onClose?: () => void,
+  ): void;
+  sendMessage(
+    text: string,
+    receiverId: string,
+    attachments?: string[],
+    offerId?: string | null,
+    productId?: string | null,
+  ): void;
   disconnect(): void;
 }

@@ -24,6 +24,7 @@ export const Errors = {
   selfConversation: () => new DomainError(ErrorCode.SelfConversation, 400, ErrorMessages.selfConversation),
   usernameTaken: () => new DomainError(ErrorCode.UsernameTaken, 409, ErrorMessages.usernameTaken),
   emailTaken: () => new DomainError(ErrorCode.EmailTaken, 409, ErrorMessages.emailTaken),
+  mentorRole: () => new DomainError(ErrorCode.Validation, 400, ErrorMessages.mentorRole),
   invalidRefreshToken: () =>
     new DomainError(ErrorCode.InvalidRefreshToken, 401, ErrorMessages.invalidRefreshToken),
   invalidCursor: () => new DomainError(ErrorCode.InvalidCursor, 400, ErrorMessages.invalidCursor),

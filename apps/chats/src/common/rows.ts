@@ -12,6 +12,8 @@ import {
   type ReactionCount,
   type SystemInfo,
   type User,
+  type UserProfile,
+  type UserRole,
 } from '@parley/contracts';
 
 // Row shapes of the raw queries (bigint columns arrive as numbers, see data-source.ts) and their wire forms.
@@ -25,6 +27,13 @@ export interface UserRow {
 
 /** Columns of `users` in the shape of UserRow (never the password hash). */
 export const USER_COLUMNS = 'id, username, display_name, created_at';
+
+/** A user's row with their role (seed 001). */
+export type UserProfileRow = UserRow & { role: string | null };
+
+export function toUserProfile(row: UserProfileRow): UserProfile {
+  return { ...toUser(row), role: row.role as UserRole | null };
+}
 
 export function toUser(row: UserRow): User {
   return {

@@ -12,7 +12,7 @@ const MIGRATIONS = [
   'Sessions1764600000000',
   'Groups1764700000000',
   'MessageLifecycle1764800000000',
-  'UserEmails1764900000000',
+  'UserProfiles1764900000000',
 ];
 
 describe('schema', () => {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { RpcRequest, RpcResponse, User } from '@parley/contracts';
 import { Errors } from '../common/domain.error.js';
-import { toUser, USER_COLUMNS, type UserRow } from '../common/rows.js';
+import { toUser, toUserProfile, USER_COLUMNS, type UserProfileRow, type UserRow } from '../common/rows.js';
 import { CHATS_CONFIG, type ChatsConfig } from '../config/chats.config.js';
 import { Db } from '../database/db.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
@@ -82,11 +82,11 @@ export class UsersService {
   }
 
   async getMany(req: RpcRequest<'users.get-many'>): Promise<RpcResponse<'users.get-many'>> {
-    const rows: UserRow[] = await this.db.query({
-      text: `SELECT ${USER_COLUMNS} FROM users WHERE id = ANY($1::bigint[])`,
+    const rows: UserProfileRow[] = await this.db.query({
+      text: `SELECT ${USER_COLUMNS}, role FROM users WHERE id = ANY($1::bigint[])`,
       values: [req.user_ids],
     });
-    return { users: rows.map(toUser) };
+    return { users: rows.map(toUserProfile) };
   }
 
   async get(req: RpcRequest<'users.get'>): Promise<User> {

@@ -3,6 +3,7 @@ import type { ConversationsService } from '../conversations/conversations.servic
 import type { MembersService } from '../conversations/members.service.js';
 import { MessageBodyDto } from '@parley/contracts';
 import { StrictValidationPipe } from '../common/validation.pipe.js';
+import type { MentorsService } from '../mentors/mentors.service.js';
 import type { MessagesService } from '../messages/messages.service.js';
 import type { UsersService } from '../users/users.service.js';
 import { socketErrorMessage } from '../realtime/ws-exception.filter.js';
@@ -14,6 +15,7 @@ export interface CompatServices {
   conversations: ConversationsService;
   members: MembersService;
   users: UsersService;
+  mentors: MentorsService;
 }
 
 const validation = new StrictValidationPipe();

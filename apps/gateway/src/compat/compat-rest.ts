@@ -4,11 +4,13 @@ import type { GatewayConfig } from '../config/gateway.config.js';
 import type { CompatProfile } from './profile-names.js';
 import { mountPoint } from './profiles.js';
 import { seed000Rest } from './seed000/seed000.rest.js';
+import { seed001Rest } from './seed001/seed001.rest.js';
 import { seed004Rest } from './seed004/seed004.rest.js';
 
 /** The seeds' REST routes (Django-style paths, trailing slash included), where a seed has any. */
 const COMPAT_REST: Partial<Record<CompatProfile, (app: INestApplication) => express.Router>> = {
   '000': seed000Rest,
+  '001': seed001Rest,
   '004': seed004Rest,
 };
 

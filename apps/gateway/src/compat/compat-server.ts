@@ -16,6 +16,7 @@ import { clientAddress, trustFunction } from '../common/client-address.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { ConversationsService } from '../conversations/conversations.service.js';
 import { MembersService } from '../conversations/members.service.js';
+import { MentorsService } from '../mentors/mentors.service.js';
 import { MessagesService } from '../messages/messages.service.js';
 import { UsersService } from '../users/users.service.js';
 import { PresenceService } from '../presence/presence.service.js';
@@ -26,7 +27,7 @@ import { SocketSessions } from '../realtime/socket-sessions.js';
 import type { CompatServices } from './channel.js';
 import { CloseCode, CompatConnection } from './compat-connection.js';
 import { CompatHub } from './compat-hub.js';
-import { matchRoute, type MatchedRoute } from './profiles.js';
+import { COOKIE_PROFILES, matchRoute, SESSION_COOKIE, type MatchedRoute } from './profiles.js';
 
 /** How often every plain-WebSocket client is pinged; one that has not answered the previous ping is cut. */
 const PING_INTERVAL_MS = 25_000;
@@ -60,10 +61,11 @@ export class CompatServer implements OnApplicationBootstrap, BeforeApplicationSh
     conversations: ConversationsService,
     members: MembersService,
     users: UsersService,
+    mentors: MentorsService,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
-    this.services = { messages, conversations, members, users };
+    this.services = { messages, conversations, members, users, mentors };
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: socketFrameMaxBytes(config.messageMaxLength),
@@ -107,7 +109,9 @@ export class CompatServer implements OnApplicationBootstrap, BeforeApplicationSh
     const address = clientAddress(req, trustFunction(this.config.trustProxy));
     if (this.addresses.full(address)) return refuse(socket, 429, ErrorMessages.tooManyConnections);
     const token =
-      url.searchParams.get('token') ?? /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+      url.searchParams.get('token') ??
+      /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ??
+      (COOKIE_PROFILES.has(route.profile) ? this.cookieToken(req) : undefined);
     const claims = token ? this.socketAuth.verify(token) : undefined;
     if (!claims) {
       this.metrics.connections.inc({ outcome: 'unauthorized' });
@@ -118,6 +122,31 @@ export class CompatServer implements OnApplicationBootstrap, BeforeApplicationSh
     if (Number.isFinite(claims.expiresAt)) data.expiresAt = claims.expiresAt;
     const release = this.addresses.opened(address);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, route, data, release));
+  }
+
+  /**
+   * Seed 001's session cookie (`sessionid`, holding an access token: docs/compat.md), from a page of an allowed
+   * origin only: a cookie rides along with any page's WebSocket, so another site's page must not get the user's
+   * socket (cross-site WebSocket hijacking). Allowed: the gateway's own origin, and CORS_ORIGINS unless it is `*`.
+   */
+  private cookieToken(req: IncomingMessage): string | undefined {
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      let host: string;
+      try {
+        host = new URL(origin).host;
+      } catch {
+        return undefined;
+      }
+      const listed =
+        this.config.corsOrigins !== '*' &&
+        this.config.corsOrigins.split(',').some((o) => o.trim() === origin);
+      if (host !== req.headers.host && !listed) return undefined;
+    }
+    const cookie = (req.headers.cookie ?? '')
+      .split(';')
+      .find((c) => c.trim().startsWith(`${SESSION_COOKIE}=`));
+    return cookie ? decodeURIComponent(cookie.trim().slice(SESSION_COOKIE.length + 1)) : undefined;
   }
 
   private open(ws: WebSocket, route: MatchedRoute, data: SocketData, release: () => void): void {

@@ -1,6 +1,7 @@
 import type { CompatRoute } from './channel.js';
 import type { CompatProfile } from './profile-names.js';
 import { Seed000Chat } from './seed000/seed000.chat.js';
+import { Seed001Chat } from './seed001/seed001.chat.js';
 import { Seed002Chat } from './seed002/seed002.chat.js';
 import { Seed002Conversations } from './seed002/seed002.conversations.js';
 import { Seed004Chat } from './seed004/seed004.chat.js';
@@ -13,6 +14,16 @@ export const COMPAT_ROUTES: Record<CompatProfile, CompatRoute[]> = {
   '000': [
     { path: new RegExp(`^/ws/chat/${ID}/$`), open: (conn, [id], s) => new Seed000Chat(conn, Number(id), s) },
   ],
+  '001': [
+    {
+      path: /^\/ws\/chat\/my-conversation\/$/,
+      open: (conn, _p, s) => new Seed001Chat(conn, { mine: true }, s),
+    },
+    {
+      path: new RegExp(`^/ws/chat/conversations/${ID}/$`),
+      open: (conn, [id], s) => new Seed001Chat(conn, { mine: false, conversationId: Number(id) }, s),
+    },
+  ],
   '002': [
     { path: new RegExp(`^/ws/chat/${ID}/$`), open: (conn, [id], s) => new Seed002Chat(conn, Number(id), s) },
     { path: /^\/ws\/conversations\/$/, open: (conn, params, s) => new Seed002Conversations(conn, params, s) },
@@ -21,6 +32,10 @@ export const COMPAT_ROUTES: Record<CompatProfile, CompatRoute[]> = {
     { path: new RegExp(`^/ws/chat/${ID}/$`), open: (conn, [id], s) => new Seed004Chat(conn, Number(id), s) },
   ],
 };
+
+/** Profiles whose sockets also authenticate with the session cookie (seed 001's Django session, docs/compat.md). */
+export const COOKIE_PROFILES: ReadonlySet<CompatProfile> = new Set(['001']);
+export const SESSION_COOKIE = 'sessionid';
 
 /** Where a profile's paths are mounted: `/compat/<seed>` + the seed's path; the bare path for COMPAT_BARE_PATHS. */
 export function mountPoint(profile: CompatProfile): string {

@@ -252,6 +252,10 @@ export const gatewayConfigSchema = {
   }),
 
   // ---- the other seeds' plain-WebSocket clients (docs/compat.md) ---------------------------------------------
+  adminToken: optionalStr('ADMIN_TOKEN', {
+    description:
+      'the bearer token of the admin API (/api/admin: roles and mentor assignments, seed 001); unset: the admin API refuses everyone',
+  }),
   compatProfiles: custom<CompatProfile[]>('COMPAT_PROFILES', {
     default: [...COMPAT_PROFILES],
     expected: `a comma-separated list of ${COMPAT_PROFILES.join(', ')}, or none`,
@@ -308,8 +312,11 @@ function tokenProblems(config: GatewayConfig): string[] {
 
 /** With NODE_ENV=production, the development conveniences that would let anyone in refuse to boot. */
 function productionProblems(config: GatewayConfig): string[] {
-  if (config.nodeEnv !== 'production') return [];
   const problems: string[] = [];
+  if (config.adminToken !== undefined && Buffer.byteLength(config.adminToken) < PRODUCTION_SECRET_MIN_BYTES) {
+    problems.push(`ADMIN_TOKEN must be at least ${PRODUCTION_SECRET_MIN_BYTES} bytes`);
+  }
+  if (config.nodeEnv !== 'production') return problems;
   if (config.authMode === 'insecure-user-id') {
     problems.push('AUTH_MODE=insecure-user-id is refused with NODE_ENV=production: anyone could be anyone');
   }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Id, User } from '@parley/contracts';
+import type { Id, User, UserProfile } from '@parley/contracts';
 import { RateLimits } from '../common/rate-limits.service.js';
 import { PresenceService } from '../presence/presence.service.js';
 import { ChatsRpcClient } from '../rpc/chats-rpc.client.js';
@@ -21,8 +21,8 @@ export class UsersService {
     return this.rpc.call('users.get', { user_id: userId });
   }
 
-  /** Public profiles of up to 100 users at once (one lookup of the caller's budget). */
-  async getMany(callerId: Id, userIds: Id[]): Promise<User[]> {
+  /** Public profiles (with their role) of up to 100 users at once (one lookup of the caller's budget). */
+  async getMany(callerId: Id, userIds: Id[]): Promise<UserProfile[]> {
     if (userIds.length === 0) return [];
     await this.limits.consume('lookups', callerId);
     return (await this.rpc.call('users.get-many', { user_ids: [...new Set(userIds)] })).users;

@@ -9,6 +9,7 @@ import type {
   MessagePage,
   UnreadSummary,
   User,
+  UserProfile,
 } from '../wire/models.js';
 import { Limits } from '../wire/limits.js';
 import type { RpcErrorBody } from '../wire/errors.js';
@@ -36,6 +37,11 @@ const Username = Type.String({
   pattern: Limits.usernamePattern.source,
 });
 const Limit = Type.Integer({ minimum: 1, maximum: Limits.pageSizeMax + 1 });
+const UserRoleSchema = Type.Union([
+  Type.Literal('STUDENT'),
+  Type.Literal('TEACHER'),
+  Type.Literal('TRAINER'),
+]);
 const MessageTypeSchema = Type.Union([Type.Literal('text'), Type.Literal('image'), Type.Literal('file')]);
 // The schemas name exactly the wire's message and attachment types.
 type SameTypes<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
@@ -250,6 +256,12 @@ export const ChatsRpcRequests = {
   'users.block': Type.Object({ user_id: Id, target_id: Id }, closed),
   'users.unblock': Type.Object({ user_id: Id, target_id: Id }, closed),
   'users.blocks': Type.Object({ user_id: Id }, closed),
+  /** Seed 001 (the admin API): a user's role, or none. */
+  'users.set-role': Type.Object({ user_id: Id, role: Nullable(UserRoleSchema) }, closed),
+  /** Seed 001 (the admin API): `mentor_id` (a TEACHER or TRAINER) becomes the student's mentor, or none (null). */
+  'mentors.assign': Type.Object({ student_id: Id, mentor_id: Nullable(Id) }, closed),
+  /** The mentor assigned to the student, if any. */
+  'mentors.of': Type.Object({ student_id: Id }, closed),
   'conversations.list': Type.Object({ user_id: Id, cursor: Nullable(Text(200, 1)), limit: Limit }, closed),
   'conversations.get': Type.Object({ user_id: Id, conversation_id: Id }, closed),
   /**
@@ -288,6 +300,7 @@ export type HistoryRequest = Static<typeof History>;
 export const CHATS_READ_PATTERNS: ReadonlySet<ChatsPattern> = new Set<ChatsPattern>([
   'users.get',
   'users.get-many',
+  'mentors.of',
   'users.find-by-username',
   'users.contacts',
   'sessions.ended-since',
@@ -312,7 +325,10 @@ export interface ChatsRpcResponses {
   'users.register': { user: User };
   'users.login': { user: User };
   'users.get': User;
-  'users.get-many': { users: User[] };
+  'users.get-many': { users: UserProfile[] };
+  'users.set-role': UserProfile;
+  'mentors.assign': { student_id: Id; mentor_id: Id | null };
+  'mentors.of': { mentor_id: Id | null };
   'users.find-by-username': User;
   'users.contacts': { user_ids: Id[] };
   /**

@@ -11,6 +11,12 @@ export const ErrorMessages = {
   usernameTaken: 'Username is already taken',
   /** Registering an e-mail address another user has (409; addresses are compared without case). */
   emailTaken: 'E-mail is already registered',
+  /** Assigning a mentor who is not a TEACHER or TRAINER (400). */
+  mentorRole: 'A mentor must be a TEACHER or TRAINER',
+  /** Seed 001's my-conversation for a student without a mentor (the socket is closed with 4404). */
+  noMentor: 'No mentor assigned',
+  /** The admin API without ADMIN_TOKEN configured, or with another token (403). */
+  adminOnly: 'Admin token required',
   invalidCredentials: 'Invalid username or password',
   invalidRefreshToken: 'Invalid refresh token',
   invalidCursor: 'Invalid cursor',

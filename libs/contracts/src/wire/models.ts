@@ -13,6 +13,15 @@ export type MessageType = (typeof MESSAGE_TYPES)[number] | 'system';
 export const CONVERSATION_TYPES = ['direct', 'group'] as const;
 export type ConversationType = (typeof CONVERSATION_TYPES)[number];
 
+/** Seed 001's roles of a user (none by default): students are assigned a mentor, a TEACHER or TRAINER. */
+export const USER_ROLES = ['STUDENT', 'TEACHER', 'TRAINER'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+/** A public profile with the user's role (seed 001's `sender_profile`). */
+export interface UserProfile extends User {
+  role: UserRole | null;
+}
+
 export const MEMBER_ROLES = ['owner', 'admin', 'member'] as const;
 export type MemberRole = (typeof MEMBER_ROLES)[number];
 

@@ -1,5 +1,6 @@
 import { ConversationEntity } from './conversation.entity.js';
 import { MembershipEventEntity } from './membership-event.entity.js';
+import { MentorAssignmentEntity } from './mentor-assignment.entity.js';
 import { MessageReactionEntity } from './message-reaction.entity.js';
 import { MessageEntity } from './message.entity.js';
 import { ParticipantEntity } from './participant.entity.js';
@@ -10,6 +11,7 @@ import { UserEntity } from './user.entity.js';
 export {
   ConversationEntity,
   MembershipEventEntity,
+  MentorAssignmentEntity,
   MessageEntity,
   MessageReactionEntity,
   ParticipantEntity,
@@ -26,4 +28,5 @@ export const entities = [
   MembershipEventEntity,
   UserBlockEntity,
   MessageReactionEntity,
+  MentorAssignmentEntity,
 ];

@@ -25,6 +25,10 @@ export class UserEntity {
   @Column({ name: 'email_key', type: 'varchar', length: 254, nullable: true })
   emailKey: string | null;
 
+  /** Seed 001's STUDENT, TEACHER or TRAINER; none by default. */
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  role: string | null;
+
   @Column({ name: 'password_hash', type: 'varchar', length: 255 })
   passwordHash: string;
 

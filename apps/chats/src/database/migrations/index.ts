@@ -3,7 +3,7 @@ import { SendMessagesFunction1763740000000 } from './1763740000000-send-messages
 import { Sessions1764600000000 } from './1764600000000-sessions.js';
 import { Groups1764700000000 } from './1764700000000-groups.js';
 import { MessageLifecycle1764800000000 } from './1764800000000-message-lifecycle.js';
-import { UserEmails1764900000000 } from './1764900000000-user-emails.js';
+import { UserProfiles1764900000000 } from './1764900000000-user-profiles.js';
 
 /** Every migration, oldest first. Add new ones at the end. */
 export const migrations = [
@@ -12,5 +12,5 @@ export const migrations = [
   Sessions1764600000000,
   Groups1764700000000,
   MessageLifecycle1764800000000,
-  UserEmails1764900000000,
+  UserProfiles1764900000000,
 ];

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   api,
   Cluster,
+  PrivateNginx,
   connectRecorded,
   conversationBetween,
   registerUser,
@@ -236,6 +237,41 @@ describe('seed 004: the chat socket keyed by the peer user id', () => {
       tokens: { access: expect.any(String) },
     });
   });
+
+  it.skipIf(!PrivateNginx.available())(
+    "through the project's nginx (deploy/nginx/nginx.conf): both gateways behind it, the token kept out of its log",
+    async () => {
+      const nginx = await new PrivateNginx().start(cluster.gateways.map((g) => g.url));
+      try {
+        const [a, b] = await Promise.all([registerUser(nginx.url, 's4n'), registerUser(nginx.url, 's4o')]);
+        browserGlobals(nginx.url);
+        const chats = [
+          new ChatClient(b.user.id, a.tokens.access, a.user.id),
+          new ChatClient(a.user.id, b.tokens.access, b.user.id),
+        ];
+        const received: SeedMessage[][] = [[], []];
+        chats.forEach((c, i) => c.onMessage((m: SeedMessage) => received[i]!.push(m)));
+        for (const c of chats) c.connect();
+        await waitFor('both through nginx', () => chats.every((c) => c.isConnected));
+        chats[0]!.sendMessage('via nginx');
+        await waitFor('the message on both sides', () =>
+          received.every((r) => r.some((m) => m.content === 'via nginx')),
+        );
+        // The mounted path too.
+        const mounted = new Frames(
+          `${nginx.url.replace(/^http/, 'ws')}/compat/004/ws/chat/${b.user.id}/?token=${a.tokens.access}`,
+        );
+        await mounted.wait('the previous message', (f) => f.content === 'via nginx');
+        mounted.close();
+        for (const c of chats) c.disconnect();
+        // A WebSocket's line is written when it closes.
+        await waitFor('the access log lines', () => nginx.accessLog().includes('/ws/chat/'));
+        expect(nginx.accessLog()).not.toContain(a.tokens.access);
+      } finally {
+        await nginx.stop();
+      }
+    },
+  );
 
   it('counts the seed client in presence: its user comes online and goes offline', async () => {
     const [a, b] = await Promise.all([

@@ -634,7 +634,7 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
       expect(Number(annotations[`nginx.ingress.kubernetes.io/${key}`]), key).toBeGreaterThan(heartbeatS);
     }
     const paths = ingress[0]!.spec?.rules?.flatMap((r) => r.http?.paths.map((p) => p.path) ?? []);
-    expect(paths).toEqual(expect.arrayContaining(['/api', '/socket.io']));
+    expect(paths).toEqual(expect.arrayContaining(['/api', '/socket.io', '/ws', '/compat']));
   });
 
   const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;

@@ -57,6 +57,7 @@ export function pairUsers(
   convs: { a: number; b: number; conversationId: number }[],
   urls: [string, string],
   secret: string,
+  transport: BenchUser['transport'] = 'socket.io',
 ): BenchUser[] {
   return convs.flatMap((c) =>
     ([c.a, c.b] as const).map((id, i) => ({
@@ -65,6 +66,8 @@ export function pairUsers(
       conversationId: c.conversationId,
       url: urls[i]!,
       sends: true,
+      transport,
+      peerId: i === 0 ? c.b : c.a,
     })),
   );
 }

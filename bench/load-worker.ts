@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { io, type Socket } from 'socket.io-client';
 import { ServerEvent, type Conversation, type Message } from '@parley/contracts/wire';
 import { GroupRun } from './group-load.js';
+import { Seed004Socket } from './seed004-socket.js';
 import type { BenchUser, FromWorker, ToWorker, WorkerResult } from './protocol.js';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -103,7 +104,15 @@ async function connectAll(
 }
 
 function connectOne(user: BenchUser, join: boolean, reconnection: boolean): Promise<Client | undefined> {
-  const socket = io(`${user.url}/chat`, {
+  const socket =
+    user.transport === 'seed004'
+      ? (new Seed004Socket(user.url, user.id, user.peerId!, user.token) as unknown as Socket)
+      : socketIo(user, reconnection);
+  return track(user, socket, join, reconnection);
+}
+
+function socketIo(user: BenchUser, reconnection: boolean): Socket {
+  return io(`${user.url}/chat`, {
     auth: { token: user.token, userId: user.id },
     // The seed-003 design (bench/seed003) reads the user from the query, as the seed's client does.
     query: { userId: String(user.id) },
@@ -114,6 +123,14 @@ function connectOne(user: BenchUser, join: boolean, reconnection: boolean): Prom
     randomizationFactor: 0.5,
     forceNew: true,
   });
+}
+
+function track(
+  user: BenchUser,
+  socket: Socket,
+  join: boolean,
+  reconnection: boolean,
+): Promise<Client | undefined> {
   const client: Client = { user, socket, joined: false, lastFrom: new Map(), seen: new Set(), n: 0 };
   if (user.groupSize === undefined) {
     socket.on(ServerEvent.ReceiveMessage, (msg: { content: string }) => onReceive(client, msg));

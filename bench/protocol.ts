@@ -8,6 +8,10 @@ export interface BenchUser {
   url: string;
   /** Whether this user sends during rate runs (receivers always listen). */
   sends: boolean;
+  /** How the user's client speaks: Socket.IO (default), or seed 004's plain WebSocket (bench/seed004-socket.ts). */
+  transport?: 'socket.io' | 'seed004';
+  /** The other member of a 1:1 pair (the seed 004 socket is keyed by it). */
+  peerId?: number;
   /** Set when the conversation is a group: its members, the user included (the group scenario's users). */
   groupSize?: number;
 }

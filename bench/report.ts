@@ -133,7 +133,7 @@ function summary(r: BenchResults): string[] {
 /** The per-hop CPU budget of one message: µs per message by kind of process, at the summary's rate. */
 function hopBudget(r: BenchResults): string[] {
   const rate = r.config.tableRate;
-  const columns = ['parley', 'parley-1x1', 'seed003', 'seed003-1x1', 'baseline']
+  const columns = ['parley', 'parley-ws', 'parley-1x1', 'seed003', 'seed003-1x1', 'baseline']
     .map((name) => ({ name, step: r.systems[name]?.steps.find((s) => s.offered === rate) }))
     .filter((x): x is { name: string; step: RateStep } => x.step !== undefined);
   if (columns.length === 0) return [];

@@ -76,6 +76,15 @@ export const SYSTEMS: SystemDef[] = [
     start: (d) => startParley(d),
   },
   {
+    name: 'parley-ws',
+    label:
+      "Parley 2 + 2 with every client on seed 004's plain WebSocket (/compat/004): the compatibility path",
+    gateways: 2,
+    chats: 2,
+    color: '#7570b3',
+    start: (d) => startParley({ ...d, transport: 'seed004' }),
+  },
+  {
     name: 'parley-1x1',
     label: 'Parley, 1 gateway + 1 chats service',
     gateways: 1,
@@ -133,6 +142,8 @@ export async function startParley(opts: {
   gateways: number;
   chats: number;
   gatewayPort?: number;
+  /** How its users' clients connect (Socket.IO unless said). */
+  transport?: BenchUser['transport'];
 }): Promise<RunningSystem & { cluster: Cluster }> {
   const cluster = await Cluster.start({ gateways: 0, chats: opts.chats, env: BENCH_ENV });
   for (let i = 0; i < opts.gateways; i++)
@@ -146,7 +157,7 @@ export async function startParley(opts: {
     pids,
     database: cluster.db.name,
     async users(n: number, tag: string) {
-      return pairUsers(await createPairs(cluster.db, n, tag), urls, TEST_JWT_SECRET);
+      return pairUsers(await createPairs(cluster.db, n, tag), urls, TEST_JWT_SECRET, opts.transport);
     },
     stop: () => cluster.stop(),
   };

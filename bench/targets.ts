@@ -95,6 +95,37 @@ export function targets(r: BenchResults): TargetRow[] {
     );
   else rows.push(missing(cpuTarget));
 
+  // Issue 16: the other seeds' clients cost at most 1.2× Socket.IO's per message (same Parley, same load, seed 004's
+  // plain WebSocket instead of socket.io-client), at every rate both measured.
+  const compat = sys['parley-ws'];
+  const compatTarget =
+    "seed 004's plain-WebSocket path: machine CPU per message ≤ 1.2× the Socket.IO path's (2 + 2)";
+  const compared = (compat?.steps ?? [])
+    .map((w) => ({ w, s: at('parley', w.offered) }))
+    .filter((x): x is { w: RateStep; s: RateStep } => x.s !== undefined);
+  if (compared.length > 0) {
+    const ratios = compared.map(({ w, s }) => ({
+      offered: w.offered,
+      ratio: w.median.cpu.machineMsPerMessage / s.median.cpu.machineMsPerMessage,
+      ws: w.median.cpu.machineMsPerMessage,
+      sio: s.median.cpu.machineMsPerMessage,
+    }));
+    const worst = ratios.reduce((a, b) => (b.ratio > a.ratio ? b : a));
+    rows.push(
+      atMost(
+        compatTarget,
+        ratios
+          .map(
+            (x) =>
+              `${rate(x.offered)}: ${x.ws.toFixed(2)} vs ${x.sio.toFixed(2)} ms (${x.ratio.toFixed(2)}×)`,
+          )
+          .join('; '),
+        worst.ratio,
+        1.2,
+      ),
+    );
+  } else rows.push(missing(compatTarget));
+
   // Max sustained rates.
   const max = (name: string) => {
     const s = sys[name];

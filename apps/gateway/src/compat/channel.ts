@@ -7,7 +7,7 @@ import type { MentorsService } from '../mentors/mentors.service.js';
 import type { MessagesService } from '../messages/messages.service.js';
 import type { UsersService } from '../users/users.service.js';
 import { socketErrorMessage } from '../realtime/ws-exception.filter.js';
-import type { CompatConnection } from './compat-connection.js';
+import { CloseCode, type CompatConnection } from './compat-connection.js';
 
 /** The application services a seed's socket calls: the same ones the Socket.IO handlers and REST call. */
 export interface CompatServices {
@@ -104,6 +104,24 @@ export class LiveAfterHistory {
       if (message.seq > lastSeq) this.deliver(message);
     }
   }
+}
+
+/**
+ * A channel's start failed on what it names (no such user or conversation, not a member, blocked): the seed's
+ * error frame, then the close code for it. A failure of the service itself (busy, unavailable) is thrown on, for
+ * the server to retry the start or close with its own code.
+ */
+export function refuseStart(
+  conn: CompatConnection,
+  channel: CompatChannel,
+  err: unknown,
+  message?: string,
+): void {
+  const kind = closeCodeFor(err);
+  if (kind === 'unavailable') throw err;
+  const text = message ?? describe(err, 'join-conversation');
+  channel.error(text);
+  conn.close(CloseCode[kind], text);
 }
 
 /** Closing an edge's endpoint when the conversation (or user) it names cannot be opened: which close code. */

@@ -9,8 +9,9 @@ import type { CompatHub, RoomMember } from './compat-hub.js';
 export const CloseCode = {
   /** The gateway is draining (1012 Service Restart): reconnect, the load balancer picks another instance. */
   restart: 1012,
-  /** The client stopped reading; reconnect and catch up. */
+  /** The client stopped reading, or the service stayed busy while the connection started: reconnect later. */
   slowConsumer: 1013,
+  tryAgainLater: 1013,
   /** The token expired, the session ended, or the token was refused after the upgrade. */
   unauthorized: 4401,
   /** Not a member of the conversation, or blocked. */

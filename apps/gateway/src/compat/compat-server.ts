@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Inject,
   Injectable,
@@ -8,7 +9,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { ErrorMessages, Rooms, socketFrameMaxBytes } from '@parley/contracts';
+import { ClientEvent, ErrorMessages, Rooms, socketFrameMaxBytes } from '@parley/contracts';
 import { LifecycleService, METRICS_REGISTRY } from '@parley/observability';
 import { Gauge, type Registry } from 'prom-client';
 import WebSocket, { WebSocketServer, type RawData } from 'ws';
@@ -24,10 +25,14 @@ import { ConnectionsByAddress } from '../realtime/connections-by-address.js';
 import { RealtimeMetrics } from '../realtime/realtime.metrics.js';
 import { SocketAuth, type SocketData } from '../realtime/socket-auth.js';
 import { SocketSessions } from '../realtime/socket-sessions.js';
-import type { CompatServices } from './channel.js';
+import { describe, type CompatChannel, type CompatServices } from './channel.js';
 import { CloseCode, CompatConnection } from './compat-connection.js';
 import { CompatHub } from './compat-hub.js';
 import { COOKIE_PROFILES, matchRoute, SESSION_COOKIE, type MatchedRoute } from './profiles.js';
+
+/** Attempts at setting a connection's channel up while the chats service sheds reads, and the first pause. */
+const START_ATTEMPTS = 5;
+const START_RETRY_MS = 200;
 
 /** How often every plain-WebSocket client is pinged; one that has not answered the previous ping is cut. */
 const PING_INTERVAL_MS = 25_000;
@@ -181,28 +186,44 @@ export class CompatServer implements OnApplicationBootstrap, BeforeApplicationSh
         (message) => channel.error(message),
       );
     });
+    // First in the connection's queue: the client's frames wait for its conversation to be set up.
     conn.enqueue(
       () =>
-        registered
-          .then(
-            () => (conn.connected ? channel.start() : undefined),
-            (err: unknown) => {
-              this.logger.warn(
-                { userId: conn.userId, err: (err as Error).message },
-                'compat connection refused',
-              );
-              conn.close(CloseCode.unavailable, ErrorMessages.serviceBusy);
-            },
-          )
-          .catch((err: unknown) => {
-            this.logger.warn(
-              { userId: conn.userId, err: (err as Error).message },
-              'compat channel did not start',
-            );
-            conn.close(CloseCode.unavailable, ErrorMessages.serviceBusy);
-          }),
+        registered.then(
+          () => this.start(conn, channel),
+          () => undefined,
+        ), // refused: closed already
       () => undefined,
     );
+  }
+
+  /**
+   * Sets the channel up (its joins and the history its seed pushes on connect). Those are reads the chats service
+   * sheds first under load ("Service busy"): a plain-WebSocket client has no request to retry, so the gateway tries
+   * again itself, a few times with a growing, jittered pause, before it closes with 1013 (Try Again Later). Any other
+   * failure closes with 1011. Every step of a start may run again (joins and reads; creating a direct conversation
+   * returns the existing one).
+   */
+  private async start(conn: CompatConnection, channel: CompatChannel): Promise<void> {
+    for (let attempt = 1; conn.connected; attempt++) {
+      try {
+        return await channel.start();
+      } catch (err) {
+        const busy = describe(err, ClientEvent.JoinConversation) === ErrorMessages.serviceBusy;
+        if (busy && attempt < START_ATTEMPTS) {
+          await sleep(START_RETRY_MS * 2 ** (attempt - 1) * (0.5 + Math.random()));
+          continue;
+        }
+        this.logger.warn(
+          { userId: conn.userId, err: (err as Error).message, attempt },
+          'compat channel did not start',
+        );
+        return conn.close(
+          busy ? CloseCode.tryAgainLater : CloseCode.unavailable,
+          describe(err, ClientEvent.JoinConversation),
+        );
+      }
+    }
   }
 
   /**

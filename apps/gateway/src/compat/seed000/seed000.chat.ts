@@ -1,13 +1,13 @@
 import { ClientEvent, ErrorMessages, Rooms, ServerEvent, type Id, type Message } from '@parley/contracts';
 import {
-  closeCodeFor,
+  refuseStart,
   describe,
   isRecord,
   validMessageBody,
   type CompatChannel,
   type CompatServices,
 } from '../channel.js';
-import { CloseCode, type CompatConnection } from '../compat-connection.js';
+import type { CompatConnection } from '../compat-connection.js';
 import { parseSeedId, seed000Body, seed000Message } from './seed000.render.js';
 
 /**
@@ -28,9 +28,7 @@ export class Seed000Chat implements CompatChannel {
     try {
       await this.services.conversations.join(this.conn.userId, this.conversationId);
     } catch (err) {
-      const message = describe(err, ClientEvent.JoinConversation);
-      this.error(message);
-      return this.conn.close(CloseCode[closeCodeFor(err)], message);
+      return refuseStart(this.conn, this, err);
     }
     this.conn.join(Rooms.conversation(this.conversationId));
   }

@@ -9,7 +9,7 @@ import {
 } from '@parley/contracts';
 import {
   checkText,
-  closeCodeFor,
+  refuseStart,
   describe,
   isRecord,
   type CompatChannel,
@@ -54,10 +54,7 @@ export class Seed001Chat implements CompatChannel {
       }
       await this.services.conversations.join(me, conversationId);
     } catch (err) {
-      const message = describe(err, ClientEvent.JoinConversation);
-      this.error(message);
-      const code = message === ErrorMessages.noMentor ? CloseCode.notFound : CloseCode[closeCodeFor(err)];
-      return this.conn.close(code, message);
+      return refuseStart(this.conn, this, err);
     }
     this.conn.join(Rooms.conversation(conversationId));
     const members = await this.services.members.list(me, conversationId, null, 2);

@@ -1,14 +1,14 @@
 import { ClientEvent, Limits, Rooms, ServerEvent, type Id, type Message } from '@parley/contracts';
 import {
   checkText,
-  closeCodeFor,
+  refuseStart,
   describe,
   isRecord,
   LiveAfterHistory,
   type CompatChannel,
   type CompatServices,
 } from '../channel.js';
-import { CloseCode, type CompatConnection } from '../compat-connection.js';
+import type { CompatConnection } from '../compat-connection.js';
 import { seed002Message } from './seed002.render.js';
 
 /**
@@ -34,9 +34,7 @@ export class Seed002Chat implements CompatChannel {
     try {
       await this.services.conversations.join(me, this.conversationId);
     } catch (err) {
-      const message = describe(err, ClientEvent.JoinConversation);
-      this.error(message);
-      return this.conn.close(CloseCode[closeCodeFor(err)], message);
+      return refuseStart(this.conn, this, err);
     }
     this.conn.join(Rooms.conversation(this.conversationId));
     const [page, members] = await Promise.all([

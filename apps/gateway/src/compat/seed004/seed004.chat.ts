@@ -1,14 +1,14 @@
 import { ClientEvent, Rooms, ServerEvent, type Id, type Message } from '@parley/contracts';
 import {
   checkText,
-  closeCodeFor,
+  refuseStart,
   describe,
   isRecord,
   LiveAfterHistory,
   type CompatChannel,
   type CompatServices,
 } from '../channel.js';
-import { CloseCode, type CompatConnection } from '../compat-connection.js';
+import type { CompatConnection } from '../compat-connection.js';
 
 /**
  * Seed 004's chat socket, `/ws/chat/<peer_user_id>/`: the direct conversation with that user (created on first
@@ -35,8 +35,7 @@ export class Seed004Chat implements CompatChannel {
       } = await this.services.conversations.createDirect(me, this.peerId));
       await this.services.conversations.join(me, conversationId);
     } catch (err) {
-      this.error(describe(err, ClientEvent.JoinConversation));
-      return this.conn.close(CloseCode[closeCodeFor(err)], describe(err, ClientEvent.JoinConversation));
+      return refuseStart(this.conn, this, err);
     }
     this.conversationId = conversationId;
     this.conn.join(Rooms.conversation(conversationId));

@@ -71,6 +71,10 @@ function spellings(path: string): string[] {
   ];
 }
 
+/** The admin API (seed 001's roles and mentors) takes this deployment token, never a user's. */
+const ADMIN_TOKEN = 'routes-test-admin-token-0123456789abcdef';
+const isAdmin = (path: string) => path.startsWith('/api/admin/');
+
 let cluster: Cluster;
 let gw: string;
 let alice: AuthResult;
@@ -83,7 +87,7 @@ let toDelete: Message;
 let toReact: Message;
 
 beforeAll(async () => {
-  cluster = await Cluster.start({ gateways: 1, chats: 1 });
+  cluster = await Cluster.start({ gateways: 1, chats: 1, gatewayEnv: { ADMIN_TOKEN } });
   gw = cluster.gatewayUrl(0);
   alice = await registerUser(gw, 'rtA');
   [bob, carol, dave] = await Promise.all(['rtB', 'rtC', 'rtD'].map((p) => registerUser(gw, p)));
@@ -101,6 +105,15 @@ beforeAll(async () => {
         body: { message_type: 'text', content },
       })
     ).body;
+  // Bob can be alice's mentor (the admin API's mentor route, tried below).
+  expect(
+    (
+      await api(gw, 'PUT', `/api/admin/users/${bob!.user.id}/role`, {
+        token: ADMIN_TOKEN,
+        body: { role: 'TRAINER' },
+      })
+    ).status,
+  ).toBe(200);
   toEdit = await send(group.id, 'to edit');
   toDelete = await send(conversation.id, 'to delete');
   toReact = await send(conversation.id, 'to react to');
@@ -119,6 +132,7 @@ function concrete(route: Route): { path: string; body?: unknown } {
   // (a tombstone takes no reactions). A repeated edit, deletion or reaction changes nothing and still answers 200.
   const message = route.path.includes('/reactions/') ? toReact : route.method === 'PATCH' ? toEdit : toDelete;
   const path = route.path
+    .replace('/api/admin/users/{id}', `/api/admin/users/${alice.user.id}`)
     .replace('/api/users/{id}/block', `/api/users/${dave!.user.id}/block`)
     .replace('/api/users/{id}', `/api/users/${alice.user.id}`)
     .replace('{id}', String(groupRoute ? group.id : conversation.id))
@@ -138,6 +152,8 @@ function concrete(route: Route): { path: string; body?: unknown } {
     [`PATCH /api/chats/conversations/${group.id}/members/${bob!.user.id}`]: { role: 'admin' },
     [`PUT /api/chats/conversations/${conversation.id}/mute`]: {},
     [`PATCH /api/chats/conversations/${group.id}/messages/${toEdit.id}`]: { content: 'spelled, edited' },
+    [`PUT /api/admin/users/${alice.user.id}/role`]: { role: 'STUDENT' },
+    [`PUT /api/admin/users/${alice.user.id}/mentor`]: { mentor_id: bob!.user.id },
   };
   const body = bodies[`${route.method} ${path}`];
   if (body === undefined && route.method === 'GET' && path === '/api/users') {
@@ -171,7 +187,16 @@ describe('every route fails closed', () => {
       const login = await api<AuthResult>(gw, 'POST', '/api/auth/login', {
         body: { username: alice.user.username, password: 'correct horse battery' },
       });
-      const withToken = await api(gw, route.method, path, { token: login.body.tokens.access, body });
+      const token = isAdmin(path) ? ADMIN_TOKEN : login.body.tokens.access;
+      const withToken = await api(gw, route.method, path, { token, body });
+      if (isAdmin(path)) {
+        // A user's token is no admin token.
+        const asUser = await api(gw, route.method, path, { token: login.body.tokens.access, body });
+        expect({ route: `${route.method} ${path}`, status: asUser.status }).toEqual({
+          route: `${route.method} ${path}`,
+          status: 403,
+        });
+      }
       expect({ route: `${route.method} ${path}`, status: withToken.status < 300 }).toEqual({
         route: `${route.method} ${path}`,
         status: true,

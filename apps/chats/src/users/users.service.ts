@@ -58,11 +58,17 @@ export class UsersService {
    * username, or by e-mail address.
    */
   async login(req: RpcRequest<'users.login'>): Promise<RpcResponse<'users.login'>> {
-    const byEmail = req.username === undefined && req.email !== undefined;
-    const [row] = await this.db.query<UserRow & { password_hash: string }>({
-      text: `SELECT ${USER_COLUMNS}, password_hash FROM users WHERE ${byEmail ? 'email_key' : 'username_key'} = lower($1)`,
-      values: [byEmail ? req.email : (req.username ?? '')],
-    });
+    type Row = UserRow & { password_hash: string };
+    const [row] =
+      req.username === undefined && req.email !== undefined
+        ? await this.db.query<Row>({
+            text: `SELECT ${USER_COLUMNS}, password_hash FROM users WHERE email_key = lower($1)`,
+            values: [req.email],
+          })
+        : await this.db.query<Row>({
+            text: `SELECT ${USER_COLUMNS}, password_hash FROM users WHERE username_key = lower($1)`,
+            values: [req.username ?? ''],
+          });
     if (!row) {
       await this.passwords.burn(req.password);
       throw Errors.invalidCredentials();

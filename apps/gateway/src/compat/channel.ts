@@ -127,7 +127,11 @@ export function refuseStart(
 /** Closing an edge's endpoint when the conversation (or user) it names cannot be opened: which close code. */
 export function closeCodeFor(err: unknown): 'forbidden' | 'notFound' | 'unauthorized' | 'unavailable' {
   const message = describe(err, 'join-conversation');
-  if (message === ErrorMessages.conversationNotFound || message === ErrorMessages.userNotFound)
+  if (
+    message === ErrorMessages.conversationNotFound ||
+    message === ErrorMessages.userNotFound ||
+    message === ErrorMessages.noMentor
+  )
     return 'notFound';
   if (
     message === ErrorMessages.notParticipantJoin ||

@@ -51,6 +51,7 @@ export class CompatServer implements OnApplicationBootstrap, BeforeApplicationSh
   private readonly wss: WebSocketServer;
   private readonly services: CompatServices;
   private readonly alive = new WeakSet<WebSocket>();
+  private readonly trust: ReturnType<typeof trustFunction>;
   private pinger?: NodeJS.Timeout;
 
   constructor(
@@ -71,6 +72,7 @@ export class CompatServer implements OnApplicationBootstrap, BeforeApplicationSh
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
     this.services = { messages, conversations, members, users, mentors };
+    this.trust = trustFunction(config.trustProxy);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: socketFrameMaxBytes(config.messageMaxLength),
@@ -100,6 +102,7 @@ export class CompatServer implements OnApplicationBootstrap, BeforeApplicationSh
 
   /** A drain: every connection is closed with 1012, so its client reconnects (to an instance that stays). */
   async beforeApplicationShutdown(): Promise<void> {
+    this.lifecycle.startDraining(); // new upgrades are refused from now on (idempotent: ChatGateway does it too)
     clearInterval(this.pinger);
     for (const conn of [...this.hub.all()]) {
       (conn as CompatConnection).close(CloseCode.restart, 'server restarting');
@@ -110,8 +113,9 @@ export class CompatServer implements OnApplicationBootstrap, BeforeApplicationSh
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = matchRoute(url.pathname, this.config.compatProfiles, this.config.compatBarePaths);
     if (!route) return; // Socket.IO's, or nobody's (Engine.IO closes those)
+    socket.on('error', () => socket.destroy()); // a client gone mid-handshake
     if (this.lifecycle.draining) return refuse(socket, 503, 'This instance is shutting down');
-    const address = clientAddress(req, trustFunction(this.config.trustProxy));
+    const address = clientAddress(req, this.trust);
     if (this.addresses.full(address)) return refuse(socket, 429, ErrorMessages.tooManyConnections);
     const token =
       url.searchParams.get('token') ??
@@ -125,8 +129,10 @@ export class CompatServer implements OnApplicationBootstrap, BeforeApplicationSh
     const data: SocketData = { userId: claims.userId };
     if (claims.sessionId !== undefined) data.sessionId = claims.sessionId;
     if (Number.isFinite(claims.expiresAt)) data.expiresAt = claims.expiresAt;
-    const release = this.addresses.opened(address);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, route, data, release));
+    // Counted once open (a handshake ws aborts never opens, and is never counted).
+    this.wss.handleUpgrade(req, socket, head, (ws) =>
+      this.open(ws, route, data, this.addresses.opened(address)),
+    );
   }
 
   /**
@@ -186,15 +192,14 @@ export class CompatServer implements OnApplicationBootstrap, BeforeApplicationSh
         (message) => channel.error(message),
       );
     });
-    // First in the connection's queue: the client's frames wait for its conversation to be set up.
-    conn.enqueue(
-      () =>
-        registered.then(
-          () => this.start(conn, channel),
-          () => undefined,
-        ), // refused: closed already
-      () => undefined,
-    );
+    // First in the connection's queue: the client's frames wait for its conversation to be set up. (A refused
+    // registration closed the connection already.)
+    const start = () =>
+      registered.then(
+        () => this.start(conn, channel),
+        () => undefined,
+      );
+    conn.enqueue(start, () => undefined);
   }
 
   /**

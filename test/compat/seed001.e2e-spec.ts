@@ -287,5 +287,10 @@ describe('seed 001: my-conversation and conversations/<id>, with roles and mento
     expect(removed.body).toEqual({ student_id: a.user.id, mentor_id: null });
     const cleared = await admin('PUT', `/api/admin/users/${b.user.id}/role`, { role: null });
     expect(cleared.body).toMatchObject({ id: b.user.id, role: null });
+    // The cookie endpoint sets nothing without a valid access token.
+    for (const token of ['', `${a.tokens.access}x`]) {
+      const res = await api(cluster.gatewayUrl(1), 'POST', '/api/v1/chat/session/', { token });
+      expect(res.status).toBe(401);
+    }
   });
 });

@@ -1,16 +1,7 @@
-import type { AuthResult, Message } from '@parley/contracts';
+import type { Message } from '@parley/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  Cluster,
-  connectRecorded,
-  conversationBetween,
-  registerUser,
-  request,
-  sleep,
-  waitFor,
-  type Recorder,
-} from '@parley/testing';
-import { Frames } from './support.js';
+import { Cluster, conversationBetween, registerUser, sleep, waitFor, type Recorder } from '@parley/testing';
+import { Frames, joinedSocketIo } from './support.js';
 
 // Plain-WebSocket clients keep Parley's guarantees when a chats service dies: seed 004 and seed 002 clients on one
 // gateway, each chatting with a Socket.IO client on the other, send while `kill -9` takes one of the two chats
@@ -38,16 +29,6 @@ interface Pair {
   conversationId: number;
 }
 
-async function peerSocket(user: AuthResult, conversationId: number): Promise<Recorder> {
-  const rec = await connectRecorded(cluster.gatewayUrl(1), { token: user.tokens.access });
-  const ack = await request<{ success: boolean }>(rec.socket, 'join-conversation', {
-    conversationId,
-    userId: user.user.id,
-  });
-  expect(ack.success).toBe(true);
-  return rec;
-}
-
 async function seed004Pair(): Promise<Pair> {
   const [a, b] = await Promise.all([
     registerUser(cluster.gatewayUrl(0), 'f4a'),
@@ -63,7 +44,7 @@ async function seed004Pair(): Promise<Pair> {
     ws,
     send: (text) => ws.send({ message: text }),
     echoed: () => ws.where((f) => f.sender_id === a.user.id).map((f) => f.message as string),
-    peer: await peerSocket(b, conversation.id),
+    peer: await joinedSocketIo(cluster.gatewayUrl(1), b, conversation),
     conversationId: conversation.id,
   };
 }
@@ -88,7 +69,7 @@ async function seed002Pair(): Promise<Pair> {
         .map((f) => f.message as { content: string; sender_id: number })
         .filter((m) => m.sender_id === a.user.id)
         .map((m) => m.content),
-    peer: await peerSocket(b, conversation.id),
+    peer: await joinedSocketIo(cluster.gatewayUrl(1), b, conversation),
     conversationId: conversation.id,
   };
 }

@@ -1,17 +1,8 @@
-import type { AuthResult, Conversation, Message } from '@parley/contracts';
+import type { AuthResult, Message } from '@parley/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  Cluster,
-  connectRecorded,
-  conversationBetween,
-  registerUser,
-  request,
-  sleep,
-  waitFor,
-  type Recorder,
-} from '@parley/testing';
+import { Cluster, conversationBetween, registerUser, request, sleep, waitFor } from '@parley/testing';
 import { ChatManager, setBaseUrl } from './clients/seed002-client.js';
-import { browserGlobals, Frames } from './support.js';
+import { browserGlobals, Frames, joinedSocketIo, sendSocketIo } from './support.js';
 
 // Seed 002's clients (its own ChatManager, transcribed, with the base URL changed to the gateway's /compat/002
 // mount) on 2 gateways + 2 chats services, with seed 003's Socket.IO clients on the other gateway.
@@ -66,30 +57,6 @@ function wsUrl(gateway: number, path: string): string {
   return `${cluster.gatewayUrl(gateway).replace(/^http/, 'ws')}/compat/002${path}`;
 }
 
-async function socketIoUser(
-  user: AuthResult,
-  conversation: Conversation,
-  gateway: number,
-): Promise<Recorder> {
-  const rec = await connectRecorded(cluster.gatewayUrl(gateway), { token: user.tokens.access });
-  const ack = await request<{ success: boolean }>(rec.socket, 'join-conversation', {
-    conversationId: conversation.id,
-    userId: user.user.id,
-  });
-  expect(ack.success).toBe(true);
-  return rec;
-}
-
-async function sendSocketIo(rec: Recorder, user: AuthResult, conversation: Conversation, content: string) {
-  const ack = await request<{ success: boolean }>(rec.socket, 'send-message', {
-    sender_id: user.user.id,
-    conversation_id: conversation.id,
-    message_type: 'text',
-    content,
-  });
-  expect(ack.success).toBe(true);
-}
-
 describe('seed 002: the chat socket and the conversation-list socket', () => {
   it('serves the seed ChatManager: lists, recent messages, chat messages both ways once and in order, new_customer_message', async () => {
     const [agent, customer] = await Promise.all([
@@ -97,7 +64,7 @@ describe('seed 002: the chat socket and the conversation-list socket', () => {
       registerUser(cluster.gatewayUrl(1), 's2b'),
     ]);
     const conversation = await conversationBetween(cluster.gatewayUrl(1), customer, agent);
-    const customerSocket = await socketIoUser(customer, conversation, 1);
+    const customerSocket = await joinedSocketIo(cluster.gatewayUrl(1), customer, conversation);
     await sendSocketIo(customerSocket, customer, conversation, 'hello, I need help');
 
     const chat = manager(agent, 0);
@@ -179,7 +146,7 @@ describe('seed 002: the chat socket and the conversation-list socket', () => {
       registerUser(cluster.gatewayUrl(1), 's2d'),
     ]);
     const conversation = await conversationBetween(cluster.gatewayUrl(1), customer, agent);
-    const customerSocket = await socketIoUser(customer, conversation, 1);
+    const customerSocket = await joinedSocketIo(cluster.gatewayUrl(1), customer, conversation);
     await sendSocketIo(customerSocket, customer, conversation, 'are you there?');
     const ws = new Frames(wsUrl(0, `/ws/chat/${conversation.id}/?token=${agent.tokens.access}`));
     await ws.wait('recent_messages', (f) => f.type === 'recent_messages');
@@ -273,7 +240,7 @@ describe('seed 002: the chat socket and the conversation-list socket', () => {
     const url = `${leaving.url.replace(/^http/, 'ws')}/compat/002/ws/chat/${conversation.id}/?token=${agent.tokens.access}`;
     const ws = new Frames(url);
     await ws.wait('recent_messages', (f) => f.type === 'recent_messages');
-    const customerSocket = await socketIoUser(customer, conversation, 1);
+    const customerSocket = await joinedSocketIo(cluster.gatewayUrl(1), customer, conversation);
     await sendSocketIo(customerSocket, customer, conversation, 'before the drain');
     await ws.wait('the first message', (f) => f.type === 'chat_message');
     const stopped = leaving.stop('SIGTERM');

@@ -4,16 +4,13 @@ import {
   api,
   Cluster,
   PrivateNginx,
-  connectRecorded,
   conversationBetween,
   registerUser,
-  request,
   sleep,
   waitFor,
-  type Recorder,
 } from '@parley/testing';
 import { ChatClient, login, refreshToken } from './clients/seed004-client.js';
-import { browserGlobals, Frames } from './support.js';
+import { browserGlobals, Frames, joinedSocketIo, sendSocketIo } from './support.js';
 
 // Seed 004's clients (its own vanilla JavaScript ChatClient, transcribed) on 2 gateways + 2 chats services, in
 // conversations with seed 003's Socket.IO clients on the other gateway. The bare paths (/ws/chat/<id>/) are
@@ -66,30 +63,6 @@ function wsUrl(gateway: number, path: string): string {
   return cluster.gatewayUrl(gateway).replace(/^http/, 'ws') + path;
 }
 
-async function socketIoUser(
-  user: AuthResult,
-  conversation: Conversation,
-  gateway: number,
-): Promise<Recorder> {
-  const rec = await connectRecorded(cluster.gatewayUrl(gateway), { token: user.tokens.access });
-  const ack = await request<{ success: boolean }>(rec.socket, 'join-conversation', {
-    conversationId: conversation.id,
-    userId: user.user.id,
-  });
-  expect(ack.success).toBe(true);
-  return rec;
-}
-
-async function sendSocketIo(rec: Recorder, user: AuthResult, conversation: Conversation, content: string) {
-  const ack = await request<{ success: boolean }>(rec.socket, 'send-message', {
-    sender_id: user.user.id,
-    conversation_id: conversation.id,
-    message_type: 'text',
-    content,
-  });
-  expect(ack.success).toBe(true);
-}
-
 describe('seed 004: the chat socket keyed by the peer user id', () => {
   it('pushes the previous messages on connect in the seed shape, with is_read from the receiver read mark', async () => {
     const [a, b] = await Promise.all([
@@ -97,7 +70,7 @@ describe('seed 004: the chat socket keyed by the peer user id', () => {
       registerUser(cluster.gatewayUrl(1), 's4b'),
     ]);
     const conversation = await conversationBetween(cluster.gatewayUrl(1), b, a);
-    const bSocket = await socketIoUser(b, conversation, 1);
+    const bSocket = await joinedSocketIo(cluster.gatewayUrl(1), b, conversation);
     for (const text of ['one', 'two', 'three']) await sendSocketIo(bSocket, b, conversation, text);
     // a has read up to the second one.
     const read = await api(
@@ -143,7 +116,7 @@ describe('seed 004: the chat socket keyed by the peer user id', () => {
     });
     const conversation = list[0]!;
     expect([conversation.sender_id, conversation.receiver_id].sort()).toEqual([a.user.id, b.user.id].sort());
-    const bSocket = await socketIoUser(b, conversation, 1);
+    const bSocket = await joinedSocketIo(cluster.gatewayUrl(1), b, conversation);
 
     const n = 20;
     for (let i = 0; i < n; i++) {
@@ -279,7 +252,7 @@ describe('seed 004: the chat socket keyed by the peer user id', () => {
       registerUser(cluster.gatewayUrl(1), 's4f'),
     ]);
     const conversation = await conversationBetween(cluster.gatewayUrl(1), b, a);
-    const bSocket = await socketIoUser(b, conversation, 1);
+    const bSocket = await joinedSocketIo(cluster.gatewayUrl(1), b, conversation);
     const { chat } = await seedClient(a, b, 0);
     await bSocket.wait<{ userId: number }>('user:online');
     expect(bSocket.of<{ userId: number }>('user:online').map((e) => e.userId)).toContain(a.user.id);

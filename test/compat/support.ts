@@ -1,5 +1,7 @@
+import type { AuthResult } from '@parley/contracts';
+import { expect } from 'vitest';
 import WebSocket from 'ws';
-import { waitFor } from '@parley/testing';
+import { connectRecorded, request, waitFor, type Recorder } from '@parley/testing';
 
 /** What a browser gives the seeds' example code: `window.location` (of the page's origin) and `WebSocket`. */
 export function browserGlobals(baseUrl: string): void {
@@ -63,4 +65,35 @@ export class Frames {
   close(): void {
     this.ws.close();
   }
+}
+
+/** A seed 003 Socket.IO client of `user` on `baseUrl`, joined to `conversation`: the other side of a mixed chat. */
+export async function joinedSocketIo(
+  baseUrl: string,
+  user: AuthResult,
+  conversation: { id: number },
+): Promise<Recorder> {
+  const rec = await connectRecorded(baseUrl, { token: user.tokens.access });
+  const ack = await request<{ success: boolean }>(rec.socket, 'join-conversation', {
+    conversationId: conversation.id,
+    userId: user.user.id,
+  });
+  expect(ack.success).toBe(true);
+  return rec;
+}
+
+/** A text message sent through a Socket.IO client, acknowledged. */
+export async function sendSocketIo(
+  rec: Recorder,
+  user: AuthResult,
+  conversation: { id: number },
+  content: string,
+): Promise<void> {
+  const ack = await request<{ success: boolean }>(rec.socket, 'send-message', {
+    sender_id: user.user.id,
+    conversation_id: conversation.id,
+    message_type: 'text',
+    content,
+  });
+  expect(ack.success).toBe(true);
 }

@@ -1,7 +1,6 @@
-import { ErrorMessages, messageLimits, type Message } from '@parley/contracts';
+import { ClientEvent, ErrorMessages, MessageBodyDto, messageLimits, type Message } from '@parley/contracts';
 import type { ConversationsService } from '../conversations/conversations.service.js';
 import type { MembersService } from '../conversations/members.service.js';
-import { MessageBodyDto } from '@parley/contracts';
 import { StrictValidationPipe } from '../common/validation.pipe.js';
 import type { MentorsService } from '../mentors/mentors.service.js';
 import type { MessagesService } from '../messages/messages.service.js';
@@ -21,6 +20,25 @@ export interface CompatServices {
 const validation = new StrictValidationPipe();
 
 /**
+ * Sends a message of the connection's user. No sending socket is named: the connection is a member of the
+ * conversation's room and gets its own message back as `receive-message`, the seeds' echo. A refusal is the
+ * channel's error frame.
+ */
+export async function sendFrom(
+  conn: CompatConnection,
+  channel: CompatChannel,
+  services: CompatServices,
+  conversationId: number,
+  body: MessageBodyDto,
+): Promise<void> {
+  try {
+    await services.messages.send(conn.userId, conversationId, body, undefined, 'websocket');
+  } catch (err) {
+    channel.error(describe(err, ClientEvent.SendMessage));
+  }
+}
+
+/**
  * A seed's message mapped to Parley's body, checked by the very rules REST and Socket.IO bodies are (their error
  * strings included): the validation pipe's BadRequestException when it breaks one.
  */
@@ -36,6 +54,7 @@ export async function validMessageBody(body: Record<string, unknown>): Promise<M
 export interface CompatChannel {
   start(): Promise<void>;
   onFrame(frame: unknown): Promise<void>;
+  /** An event of the connection's rooms (`error` goes to `error`). */
   render(event: string, payload: unknown): void;
   /** The seed's error frame (the connection stays open). */
   error(message: string): void;

@@ -9,7 +9,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { ClientEvent, ErrorMessages, Rooms, socketFrameMaxBytes } from '@parley/contracts';
+import { ClientEvent, ErrorMessages, Rooms, ServerEvent, socketFrameMaxBytes } from '@parley/contracts';
 import { LifecycleService, METRICS_REGISTRY } from '@parley/observability';
 import { Gauge, type Registry } from 'prom-client';
 import WebSocket, { WebSocketServer, type RawData } from 'ws';
@@ -166,7 +166,12 @@ export class CompatServer implements OnApplicationBootstrap, BeforeApplicationSh
       maxBufferedBytes: this.config.compatMaxBufferedBytes,
     });
     const channel = route.route.open(conn, route.params, this.services);
-    conn.render((event, payload) => channel.render(event, payload));
+    // A session's end or a token's expiry (`error` from SocketSessions) is every seed's error frame.
+    conn.render((event, payload) =>
+      event === ServerEvent.Error
+        ? channel.error((payload as { message: string }).message)
+        : channel.render(event, payload),
+    );
     this.alive.add(ws);
     ws.on('pong', () => this.alive.add(ws));
     ws.on('error', () => ws.terminate());

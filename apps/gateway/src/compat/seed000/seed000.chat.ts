@@ -1,11 +1,12 @@
 import { ClientEvent, ErrorMessages, Rooms, ServerEvent, type Id, type Message } from '@parley/contracts';
 import {
-  refuseStart,
-  describe,
-  isRecord,
-  validMessageBody,
   type CompatChannel,
   type CompatServices,
+  describe,
+  isRecord,
+  refuseStart,
+  sendFrom,
+  validMessageBody,
 } from '../channel.js';
 import type { CompatConnection } from '../compat-connection.js';
 import { parseSeedId, seed000Body, seed000Message } from './seed000.render.js';
@@ -42,17 +43,10 @@ export class Seed000Chat implements CompatChannel {
     }
     const mapped = seed000Body(frame);
     if ('error' in mapped) return this.error(mapped.error);
-    try {
-      const body = await validMessageBody({
-        message_type: 'text',
-        content: mapped.content,
-        attachments: mapped.attachments,
-        ...(mapped.metadata && { metadata: mapped.metadata }),
-      });
-      await this.services.messages.send(me, this.conversationId, body, undefined, 'websocket');
-    } catch (err) {
+    const body = await validMessageBody(mapped.body).catch((err: unknown) => {
       this.error(describe(err, ClientEvent.SendMessage));
-    }
+    });
+    if (body) await sendFrom(this.conn, this, this.services, this.conversationId, body);
   }
 
   render(event: string, payload: unknown): void {
@@ -60,8 +54,6 @@ export class Seed000Chat implements CompatChannel {
       const message = payload as Message;
       if (message.conversation_id !== this.conversationId || message.message_type === 'system') return;
       this.conn.send({ type: 'chat_message', message: seed000Message(message, this.conn.userId) });
-    } else if (event === ServerEvent.Error) {
-      this.error((payload as { message: string }).message);
     }
   }
 

@@ -53,13 +53,12 @@ export function parseSeedId(value: unknown): Id | undefined {
 
 /**
  * The seed's message fields as Parley's message body: `text`, `attachments` (URLs, each a file attachment) and
- * `productId` / `offerId` (kept as metadata), or the error to answer with.
+ * `productId` / `offerId` (kept as metadata), or the error to answer with. The body still goes through Parley's
+ * validation (`validMessageBody`).
  */
 export function seed000Body(
   body: Record<string, unknown>,
-):
-  | { content: string; attachments: { type: 'file'; url: string }[]; metadata: Record<string, string> | null }
-  | { error: string } {
+): { body: Record<string, unknown> } | { error: string } {
   const text = body.text ?? '';
   if (typeof text !== 'string') return { error: 'text must be a string' };
   const urls = body.attachments ?? [];
@@ -74,8 +73,11 @@ export function seed000Body(
     metadata[key] = String(value);
   }
   return {
-    content: text,
-    attachments: (urls as string[]).map((url) => ({ type: 'file' as const, url })),
-    metadata: Object.keys(metadata).length > 0 ? metadata : null,
+    body: {
+      message_type: 'text',
+      content: text,
+      attachments: (urls as string[]).map((url) => ({ type: 'file', url })),
+      ...(Object.keys(metadata).length > 0 && { metadata }),
+    },
   };
 }

@@ -65,12 +65,7 @@ export function seed000Rest(app: INestApplicationContext): express.Router {
     const mapped = seed000Body(body);
     if ('error' in mapped) return void res.status(400).json({ success: false, error: mapped.error });
     (async () => {
-      const dto = await validMessageBody({
-        message_type: 'text',
-        content: mapped.content,
-        attachments: mapped.attachments,
-        ...(mapped.metadata && { metadata: mapped.metadata }),
-      });
+      const dto = await validMessageBody(mapped.body);
       const { conversation } = await conversations.createDirect(me, receiverId);
       const { message } = await messages.send(me, conversation.id, dto);
       const shown = seed000Message(message, me);

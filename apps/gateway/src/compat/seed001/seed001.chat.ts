@@ -9,11 +9,12 @@ import {
 } from '@parley/contracts';
 import {
   checkText,
-  refuseStart,
-  describe,
-  isRecord,
   type CompatChannel,
   type CompatServices,
+  describe,
+  isRecord,
+  refuseStart,
+  sendFrom,
 } from '../channel.js';
 import { CloseCode, type CompatConnection } from '../compat-connection.js';
 
@@ -87,17 +88,10 @@ export class Seed001Chat implements CompatChannel {
     }
     const checked = checkText(text, 'message');
     if ('error' in checked) return this.error(checked.error);
-    try {
-      await this.services.messages.send(
-        this.conn.userId,
-        this.conversationId,
-        { message_type: 'text', content: checked.text },
-        undefined,
-        'websocket',
-      );
-    } catch (err) {
-      this.error(describe(err, ClientEvent.SendMessage));
-    }
+    await sendFrom(this.conn, this, this.services, this.conversationId, {
+      message_type: 'text',
+      content: checked.text,
+    });
   }
 
   render(event: string, payload: unknown): void {
@@ -105,8 +99,6 @@ export class Seed001Chat implements CompatChannel {
       const message = payload as Message;
       if (message.conversation_id !== this.conversationId || message.message_type === 'system') return;
       this.conn.send({ type: 'new_message', message: this.message(message) });
-    } else if (event === ServerEvent.Error) {
-      this.error((payload as { message: string }).message);
     }
   }
 

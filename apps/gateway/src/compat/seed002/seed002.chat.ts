@@ -1,12 +1,13 @@
 import { ClientEvent, Limits, Rooms, ServerEvent, type Id, type Message } from '@parley/contracts';
 import {
   checkText,
-  refuseStart,
+  type CompatChannel,
+  type CompatServices,
   describe,
   isRecord,
   LiveAfterHistory,
-  type CompatChannel,
-  type CompatServices,
+  refuseStart,
+  sendFrom,
 } from '../channel.js';
 import type { CompatConnection } from '../compat-connection.js';
 import { seed002Message } from './seed002.render.js';
@@ -54,14 +55,10 @@ export class Seed002Chat implements CompatChannel {
         case 'chat_message': {
           const checked = checkText(frame.content, 'content');
           if ('error' in checked) return this.error(checked.error);
-          await this.services.messages.send(
-            me,
-            this.conversationId,
-            { message_type: 'text', content: checked.text },
-            undefined,
-            'websocket',
-          );
-          return;
+          return await sendFrom(this.conn, this, this.services, this.conversationId, {
+            message_type: 'text',
+            content: checked.text,
+          });
         }
         case 'typing':
           if (typeof frame.is_typing !== 'boolean') return this.error('is_typing must be a boolean value');
@@ -106,9 +103,6 @@ export class Seed002Chat implements CompatChannel {
         this.conn.send({ type: 'messages_read', user_id: userId, conversation_id: conversationId, seq });
         return;
       }
-      case ServerEvent.Error:
-        this.error((payload as { message: string }).message);
-        return;
     }
   }
 

@@ -39,7 +39,6 @@ export class Seed002Conversations implements CompatChannel {
   }
 
   render(event: string, payload: unknown): void {
-    if (event === ServerEvent.Error) return this.error((payload as { message: string }).message);
     if (event !== ServerEvent.ConversationUpdated) return;
     const { conversation } = payload as { conversation: Conversation };
     const last = conversation.last_message;

@@ -1,12 +1,12 @@
-import { ClientEvent, Rooms, ServerEvent, type Id, type Message } from '@parley/contracts';
+import { Rooms, ServerEvent, type Id, type Message } from '@parley/contracts';
 import {
   checkText,
-  refuseStart,
-  describe,
-  isRecord,
-  LiveAfterHistory,
   type CompatChannel,
   type CompatServices,
+  isRecord,
+  LiveAfterHistory,
+  refuseStart,
+  sendFrom,
 } from '../channel.js';
 import type { CompatConnection } from '../compat-connection.js';
 
@@ -65,17 +65,10 @@ export class Seed004Chat implements CompatChannel {
     if (!isRecord(frame) || !('message' in frame)) return this.error('message is required');
     const checked = checkText(frame.message, 'message');
     if ('error' in checked) return this.error(checked.error);
-    try {
-      await this.services.messages.send(
-        this.conn.userId,
-        this.conversationId!,
-        { message_type: 'text', content: checked.text },
-        undefined,
-        'websocket',
-      );
-    } catch (err) {
-      this.error(describe(err, ClientEvent.SendMessage));
-    }
+    await sendFrom(this.conn, this, this.services, this.conversationId!, {
+      message_type: 'text',
+      content: checked.text,
+    });
   }
 
   render(event: string, payload: unknown): void {
@@ -84,8 +77,6 @@ export class Seed004Chat implements CompatChannel {
       if (message.conversation_id === this.conversationId && message.message_type !== 'system') {
         this.live.push(message);
       }
-    } else if (event === ServerEvent.Error) {
-      this.error((payload as { message: string }).message);
     }
   }
 

@@ -3,6 +3,7 @@
 // baseline and the seed-003 design have no groups. Open loop and CPU accounting as in the 1:1 sweep
 // (bench/measure.ts): the whole machine's busy CPU per message is the headline, per process beside it.
 import type { Cluster } from '../test/support/cluster.js';
+import { backendLine, backendSnapshot, backendWork, redisCommandsPerSecond } from './backend-work.js';
 import { cpuFigures, CpuTracker, type TrackSpec } from './cpu.js';
 import { percentiles, stalls, timeline } from './latency.js';
 import {
@@ -117,6 +118,7 @@ export async function groupScenario(
     };
     const idle = await idleReading(rig, plan.durationMs);
     rig.idleMachinePerSecond = idle.machinePercent / 100;
+    rig.idleRedisPerSecond = idle.redisCommandsPerSecond;
     const steps: GroupStep[] = [];
     const warmed = new Set<number>();
     for (const { members, rate } of plan.steps) {
@@ -184,6 +186,8 @@ interface Rig {
   spec: TrackSpec;
   /** Busy CPU seconds per second of the whole machine, idle. */
   idleMachinePerSecond: number;
+  /** Commands/s the shared Redis ran idle. */
+  idleRedisPerSecond?: number;
   minSamples: number;
 }
 
@@ -194,9 +198,11 @@ interface Rig {
 async function idleReading(rig: Rig, ms: number): Promise<GroupIdle> {
   await sleep(1000);
   const tracker = new CpuTracker(rig.spec);
+  const before = await backendSnapshot();
   tracker.start();
   await sleep(ms);
   const use = tracker.stop();
+  const redisPerSecond = redisCommandsPerSecond(before, await backendSnapshot());
   const pct = (cpu: number) => Math.round((cpu / use.seconds) * 1000) / 10;
   const processes = Object.fromEntries(Object.entries(use.processes).map(([n, p]) => [n, pct(p.cpuSeconds)]));
   const tracked = Object.values(use.processes).reduce((a, p) => a + p.cpuSeconds, 0);
@@ -204,11 +210,12 @@ async function idleReading(rig: Rig, ms: number): Promise<GroupIdle> {
     processes,
     machinePercent: pct(use.machineSeconds),
     otherPercent: pct(use.machineSeconds - tracked),
+    redisCommandsPerSecond: Math.round(redisPerSecond * 10) / 10,
   };
   console.log(
     `  idle (connected, nothing sent): machine ${idle.machinePercent}% of a core (${Object.entries(processes)
       .map(([n, p]) => `${n} ${p}`)
-      .join(', ')}; other ${idle.otherPercent}%)`,
+      .join(', ')}; other ${idle.otherPercent}%); Redis ${idle.redisCommandsPerSecond} commands/s`,
   );
   return idle;
 }
@@ -251,9 +258,13 @@ async function step(
   const windowStart = startAt + unmeasuredMs;
   await sleep(windowStart - now());
   const tracker = new CpuTracker(rig.spec);
+  const database = rig.spec.databases[0];
+  const counted = backendSnapshot(database);
   tracker.start();
+  const before = await counted;
   await sleep(windowStart + measuredMs - now());
   const use = tracker.stop();
+  const after = await backendSnapshot(database);
   const r = merge((await results).map((m) => m.result));
   const seconds = measuredMs / 1000;
   const cpu = cpuFigures(use, r.sent);
@@ -282,6 +293,7 @@ async function step(
     stalls: stalls(r.deliveredAt, windowStart),
     timeline: timeline(r.deliveredAt, r.e2e, windowStart),
     cpu,
+    backends: backendWork(before, after, r.sent, rig.idleRedisPerSecond),
     cpuMsPerSent: r.sent > 0 ? (use.machineSeconds * 1000) / r.sent : NaN,
     cpuMsPerDelivered: r.delivered > 0 ? (use.machineSeconds * 1000) / r.delivered : NaN,
     cpuMsPerSentAboveIdle: r.sent > 0 ? (aboveIdle * 1000) / r.sent : NaN,
@@ -303,7 +315,7 @@ async function step(
       `e2e p50 ${f(st.e2e.p50)} p99 ${f(st.e2e.p99)} max ${f(st.e2e.max)} ms | ack p99 ${f(st.ack.p99)} ms | stalls ${st.stalls.count} | ` +
       `send late max ${f(st.sendLate.max)} ms | CPU ${st.cpuMsPerSent.toFixed(2)} ms/sent ${(st.cpuMsPerDelivered * 1000).toFixed(0)} µs/delivery, ` +
       `above idle ${st.cpuMsPerSentAboveIdle.toFixed(2)} ms ${(st.cpuMsPerDeliveredAboveIdle * 1000).toFixed(0)} µs (other ${cpu.otherPercent}%) | ` +
-      `updates/msg ${f(st.updatesPerMessage)} broadcasts/msg ${f(st.viewsPerMessage)} ${st.exact ? '✓' : '✗'}`,
+      `updates/msg ${f(st.updatesPerMessage)} broadcasts/msg ${f(st.viewsPerMessage)} | ${backendLine(st)} ${st.exact ? '✓' : '✗'}`,
   );
   return st;
 }

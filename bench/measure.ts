@@ -1,6 +1,8 @@
 // One run of the 1:1 load on one rig: both load workers start the same open-loop schedule at an agreed time,
 // the CPU of the window is tracked (cpu.ts), the workers' samples are merged into percentiles, stalls and a
-// timeline (latency.ts), and the system is left to settle before the next run.
+// timeline (latency.ts), Redis's and Postgres's counters are read at both ends of the window (backend-work.ts), and
+// the system is left to settle before the next run.
+import { backendLine, backendSnapshot, backendWork } from './backend-work.js';
 import { cpuFigures, CpuTracker, settle } from './cpu.js';
 import { percentiles, stalls, timeline } from './latency.js';
 import { mergeResults, now, sleep } from './lib.js';
@@ -49,9 +51,12 @@ export async function runOnce(rig: Rig, o: RunOptions): Promise<RunResult> {
   const windowStart = startAt + o.warmupMs;
   await sleep(windowStart - now());
   const tracker = new CpuTracker(trackSpec(rig));
+  const counted = backendSnapshot(rig.sys.database);
   tracker.start();
+  const before = await counted;
   await sleep(windowStart + o.windowMs - now());
   const use = tracker.stop();
+  const after = await backendSnapshot(rig.sys.database);
   const r = mergeResults((await results).map((m) => m.result));
 
   const seconds = o.windowMs / 1000;
@@ -76,6 +81,7 @@ export async function runOnce(rig: Rig, o: RunOptions): Promise<RunResult> {
     sendLate: { p99: late.p99, max: late.max },
     stalls: { count: st.count, maxGapMs: st.maxGapMs },
     cpu: cpuFigures(use, r.sent),
+    backends: backendWork(before, after, r.sent, rig.idleRedisPerSecond),
     ok: r.sent > 0 && lost === 0 && r.duplicated === 0 && r.sent === r.acked && e2e.p99 <= P99_LIMIT_MS,
     stallList: st.list,
     timeline: timeline(r.deliveredAt, r.e2e, windowStart),
@@ -94,6 +100,6 @@ function printRun(name: string, o: RunOptions, r: RunResult): void {
     `  ${name} @ ${o.rate}/s ${o.label}: n ${r.e2e.n} sent ${r.sent} acked ${r.acked} lost ${r.lost} dup ${r.duplicated} ` +
       `ooo ${r.outOfOrder} | e2e p50 ${f1(r.e2e.p50)} p99 ${f1(r.e2e.p99)} max ${f1(r.e2e.max)} ms | ack p99 ` +
       `${f1(r.ack.p99)} | stalls ${r.stalls.count} (gap max ${f1(r.stalls.maxGapMs)}) | send late max ${f1(r.sendLate.max)} ms | ` +
-      `CPU ${r.cpu.machineMsPerMessage.toFixed(2)} ms/msg (other ${r.cpu.otherPercent}%) ${r.ok ? '✓' : '✗'}`,
+      `CPU ${r.cpu.machineMsPerMessage.toFixed(2)} ms/msg (other ${r.cpu.otherPercent}%) | ${backendLine(r)} ${r.ok ? '✓' : '✗'}`,
   );
 }

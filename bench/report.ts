@@ -3,6 +3,7 @@
 // of one message, the stall runs, every rate, groups, connections, reconnect and history.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { p99Chart, stallChart } from './chart.js';
+import type { BackendWork } from './backend-work.js';
 import type { BenchResults, GroupResults, RateStep, RunFigures, SystemResult } from './results.js';
 import { targets, targetsMarkdown } from './targets.js';
 
@@ -95,7 +96,7 @@ export function markdown(r: BenchResults): string {
       '',
     );
   }
-  lines.push(...summary(r), ...hopBudget(r), ...stallSection(r));
+  lines.push(...summary(r), ...hopBudget(r), ...backendSection(r), ...stallSection(r));
   if (Object.values(r.systems).some((s) => s.steps.length > 0))
     lines.push('![p99 end-to-end latency against offered rate](benchmarks-p99.svg)', '');
   for (const [name, s] of Object.entries(r.systems)) lines.push(...rateTable(name, s));
@@ -152,6 +153,49 @@ function hopBudget(r: BenchResults): string[] {
     '',
   );
   return lines;
+}
+
+/** The columns of the Redis and Postgres work table: per message sent. */
+const BACKEND_HEAD =
+  '| Redis commands | above idle | Redis µs | most called (per msg) | Postgres transactions (reads too) | rows inserted | rows updated | rows fetched | WAL bytes | WAL fsyncs |';
+const backendCells = (b: BackendWork) => {
+  const top = Object.entries(b.redis.byCommand)
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, 4)
+    .map(([c, v]) => `${c} ${f2(v)}`)
+    .join(', ');
+  const p = b.postgres;
+  return (
+    `${f1(b.redis.commandsPerMessage)} | ${f1(b.redis.commandsPerMessageAboveIdle)} | ${f0(b.redis.usecPerMessage)} | ${top} | ` +
+    `${f2(p?.commitsPerMessage)} | ${f2(p?.rowsInsertedPerMessage)} | ${f2(p?.rowsUpdatedPerMessage)} | ` +
+    `${f1(p?.rowsFetchedPerMessage)} | ${f0(p?.walBytesPerMessage)} | ${f2(p?.walSyncsPerMessage)} |`
+  );
+};
+
+/** Redis commands and Postgres work per message (bench/backend-work.ts), for every system and group step measured. */
+function backendSection(r: BenchResults): string[] {
+  const rows: string[] = [];
+  for (const [name, s] of Object.entries(r.systems))
+    for (const st of s.steps)
+      if (st.median.backends)
+        rows.push(
+          `| ${name} | ${n(st.offered)}${st.pastMax ? ' (past its max)' : ''} | ${backendCells(st.median.backends)}`,
+        );
+  for (const st of r.groups?.steps ?? [])
+    if (st.backends)
+      rows.push(`| parley, groups of ${st.members} | ${n(st.offered)} | ${backendCells(st.backends)}`);
+  if (rows.length === 0) return [];
+  return [
+    '**Redis and Postgres work per message sent** (docs/scaling.md sizes from these): counters read at both ends of ' +
+      "each window: Redis's `INFO commandstats` (the whole server's, which every system of the run shares; \"above " +
+      'idle" less what it ran with every system idle) and execution time; the system\'s own `pg_stat_database` row, and ' +
+      "`pg_stat_wal` (the whole server's). Median of the runs.",
+    '',
+    `| system | offered/s ${BACKEND_HEAD}`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ];
 }
 
 function stallSection(r: BenchResults): string[] {

@@ -1,5 +1,6 @@
 // The shape of bench/results/<stamp>.json: what one `npm run bench` measured (the report, bench/report.ts, is
 // made from it alone).
+import type { BackendWork } from './backend-work.js';
 import type { CpuFigures } from './cpu.js';
 import type { Percentiles, Stalls, Timeline } from './latency.js';
 
@@ -21,6 +22,8 @@ export interface RunFigures {
   sendLate: { p99: number; max: number };
   stalls: { count: number; maxGapMs: number };
   cpu: CpuFigures;
+  /** Redis commands and Postgres work per message sent over the window (bench/backend-work.ts). */
+  backends?: BackendWork;
 }
 
 /** One run: its figures, where it sat in the interleaved order, its stalls and latency timeline. */
@@ -74,6 +77,8 @@ export interface IdleResult {
   bySystem: Record<string, number>;
   /** Postgres (every system database), Redis, the orchestrator. */
   shared: Record<string, number>;
+  /** Commands/s the Redis server ran meanwhile (every system's timers and pollers, and anyone else's). */
+  redisCommandsPerSecond?: number;
 }
 
 /** One step of the group scenario: groups of one size under one offered rate. */
@@ -103,6 +108,8 @@ export interface GroupStep {
   stalls: Stalls;
   timeline: Timeline;
   cpu: CpuFigures;
+  /** Redis commands and Postgres work per message sent over the window (bench/backend-work.ts). */
+  backends?: BackendWork;
   /** Busy CPU of the whole machine per message sent and per delivery, ms. */
   cpuMsPerSent: number;
   cpuMsPerDelivered: number;
@@ -137,6 +144,8 @@ export interface GroupIdle {
   /** The machine, % of one core. */
   machinePercent: number;
   otherPercent: number;
+  /** Commands/s the Redis server ran meanwhile. */
+  redisCommandsPerSecond?: number;
 }
 
 export interface GroupResults {

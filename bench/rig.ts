@@ -1,6 +1,7 @@
 // A rig: one system up, with its own two load workers and its users connected and joined (100 conversations × 2
 // members by default, both members of a conversation in the same worker, a on the system's first gateway and b on
 // its second). Every rig stays up for the whole sweep; `idleReading` measures what they cost doing nothing.
+import { backendSnapshot, redisCommandsPerSecond } from './backend-work.js';
 import { CpuTracker, kindOf, type TrackSpec } from './cpu.js';
 import { connectUsers, JOIN_ATTEMPTS, joinRefusals, Worker } from './lib.js';
 import type { IdleResult } from './results.js';
@@ -13,6 +14,8 @@ export interface Rig {
   senders: number;
   /** CPU (cores) the system's own processes use idle: the level `settle` waits for after a run. */
   idleCores: number;
+  /** Commands/s the shared Redis ran with every rig idle: subtracted from a run's commands per message. */
+  idleRedisPerSecond?: number;
 }
 
 /**
@@ -94,9 +97,12 @@ export async function idleReading(rigs: Rig[], ms: number): Promise<IdleResult> 
     for (const [name, pid] of Object.entries(trackSpec(rig).named))
       if (name !== 'orchestrator') named[`${rig.def.name}/${name}`] = pid;
   const tracker = new CpuTracker({ named, databases: rigs.flatMap((r) => trackSpec(r).databases) });
+  const before = await backendSnapshot();
   tracker.start();
   await new Promise((r) => setTimeout(r, ms));
   const use = tracker.stop();
+  const redisPerSecond = redisCommandsPerSecond(before, await backendSnapshot());
+  for (const rig of rigs) rig.idleRedisPerSecond = redisPerSecond;
   const pct = (cpu: number) => Math.round((cpu / use.seconds) * 1000) / 10;
   const bySystem: Record<string, number> = {};
   const shared: Record<string, number> = {};
@@ -120,13 +126,14 @@ export async function idleReading(rigs: Rig[], ms: number): Promise<IdleResult> 
     otherPercent: pct(use.machineSeconds - tracked),
     bySystem,
     shared,
+    redisCommandsPerSecond: Math.round(redisPerSecond * 10) / 10,
   };
   const list = (o: Record<string, number>) =>
     Object.entries(o)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
   console.log(
-    `  idle, everything up: machine ${idle.machinePercent}% of a core (${list(bySystem)}; ${list(shared)}; other ${idle.otherPercent})`,
+    `  idle, everything up: machine ${idle.machinePercent}% of a core (${list(bySystem)}; ${list(shared)}; other ${idle.otherPercent}); Redis ${idle.redisCommandsPerSecond} commands/s`,
   );
   return idle;
 }

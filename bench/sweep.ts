@@ -3,6 +3,7 @@
 // rate gets one bisection between its last sustained rate and that one, then leaves the sweep; the others go on.
 // Systems marked `extend` (the baseline) keep doubling their rate past the list until they fail. Every system is
 // measured at the summary's rate (1,000 messages/s), past its maximum if need be.
+import { alignCommands } from './backend-work.js';
 import { medianOf } from './latency.js';
 import { P99_LIMIT_MS, runOnce } from './measure.js';
 import { plan, windowMs } from './options.js';
@@ -98,7 +99,7 @@ export function figures(r: RunResult): RunFigures {
 }
 
 function combine(e: Entry, runs: RunResult[]): RateStep {
-  const median = medianOf(runs.map(figures));
+  const median = medianOf(alignCommands(runs.map(figures)));
   const clean = runs.every((r) => r.sent > 0 && r.lost === 0 && r.duplicated === 0 && r.unacked === 0);
   return {
     offered: e.rate,

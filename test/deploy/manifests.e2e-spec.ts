@@ -653,6 +653,117 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
   });
 });
 
+const PGBOUNCER_DIR = path('deploy/k8s/overlays/pgbouncer');
+
+describe('Kubernetes: the PgBouncer overlay (deploy/k8s/overlays/pgbouncer)', () => {
+  const objects = kustomize(PGBOUNCER_DIR);
+  const bouncer = named(objects, 'Deployment', 'parley-pgbouncer') as (IDeployment & K8sObject) | undefined;
+  const ini = (
+    named(objects, 'ConfigMap', 'parley-pgbouncer') as { data?: Record<string, string> } | undefined
+  )?.data?.['pgbouncer.ini'];
+  const setting = (key: string) => new RegExp(`^${key}\\s*=\\s*(.*)$`, 'm').exec(ini ?? '')?.[1]?.trim();
+
+  it('is valid, in its namespace, and adds a locked-down PgBouncer with a Service and a PDB', () => {
+    for (const o of objects) validateK8s(o);
+    const ids = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(ids.length).toBe(new Set(ids).size);
+    const namespace = readYaml<Kustomization>(join(PGBOUNCER_DIR, 'kustomization.yaml')).namespace;
+    for (const o of objects) if (!CLUSTER_SCOPED.has(o.kind)) expect(o.metadata.namespace).toBe(namespace);
+    expect(bouncer).toBeDefined();
+    const pod = bouncer!.spec!.template.spec!;
+    expect(pod.securityContext?.runAsNonRoot).toBe(true);
+    const c = pod.containers[0]!;
+    expect(c.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+    });
+    for (const kind of ['requests', 'limits'] as const) expect(c.resources?.[kind]?.memory).toBeDefined();
+    const labels = bouncer!.spec!.template.metadata?.labels;
+    const svc = named(objects, 'Service', 'parley-pgbouncer') as (IService & K8sObject) | undefined;
+    expect(matches(svc?.spec?.selector, labels)).toBe(true);
+    const pdbs = ofKind<IPodDisruptionBudget>(objects, 'PodDisruptionBudget');
+    expect(pdbs.filter((p) => matches(p.spec?.selector?.matchLabels, labels))).toHaveLength(1);
+    // The Service, the container and the ini agree on the port.
+    const port = svc!.spec!.ports![0]!;
+    const containerPort = c.ports?.find((p) => p.name === port.targetPort)?.containerPort;
+    expect(containerPort).toBe(Number(setting('listen_port')));
+    for (const probe of [c.readinessProbe, c.livenessProbe])
+      expect(probe?.tcpSocket?.port).toBe(port.targetPort);
+  });
+
+  const hasKubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
+  it.skipIf(!hasKubectl)('renders as `kubectl kustomize` does (when kubectl is installed)', () => {
+    const out = spawnSync('kubectl', ['kustomize', PGBOUNCER_DIR], { encoding: 'utf8' });
+    expect(out.status, out.stderr).toBe(0);
+    const theirs = parseAllDocuments(out.stdout).map((d) => d.toJS() as K8sObject);
+    const key = (o: K8sObject) => `${o.kind}/${o.metadata.name}`;
+    const sort = (list: K8sObject[]) => [...list].sort((a, b) => key(a).localeCompare(key(b)));
+    expect(sort(objects)).toEqual(sort(theirs));
+  });
+
+  it('pools transactions, and every database name reaches Postgres (the app checks `postgres` exists)', () => {
+    expect(setting('pool_mode')).toBe('transaction');
+    expect(ini).toMatch(/^\* = host=\S+ port=\d+$/m);
+    expect(Number(setting('default_pool_size'))).toBeGreaterThan(0);
+  });
+
+  it('the chats pods and the migration Job reach Postgres through it, knowing they do', () => {
+    const svc = named(objects, 'Service', 'parley-pgbouncer') as IService & K8sObject;
+    const workloads = [named(objects, 'Deployment', 'parley-chats'), named(objects, 'Job', 'parley-migrate')];
+    for (const w of workloads) {
+      expect(w).toBeDefined();
+      const containers = containersOf(w!);
+      const main = containers[containers.length - 1]!;
+      const where = `${w!.kind} ${w!.metadata.name}`;
+      const env = containerEnv(objects, main, where);
+      expectKnownEnv('chats', Object.keys(env), where);
+      expectValidConfig('chats', env, where);
+      expect(env.DATABASE_POOLER, where).toBe('pgbouncer');
+      for (const c of containers) {
+        const url = new URL(containerEnv(objects, c, where).DATABASE_URL ?? '');
+        expect(`${url.hostname}:${url.port}`, `${where}/${c.name}`).toBe(
+          `${svc.metadata.name}:${svc.spec!.ports![0]!.port}`,
+        );
+      }
+    }
+  });
+});
+
+const REDIS_CLUSTER_DIR = path('deploy/k8s/overlays/redis-cluster');
+
+describe('Kubernetes: the Redis Cluster overlay (deploy/k8s/overlays/redis-cluster)', () => {
+  const objects = kustomize(REDIS_CLUSTER_DIR);
+
+  it('is valid, and every app container reaches one Redis Cluster with the same RPC shards', () => {
+    for (const o of objects) validateK8s(o);
+    const seen = new Set<string>();
+    // The apps' Deployments (the migration Job needs no Redis).
+    for (const w of objects.filter((o) => o.kind === 'Deployment')) {
+      // The app's own container (the last one; init containers before it only wait for their turn).
+      for (const c of containersOf(w).slice(-1)) {
+        const where = `${w.kind} ${w.metadata.name}/${c.name}`;
+        const env = containerEnv(objects, c, where);
+        const app = w.metadata.name.includes('gateway') ? 'gateway' : 'chats';
+        expectKnownEnv(app, Object.keys(env), where);
+        expectValidConfig(app, env, where);
+        expect(env.REDIS_URL, where).toMatch(/^redis\+cluster:\/\//);
+        seen.add(`${env.REDIS_URL} ${env.RPC_STREAM_SHARDS}`);
+      }
+    }
+    expect([...seen]).toHaveLength(1);
+  });
+
+  const hasKubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
+  it.skipIf(!hasKubectl)('renders as `kubectl kustomize` does (when kubectl is installed)', () => {
+    const out = spawnSync('kubectl', ['kustomize', REDIS_CLUSTER_DIR], { encoding: 'utf8' });
+    expect(out.status, out.stderr).toBe(0);
+    const theirs = parseAllDocuments(out.stdout).map((d) => d.toJS() as K8sObject);
+    const key = (o: K8sObject) => `${o.kind}/${o.metadata.name}`;
+    const sort = (list: K8sObject[]) => [...list].sort((a, b) => key(a).localeCompare(key(b)));
+    expect(sort(objects)).toEqual(sort(theirs));
+  });
+});
+
 // ---------------------------------------------------------------------------------------------------------------
 // docker compose
 // ---------------------------------------------------------------------------------------------------------------

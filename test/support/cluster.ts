@@ -1,6 +1,7 @@
 import { AppProcess, runCommand } from '../../tools/lib/app-process.js';
 import { TestDatabase } from './postgres.js';
 import { deleteKeys, TEST_REDIS_URL, uniquePrefix } from './redis.js';
+import { PrivateRedisCluster } from './redis-cluster.js';
 
 export const TEST_JWT_SECRET = 'parley-test-secret-0123456789abcdef';
 
@@ -26,7 +27,7 @@ export function deploymentEnv(
 export interface ClusterOptions {
   gateways?: number;
   chats?: number;
-  /** Another Redis than the shared one (a fault test's private server). */
+  /** Another Redis than the shared one (a fault test's private server, or a `redis+cluster://` cluster's). */
   redisUrl?: string;
   /** Another Postgres than the shared one: the admin URL the test database is created from. */
   pgAdminUrl?: string;
@@ -35,6 +36,13 @@ export interface ClusterOptions {
    * it with this build's `migrate` instead of creating one, and `stop()` leaves it to its owner.
    */
   database?: TestDatabase;
+  /** The DATABASE_URL the processes get, from the test database (default its own URL; e.g. a PgBouncer's). */
+  databaseUrl?: (db: TestDatabase) => string;
+  /**
+   * false: no `migrate` command before the instances start; they migrate as they start (MIGRATE_ON_START),
+   * together, as a rolling deployment's new instances do.
+   */
+  migrateFirst?: boolean;
   /** Environment for every instance (after the defaults). */
   env?: Record<string, string>;
   gatewayEnv?: Record<string, string>;
@@ -56,17 +64,31 @@ export class Cluster {
   readonly chats: AppProcess[] = [];
   private counter = 0;
 
+  /** The Redis Cluster this deployment started for itself (PARLEY_TEST_REDIS_CLUSTER=1), stopped with it. */
+  redisCluster?: PrivateRedisCluster;
+
   private constructor(private readonly options: ClusterOptions) {
     this.db = options.database ?? new TestDatabase(options.pgAdminUrl);
     this.redisUrl = options.redisUrl ?? TEST_REDIS_URL;
   }
 
+  /**
+   * Starts the deployment. With PARLEY_TEST_REDIS_CLUSTER=1 (`npm run test:redis-cluster`), one that names no Redis
+   * of its own runs on a private 3-master, 3-replica Redis Cluster instead of the shared Redis.
+   */
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
-    const cluster = new Cluster(options);
+    const redisCluster =
+      !options.redisUrl && process.env.PARLEY_TEST_REDIS_CLUSTER === '1'
+        ? await new PrivateRedisCluster().start()
+        : undefined;
+    const cluster = new Cluster(redisCluster ? { ...options, redisUrl: redisCluster.url } : options);
+    cluster.redisCluster = redisCluster;
     try {
       if (!options.database) await cluster.db.create();
-      const migrated = await runCommand('chats', ['migrate'], cluster.baseEnv());
-      if (migrated.code !== 0) throw new Error(`migrate failed:\n${migrated.output}`);
+      if (options.migrateFirst !== false) {
+        const migrated = await runCommand('chats', ['migrate'], cluster.baseEnv());
+        if (migrated.code !== 0) throw new Error(`migrate failed:\n${migrated.output}`);
+      }
       await Promise.all(Array.from({ length: options.chats ?? 1 }, () => cluster.startChats()));
       await Promise.all(Array.from({ length: options.gateways ?? 1 }, () => cluster.startGateway()));
     } catch (err) {
@@ -77,7 +99,8 @@ export class Cluster {
   }
 
   baseEnv(): Record<string, string> {
-    return { ...deploymentEnv(this.db.url, this.redisUrl, this.redisPrefix), ...this.options.env };
+    const databaseUrl = this.options.databaseUrl?.(this.db) ?? this.db.url;
+    return { ...deploymentEnv(databaseUrl, this.redisUrl, this.redisPrefix), ...this.options.env };
   }
 
   async startChats(env: Record<string, string> = {}): Promise<AppProcess> {
@@ -113,7 +136,11 @@ export class Cluster {
     if (!this.options.database) {
       await this.db.drop().catch((err: unknown) => console.error('could not drop test database', err));
     }
-    await deleteKeys(this.redisPrefix, this.redisUrl).catch(() => undefined);
+    // A Redis Cluster of the test's own goes with its keys (PrivateRedisCluster.stop).
+    if (!this.redisUrl.includes('+cluster://')) {
+      await deleteKeys(this.redisPrefix, this.redisUrl).catch(() => undefined);
+    }
+    await this.redisCluster?.stop();
   }
 
   /** Everything the processes printed, for a failing test's message. */

@@ -11,3 +11,5 @@ export * from './socket.js';
 export * from './tcp-proxy.js';
 export * from './tokens.js';
 export * from './nginx.js';
+export * from './redis-cluster.js';
+export * from './pgbouncer.js';

@@ -141,3 +141,111 @@ function uid(user: string): number {
 function gid(user: string): number {
   return Number(spawnSync('id', ['-g', user], { encoding: 'utf8' }).stdout.trim());
 }
+
+/**
+ * A streaming replica of a PrivatePostgres: `pg_basebackup -R` (a standby with its primary_conninfo) into a
+ * directory of its own, started on another port. Replay can be paused to simulate replication lag.
+ */
+export class PrivateReplica {
+  port = 0;
+  private readonly dir = mkdtempSync(join(tmpdir(), 'parley-replica-'));
+
+  constructor(private readonly primary: PrivatePostgres) {}
+
+  get adminUrl(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
+  }
+
+  url(database: string): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/${database}`;
+  }
+
+  async start(): Promise<this> {
+    chownSync(this.dir, uid('postgres'), gid('postgres'));
+    const primaryPort = String(this.primary.port);
+    asPostgres(
+      'pg_basebackup',
+      ['-h', '127.0.0.1', '-p', primaryPort, '-U', 'postgres', '-D', `${this.dir}/data`].concat([
+        '-R',
+        '-X',
+        'stream',
+        '-c',
+        'fast',
+      ]),
+    );
+    this.port = await freePort();
+    asPostgres('pg_ctl', [
+      '-D',
+      `${this.dir}/data`,
+      '-o',
+      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c hot_standby=on`,
+      '-l',
+      `${this.dir}/log`,
+      '-w',
+      'start',
+    ]);
+    await waitFor(
+      'the replica',
+      async () => (await this.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r'))[0]?.r,
+    );
+    return this;
+  }
+
+  /** One statement on the replica's `postgres` database (or `database`). */
+  async query<T = Record<string, unknown>>(
+    text: string,
+    values: unknown[] = [],
+    database = 'postgres',
+  ): Promise<T[]> {
+    const c = new pg.Client({ connectionString: this.url(database) });
+    await c.connect();
+    try {
+      return (await c.query(text, values)).rows as T[];
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  }
+
+  /** Stops applying WAL (it is still received): reads see the data as of now until `resume`. */
+  async pause(): Promise<void> {
+    await this.query('SELECT pg_wal_replay_pause()');
+    await waitFor('replay paused', async () => {
+      const [row] = await this.query<{ s: string }>('SELECT pg_get_wal_replay_pause_state() AS s');
+      return row?.s === 'paused';
+    });
+  }
+
+  async resume(): Promise<void> {
+    await this.query('SELECT pg_wal_replay_resume()');
+  }
+
+  /** Waits until the replica has replayed everything the primary had written when called. */
+  async caughtUp(): Promise<void> {
+    const c = new pg.Client({ connectionString: this.primary.adminUrl });
+    await c.connect();
+    const { rows } = await c.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+    await c.end();
+    await waitFor('the replica to catch up', async () => {
+      const [row] = await this.query<{ ok: boolean }>('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [
+        rows[0]!.lsn,
+      ]);
+      return row?.ok;
+    });
+  }
+
+  async destroy(): Promise<void> {
+    try {
+      asPostgres('pg_ctl', ['-D', `${this.dir}/data`, '-m', 'immediate', '-w', 'stop']);
+    } catch {
+      // not running
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function asPostgres(tool: string, args: string[]): void {
+  const res = spawnSync('runuser', ['-u', 'postgres', '--', `${PG_BIN}/${tool}`, ...args], {
+    encoding: 'utf8',
+  });
+  if (res.status !== 0) throw new Error(`${tool} failed: ${res.stderr || res.stdout}`);
+}

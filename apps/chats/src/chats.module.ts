@@ -16,8 +16,9 @@ import { BlocksController } from './blocks/blocks.controller.js';
 import { BlocksService } from './blocks/blocks.service.js';
 import { MentorsController } from './mentors/mentors.controller.js';
 import { MentorsService } from './mentors/mentors.service.js';
-import { dataSourceOptions, migrateOnce } from './database/data-source.js';
+import { dataSourceOptions, migrateOnce, migrateOptions } from './database/data-source.js';
 import { Db } from './database/db.service.js';
+import { ReadReplica } from './database/read-replica.js';
 import { HealthController } from './health/health.controller.js';
 import { MessagesController } from './messages/messages.controller.js';
 import { MessageChangesService } from './messages/message-changes.service.js';
@@ -51,9 +52,10 @@ export class ChatsModule {
               statementTimeoutMs: config.dbStatementTimeoutMs,
               acquireTimeoutMs: config.dbAcquireTimeoutMs,
               idleTimeoutMs: config.dbIdleTimeoutMs,
+              pooler: config.databasePooler,
             }),
           dataSourceFactory: async (options) => {
-            if (config.migrateOnStart) await migrateOnce(config.databaseUrl);
+            if (config.migrateOnStart) await migrateOnce(config.databaseUrl, migrateOptions(config));
             return new DataSource(options!).initialize();
           },
         }),
@@ -77,6 +79,7 @@ export class ChatsModule {
         RpcMetricsInterceptor,
         RpcValidationInterceptor,
         RpcTransportMetrics,
+        ReadReplica,
         Db,
         UsersService,
         PasswordHasher,

@@ -1,4 +1,4 @@
-import type { RedisStreamsServer } from '@parley/redis-streams';
+import type { ShardedRedisStreamsServer } from '@parley/redis-streams';
 import type { Redis } from 'ioredis';
 
 /** The RPC transport this instance serves, for health checks and metrics. */
@@ -8,5 +8,5 @@ export interface RpcServerHandle {
   /** One of the transport's Redis connections (readiness pings it). */
   redis(): Redis | undefined;
   /** The Redis Streams server, when it is the transport: its in-flight counts and backlog are metrics. */
-  streams?: RedisStreamsServer;
+  streams?: ShardedRedisStreamsServer;
 }

@@ -1,18 +1,18 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError, defaultInstanceId, redisOptionsFromUrl } from '@parley/config';
+import { ConfigError, defaultInstanceId, redisOptionsFromUrl, rpcStreamShards } from '@parley/config';
 import { ServerRedis } from '@nestjs/microservices';
 import type { Redis } from 'ioredis';
 import type { RpcServerHandle } from './chats.tokens.js';
 import { CHATS_READ_PATTERNS, CHATS_SERVICE, type ChatsPattern } from '@parley/contracts';
 import { closeOnShutdownSignals, traceMiddleware } from '@parley/observability';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
-import { RedisStreamsServer } from '@parley/redis-streams';
+import { ShardedRedisStreamsServer } from '@parley/redis-streams';
 import { DataSource } from 'typeorm';
 import { ChatsModule } from './chats.module.js';
 import { loadChatsConfig, type ChatsConfig } from './config/chats.config.js';
-import { dataSourceOptions, ensureDatabase, migrateOnce } from './database/data-source.js';
+import { dataSourceOptions, ensureDatabase, migrateOnce, migrateOptions } from './database/data-source.js';
 
 const logger = new Logger('chats');
 
@@ -48,7 +48,7 @@ async function checkMigrations(config: ChatsConfig): Promise<void> {
 /** `node main.js migrate`: creates the database if needed, applies pending migrations, exits. */
 async function runMigrations(config: ChatsConfig): Promise<void> {
   if (await ensureDatabase(config.databaseUrl)) logger.log('Created the database');
-  const ran = await migrateOnce(config.databaseUrl);
+  const ran = await migrateOnce(config.databaseUrl, migrateOptions(config));
   logger.log(ran.length ? `Applied ${ran.length} migration(s): ${ran.join(', ')}` : 'Schema is up to date');
 }
 
@@ -56,7 +56,7 @@ async function runMigrations(config: ChatsConfig): Promise<void> {
 function rpcServer(
   config: ChatsConfig,
   instanceId: string,
-): { strategy: RedisStreamsServer | ServerRedis; handle: RpcServerHandle } {
+): { strategy: ShardedRedisStreamsServer | ServerRedis; handle: RpcServerHandle } {
   if (config.rpcTransport === 'redis-pubsub') {
     logger.warn(
       'RPC_TRANSPORT=redis-pubsub: every chats instance receives every request. Run exactly one (benchmarks only).',
@@ -77,10 +77,11 @@ function rpcServer(
     };
     return { strategy: server, handle };
   }
-  const streams = new RedisStreamsServer({
+  const streams = new ShardedRedisStreamsServer({
     redis: config.redisUrl,
     keyPrefix: config.redisPrefix,
     service: CHATS_SERVICE,
+    shards: rpcStreamShards(config),
     consumer: instanceId,
     concurrency: config.rpcConcurrency,
     claimIdleMs: config.rpcClaimIdleMs,
@@ -91,16 +92,7 @@ function rpcServer(
     handlerTimeoutMs: config.rpcHandlerTimeoutMs,
     maxDeliveries: config.rpcMaxDeliveries,
   });
-  const handle = {
-    streams,
-    redis: () => {
-      try {
-        return streams.unwrap<{ writer: Redis }>().writer;
-      } catch {
-        return undefined;
-      }
-    },
-  };
+  const handle = { streams, redis: () => streams.writer() };
   return { strategy: streams, handle };
 }
 

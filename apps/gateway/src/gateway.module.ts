@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { redisOptionsFromUrl } from '@parley/config';
+import { redisOptionsFromUrl, rpcStreamShards } from '@parley/config';
 import { CHATS_SERVICE } from '@parley/contracts';
 import { ClientRedis } from '@nestjs/microservices';
 import { LifecycleService, loggingModule, MetricsModule } from '@parley/observability';
@@ -85,6 +85,7 @@ export class GatewayModule {
                   redis: config.redisUrl,
                   keyPrefix: config.redisPrefix,
                   service: CHATS_SERVICE,
+                  shards: rpcStreamShards(config),
                   clientId: instanceId,
                   timeoutMs: config.rpcTimeoutMs,
                   maxInFlight: config.rpcMaxInFlight,

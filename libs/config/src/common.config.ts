@@ -1,6 +1,23 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { int, oneOf, optionalStr, str, url } from './config-schema.js';
+import { custom, int, oneOf, optionalStr, str } from './config-schema.js';
+
+/** `redis+cluster://` (or `rediss+cluster://`), optional credentials, then host:port pairs separated by commas. */
+const CLUSTER_URL =
+  /^rediss?\+cluster:\/\/(?:[^@/\s]*@)?(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):\d{1,5}(?:,(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):\d{1,5})*\/?$/;
+
+function isRedisUrl(raw: string): boolean {
+  try {
+    return ['redis:', 'rediss:'].includes(new URL(raw).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether REDIS_URL names a Redis Cluster. */
+export function isRedisClusterUrl(url: string): boolean {
+  return CLUSTER_URL.test(url);
+}
 
 /** Variables both apps read. Each app spreads these into its own schema. */
 export const commonConfigSchema = {
@@ -10,15 +27,24 @@ export const commonConfigSchema = {
     description:
       'production turns development conveniences into boot errors (gateway: placeholder secrets, AUTH_MODE)',
   }),
-  redisUrl: url('REDIS_URL', {
+  redisUrl: custom('REDIS_URL', {
     default: 'redis://127.0.0.1:6379',
-    protocols: ['redis:', 'rediss:'],
-    description: 'Redis 7+ for RPC streams, Socket.IO pub/sub, presence and rate limits',
+    expected: 'a redis:// or rediss:// URL, or redis+cluster://[user:password@]host:port[,host:port…]',
+    parse: (raw) => (isRedisUrl(raw) || CLUSTER_URL.test(raw) ? raw : undefined),
+    description:
+      'Redis 7+ for RPC streams, Socket.IO pub/sub, presence and rate limits; redis+cluster:// (or rediss+cluster://) names a Redis Cluster by one or more of its nodes',
   }),
   redisPrefix: str('REDIS_PREFIX', {
     default: 'parley:',
     pattern: /^[A-Za-z0-9:_.-]{1,64}$/,
     description: 'prefix of every Redis key and channel of this deployment; give each test run its own',
+  }),
+  rpcStreamShards: int('RPC_STREAM_SHARDS', {
+    min: 0,
+    max: 256,
+    default: 0,
+    description:
+      'request streams the chats RPC is spread over (gateways and chats services must agree); 0: 1 on a single Redis, 8 on a Redis Cluster, so RPC spreads over its masters',
   }),
   rpcTransport: oneOf('RPC_TRANSPORT', ['redis-streams', 'redis-pubsub'], {
     default: 'redis-streams',
@@ -64,4 +90,9 @@ export function redisOptionsFromUrl(url: string): {
     ...(u.pathname.length > 1 ? { db: Number(u.pathname.slice(1)) } : {}),
     ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
   };
+}
+
+/** The number of RPC request streams: RPC_STREAM_SHARDS, or by default 1 on a single Redis and 8 on a cluster. */
+export function rpcStreamShards(config: { redisUrl: string; rpcStreamShards: number }): number {
+  return config.rpcStreamShards || (isRedisClusterUrl(config.redisUrl) ? 8 : 1);
 }

@@ -114,6 +114,20 @@ export function url(env: string, opts: FieldOptions<string> & { protocols: strin
   });
 }
 
+/** An optional URL: absent or empty means undefined (the feature it names is off). */
+export function optionalUrl(
+  env: string,
+  opts: { description: string; protocols: string[] },
+): ConfigField<string | undefined> {
+  const required = url(env, opts);
+  return field<string | undefined>(
+    env,
+    required.expected,
+    { description: opts.description, optional: true },
+    (raw) => required.parse(raw),
+  );
+}
+
 /** A field with its own parser, for values the builders above do not cover. */
 export function custom<T>(
   env: string,

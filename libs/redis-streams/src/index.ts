@@ -5,3 +5,4 @@ export * from './redis-streams.context.js';
 export * from './redis-streams.keys.js';
 export * from './redis-connection.js';
 export * from './rpc.errors.js';
+export * from './sharded-redis-streams.server.js';

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import type { Redis } from 'ioredis';
 import { connectRedis, createRedisConnection } from './redis-connection.js';
-import { Field, replyStreamKey, requestStreamKey } from './redis-streams.keys.js';
+import { Field, replyStreamKey, requestStreamKeys } from './redis-streams.keys.js';
 import type { RedisStreamsClientOptions } from './redis-streams.options.js';
 import { RpcBusyError, RpcTimeoutError, RpcUnavailableError } from './rpc.errors.js';
 
@@ -26,7 +26,9 @@ interface Waiting {
  */
 export class RedisStreamsClient extends ClientProxy {
   readonly clientId: string;
-  private readonly stream: string;
+  /** The service's request streams (one per shard), written round-robin. */
+  private readonly streams: string[];
+  private nextShard = 0;
   private readonly replyStream: string;
   private readonly timeoutMs: number;
   private readonly maxStreamLength: number;
@@ -47,7 +49,7 @@ export class RedisStreamsClient extends ClientProxy {
     super();
     const prefix = options.keyPrefix ?? '';
     this.clientId = options.clientId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-    this.stream = requestStreamKey(prefix, options.service);
+    this.streams = requestStreamKeys(prefix, options.service, options.shards);
     this.replyStream = replyStreamKey(prefix, options.service, this.clientId);
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.maxStreamLength = options.maxStreamLength ?? 100_000;
@@ -112,7 +114,7 @@ export class RedisStreamsClient extends ClientProxy {
 
     const body = JSON.stringify(this.serializer.serialize({ ...request, pattern }));
     this.writer!.xadd(
-      this.stream,
+      this.nextStream(),
       'MAXLEN',
       '~',
       this.maxStreamLength,
@@ -142,7 +144,7 @@ export class RedisStreamsClient extends ClientProxy {
     const body = JSON.stringify(this.serializer.serialize({ ...packet, pattern }));
     try {
       return (await this.writer!.xadd(
-        this.stream,
+        this.nextStream(),
         'MAXLEN',
         '~',
         this.maxStreamLength,
@@ -153,6 +155,13 @@ export class RedisStreamsClient extends ClientProxy {
     } catch (err) {
       throw new RpcUnavailableError(pattern, err);
     }
+  }
+
+  /** Round-robin: every shard gets an equal share of the requests, whichever patterns they carry. */
+  private nextStream(): string {
+    const stream = this.streams[this.nextShard]!;
+    this.nextShard = (this.nextShard + 1) % this.streams.length;
+    return stream;
   }
 
   private async open(): Promise<void> {

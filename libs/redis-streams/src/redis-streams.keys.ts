@@ -1,5 +1,19 @@
-export function requestStreamKey(keyPrefix: string, service: string): string {
-  return `${keyPrefix}rpc:${service}`;
+/**
+ * The request stream of one shard of a service. One shard (the default) is the stream `<prefix>rpc:<service>`;
+ * with `shards` > 1 shard `i` is `<prefix>rpc:<service>:{<prefix><service>:<i>}`: a hash tag of its own, so a Redis
+ * Cluster spreads the shards over its masters while each shard's keys (its dead letters too) stay in one slot, and
+ * still under the deployment's prefix.
+ */
+export function requestStreamKey(keyPrefix: string, service: string, shard = 0, shards = 1): string {
+  if (shards <= 1) return `${keyPrefix}rpc:${service}`;
+  return `${keyPrefix}rpc:${service}:{${keyPrefix}${service}:${shard}}`;
+}
+
+/** Every request stream of a service sharded `shards` ways. */
+export function requestStreamKeys(keyPrefix: string, service: string, shards = 1): string[] {
+  return Array.from({ length: Math.max(1, shards) }, (_, i) =>
+    requestStreamKey(keyPrefix, service, i, shards),
+  );
 }
 
 export function replyStreamKey(keyPrefix: string, service: string, clientId: string): string {
@@ -7,8 +21,8 @@ export function replyStreamKey(keyPrefix: string, service: string, clientId: str
 }
 
 /** Where requests that crashed every consumer they were given to are set aside, for someone to look at. */
-export function deadLetterStreamKey(keyPrefix: string, service: string): string {
-  return `${requestStreamKey(keyPrefix, service)}:dead`;
+export function deadLetterStreamKey(keyPrefix: string, service: string, shard = 0, shards = 1): string {
+  return `${requestStreamKey(keyPrefix, service, shard, shards)}:dead`;
 }
 
 /** Field names of stream entries. Short, because every request carries them. */

@@ -8,9 +8,17 @@ export interface RedisStreamsTarget {
   keyPrefix?: string;
   /** Logical name of the serving side; the request stream is `<prefix>rpc:<service>` and its consumer group `<service>`. */
   service: string;
+  /**
+   * How many request streams the service's requests are spread over (`requestStreamKey`). Clients send round-robin;
+   * a server reads one shard (`RedisStreamsServerOptions.shard`), so a service runs one server per shard
+   * (`ShardedRedisStreamsServer`). On a Redis Cluster the shards spread RPC over the masters. Default 1.
+   */
+  shards?: number;
 }
 
 export interface RedisStreamsServerOptions extends RedisStreamsTarget {
+  /** Which of the `shards` request streams this server reads. Default 0. */
+  shard?: number;
   /** This consumer's name in the group; must be unique per process. Default: hostname-pid-random. */
   consumer?: string;
   /** Requests handled at once by this consumer; it reads no more until one finishes (backpressure). Default 64. */

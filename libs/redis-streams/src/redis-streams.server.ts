@@ -10,7 +10,7 @@ import {
 } from '@nestjs/microservices';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { HandlingTimes } from './handling-times.js';
-import { connectRedis, createRedisConnection } from './redis-connection.js';
+import { connectRedis, createRedisConnection, isCluster } from './redis-connection.js';
 import { RedisClock } from './redis-clock.js';
 import { RedisStreamsContext } from './redis-streams.context.js';
 import { DeadLetterField, deadLetterStreamKey, Field, requestStreamKey } from './redis-streams.keys.js';
@@ -109,8 +109,9 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
 
   constructor(private readonly options: RedisStreamsServerOptions) {
     super();
-    this.stream = requestStreamKey(options.keyPrefix ?? '', options.service);
-    this.deadLetterStream = deadLetterStreamKey(options.keyPrefix ?? '', options.service);
+    const [prefix, shard, shards] = [options.keyPrefix ?? '', options.shard ?? 0, options.shards ?? 1];
+    this.stream = requestStreamKey(prefix, options.service, shard, shards);
+    this.deadLetterStream = deadLetterStreamKey(prefix, options.service, shard, shards);
     this.group = options.service;
     this.consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.concurrency = options.concurrency ?? 64;
@@ -450,13 +451,31 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
     replyTo: string | undefined,
     response: WritePacket & { id: string },
   ): Promise<void> {
-    const writes = this.writer!.pipeline();
-    this.addReply(writes, replyTo, response);
-    if (response.isDisposed) writes.xack(this.stream, this.group, entryId);
     try {
-      await execAll(writes);
+      if (!isCluster(this.writer!)) {
+        const writes = this.writer!.pipeline();
+        this.addReply(writes, replyTo, response);
+        if (response.isDisposed) writes.xack(this.stream, this.group, entryId);
+        return await execAll(writes);
+      }
+      // On a cluster the reply stream and the request stream live on different nodes, and a pipeline may only
+      // address one: the reply is written first and the acknowledgement only once it is, so the order holds.
+      await this.inSlotOrder([(w) => this.addReply(w, replyTo, response)]);
+      if (response.isDisposed) await this.writer!.xack(this.stream, this.group, entryId);
     } finally {
       if (response.isDisposed) this.release(entryId);
+    }
+  }
+
+  /**
+   * Runs groups of writes one after another, each group in one pipeline: each group's keys share a slot (a Redis
+   * Cluster takes no pipeline across nodes), and a group starts only once the one before it succeeded.
+   */
+  private async inSlotOrder(groups: Array<(writes: ChainableCommander) => void>): Promise<void> {
+    for (const add of groups) {
+      const writes = this.writer!.pipeline();
+      add(writes);
+      if (writes.length > 0) await execAll(writes);
     }
   }
 
@@ -566,32 +585,35 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
   ): Promise<void> {
     const values = toRecord(fields);
     const packet = await this.parse(values);
-    const writes = this.writer!.pipeline();
-    writes.xadd(
-      this.deadLetterStream,
-      'MAXLEN',
-      '~',
-      DEAD_LETTER_MAX_LENGTH,
-      '*',
-      ...fields,
-      DeadLetterField.entryId,
-      entryId,
-      DeadLetterField.deliveries,
-      String(deliveries),
-      DeadLetterField.consumer,
-      consumer,
-    );
+    const addDeadLetter = (writes: ChainableCommander) =>
+      writes.xadd(
+        this.deadLetterStream,
+        'MAXLEN',
+        '~',
+        DEAD_LETTER_MAX_LENGTH,
+        '*',
+        ...fields,
+        DeadLetterField.entryId,
+        entryId,
+        DeadLetterField.deliveries,
+        String(deliveries),
+        DeadLetterField.consumer,
+        consumer,
+      );
     const deadline = deadlineOf(entryId, values);
-    if (packet?.id !== undefined && (deadline === undefined || this.clock.now() <= deadline)) {
+    const addAnswer = (writes: ChainableCommander) => {
+      if (packet?.id === undefined || (deadline !== undefined && this.clock.now() > deadline)) return;
       this.addReply(writes, values[Field.replyTo], {
         err: DEAD_LETTERED_ERROR,
         isDisposed: true,
         id: packet.id,
       });
-    }
-    writes.xack(this.stream, this.group, entryId);
+    };
+    const addAck = (writes: ChainableCommander) => writes.xack(this.stream, this.group, entryId);
     try {
-      await execAll(writes);
+      // One pipeline on a single Redis; on a cluster the reply stream is elsewhere: in order, one slot at a time.
+      if (isCluster(this.writer!)) await this.inSlotOrder([addDeadLetter, addAnswer, addAck]);
+      else await this.inSlotOrder([(w) => (addDeadLetter(w), addAnswer(w), addAck(w))]);
     } catch (err) {
       this.logger.error(
         `Could not dead-letter ${entryId}: ${err instanceof Error ? err.message : String(err)}`,

@@ -7,7 +7,8 @@ import { deleteKeys, sleep, TcpProxy, TEST_REDIS_URL, uniquePrefix, waitFor } fr
 import { RedisStreamsClient } from '../src/redis-streams.client.js';
 import { RedisStreamsServer } from '../src/redis-streams.server.js';
 import type { RedisStreamsClientOptions, RedisStreamsServerOptions } from '../src/redis-streams.options.js';
-import { deadLetterStreamKey, requestStreamKey } from '../src/redis-streams.keys.js';
+import { deadLetterStreamKey, requestStreamKey, requestStreamKeys } from '../src/redis-streams.keys.js';
+import { ShardedRedisStreamsServer } from '../src/sharded-redis-streams.server.js';
 import { RPC_BUSY_MESSAGE, RpcBusyError, RpcTimeoutError, RpcUnavailableError } from '../src/rpc.errors.js';
 import type { RedisStreamsContext } from '../src/redis-streams.context.js';
 
@@ -558,5 +559,35 @@ describe('Redis Streams RPC transport (real Redis)', () => {
 
     await expect(call(client, 'work', {})).resolves.toBe(1);
     expect(handled).toEqual(['work']);
+  });
+});
+
+describe('sharded request streams', () => {
+  it('a client spreads requests round-robin over the shards, and a server per shard answers each once', async () => {
+    const prefix = newPrefix();
+    const server = new ShardedRedisStreamsServer({
+      redis: TEST_REDIS_URL,
+      keyPrefix: prefix,
+      service,
+      shards: 3,
+    });
+    const handledBy = new Map<string, number>();
+    server.addHandler('echo', async (data: unknown, ctx: unknown) => {
+      const stream = (ctx as RedisStreamsContext).getStream();
+      handledBy.set(stream, (handledBy.get(stream) ?? 0) + 1);
+      return data;
+    });
+    await new Promise<void>((resolve, reject) =>
+      server.listen((err?: unknown) => (err instanceof Error ? reject(err) : resolve())),
+    );
+    cleanups.push(() => server.close());
+    const client = await startClient(prefix, 5000, TEST_REDIS_URL, { shards: 3 });
+    const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => call<number>(client, 'echo', i)));
+    expect(replies).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(Object.fromEntries(handledBy)).toEqual(
+      Object.fromEntries(requestStreamKeys(prefix, service, 3).map((k) => [k, 10])),
+    );
+    expect(server.stats().handled).toBe(30);
+    expect(await server.backlog()).toEqual({ lag: 0, pending: 0 });
   });
 });

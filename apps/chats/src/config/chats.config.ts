@@ -1,5 +1,15 @@
 import { Limits } from '@parley/contracts';
-import { bool, commonConfigSchema, int, loadConfig, url, type ConfigOf, type Env } from '@parley/config';
+import {
+  bool,
+  commonConfigSchema,
+  int,
+  loadConfig,
+  oneOf,
+  optionalUrl,
+  url,
+  type ConfigOf,
+  type Env,
+} from '@parley/config';
 
 export const chatsConfigSchema = {
   ...commonConfigSchema,
@@ -9,11 +19,28 @@ export const chatsConfigSchema = {
     protocols: ['postgres:', 'postgresql:'],
     description: 'Postgres 15+; the database is created if missing',
   }),
+  databasePooler: oneOf('DATABASE_POOLER', ['none', 'pgbouncer'], {
+    default: 'none',
+    description:
+      'pgbouncer: DATABASE_URL is a PgBouncer in transaction pooling mode (no named prepared statements; statement_timeout set on the role, see docs/deploy.md)',
+  }),
+  databaseReadUrl: optionalUrl('DATABASE_READ_URL', {
+    protocols: ['postgres:', 'postgresql:'],
+    description:
+      'a streaming replica for history pages and conversation lists, used only when it has replayed all the primary had committed (unset: every read on DATABASE_URL)',
+  }),
+  dbReplicaWaitMs: int('DB_REPLICA_WAIT_MS', {
+    default: 20,
+    min: 0,
+    max: 10_000,
+    description:
+      'how long a replica-eligible read waits for the replica to catch up before it reads the primary',
+  }),
   dbPoolSize: int('DB_POOL_SIZE', {
     default: 20,
     min: 1,
     max: 500,
-    description: 'Postgres connections per instance',
+    description: 'Postgres connections per instance (and as many to DATABASE_READ_URL)',
   }),
   dbStatementTimeoutMs: int('DB_STATEMENT_TIMEOUT_MS', {
     default: 5000,
@@ -36,7 +63,8 @@ export const chatsConfigSchema = {
   }),
   migrateOnStart: bool('MIGRATE_ON_START', {
     default: true,
-    description: 'run pending migrations at start (they take an advisory lock, so instances do not race)',
+    description:
+      'run pending migrations at start (in one transaction under an advisory lock, so instances do not race, through PgBouncer too)',
   }),
   rpcConcurrency: int('RPC_CONCURRENCY', {
     default: 64,

@@ -209,7 +209,7 @@ export class ConversationsService {
    */
   async list(req: RpcRequest<'conversations.list'>): Promise<RpcResponse<'conversations.list'>> {
     const before = req.cursor === null ? null : decodeCursor(CURSOR, req.cursor);
-    const rows: ConversationRow[] = await this.db.query({
+    const rows: ConversationRow[] = await this.db.queryReplica({
       text: `SELECT * FROM (
          (SELECT ${CONVERSATION_COLUMNS}, p.activity
           FROM conversation_participants p

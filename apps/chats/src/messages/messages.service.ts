@@ -303,7 +303,9 @@ export class MessagesService {
     // conversation; `member` false: not a participant (no page read); a member with nothing in range gets one row
     // of NULL message columns. Newer-first pages end at $3 (before_seq - 1) or, for `page`, at last_seq - $4.
     const ascending = req.mode === 'after' || req.mode === 'version';
-    const rows: (Partial<MessageRow> & { member: boolean })[] = await this.db.query(
+    // Pages back in time may come from the replica (when it is caught up); the catch-up modes read the primary.
+    const read = ascending ? this.db.query.bind(this.db) : this.db.queryReplica.bind(this.db);
+    const rows: (Partial<MessageRow> & { member: boolean })[] = await read(
       req.mode === 'version'
         ? {
             text: `SELECT a.member, page.* FROM conversations c

@@ -1,7 +1,9 @@
-// Presence state in Redis, changed only by these scripts so that every transition is atomic.
-//   presence:user:<id>          hash socketId → instanceId: the user's connected sockets, anywhere
-//   presence:sockets:<instance> set of "<userId>|<socketId>": what to clean up if that instance dies
-//   presence:version:<id>       the version of the user's last transition
+// Presence state in Redis. A user's keys are changed only by these scripts, so that every transition is atomic:
+//   presence:user:{<id>}        hash socketId → instanceId: the user's connected sockets, anywhere
+//   presence:version:{<id>}     the version of the user's last transition
+// (one hash tag, so that on a Redis Cluster both are in the user's slot), and beside them:
+//   presence:sockets:<instance> set of "<userId>|<socketId>": what to clean up if that instance dies; added to
+//                               before the user's hash and removed from after it, so it never misses a socket
 //   presence:instances          zset instanceId → last heartbeat (Redis clock, ms)
 // A transition (0 → 1 sockets: online, 1 → 0: offline) returns a version that only grows: Redis's clock in
 // microseconds, or last + 1. Gateways deliver a user's presence events only in increasing version order, so
@@ -18,22 +20,20 @@ local function next_version(key)
 end
 `;
 
-/** KEYS: user hash, instance set, version key. ARGV: socketId, instanceId, userId. Returns the version, or 0. */
+/** KEYS: user hash, version key. ARGV: socketId, instanceId. Returns the version, or 0. */
 export const PRESENCE_ADD = `${NEXT_VERSION}
 local added = redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[3] .. '|' .. ARGV[1])
 if added == 1 and redis.call('HLEN', KEYS[1]) == 1 then
-  return next_version(KEYS[3])
+  return next_version(KEYS[2])
 end
 return 0
 `;
 
-/** KEYS: user hash, instance set, version key. ARGV: socketId, userId. Returns the version, or 0. */
+/** KEYS: user hash, version key. ARGV: socketId. Returns the version, or 0. */
 export const PRESENCE_REMOVE = `${NEXT_VERSION}
 local removed = redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('SREM', KEYS[2], ARGV[2] .. '|' .. ARGV[1])
 if removed == 1 and redis.call('HLEN', KEYS[1]) == 0 then
-  return next_version(KEYS[3])
+  return next_version(KEYS[2])
 end
 return 0
 `;

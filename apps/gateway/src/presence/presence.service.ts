@@ -15,21 +15,8 @@ import {
 } from './presence.scripts.js';
 
 interface PresenceScripts {
-  parleyPresenceAdd(
-    user: string,
-    sockets: string,
-    version: string,
-    socketId: string,
-    instance: string,
-    userId: string,
-  ): Promise<number>;
-  parleyPresenceRemove(
-    user: string,
-    sockets: string,
-    version: string,
-    socketId: string,
-    userId: string,
-  ): Promise<number>;
+  parleyPresenceAdd(user: string, version: string, socketId: string, instance: string): Promise<number>;
+  parleyPresenceRemove(user: string, version: string, socketId: string): Promise<number>;
   parleyPresenceHeartbeat(instances: string, instance: string): Promise<number>;
   parleyPresenceDead(instances: string, ttlMs: number): Promise<string[]>;
 }
@@ -84,8 +71,8 @@ export class PresenceService implements OnModuleDestroy {
     @Inject(INSTANCE_ID) private readonly instanceId: string,
   ) {
     const r = redis.commands;
-    r.defineCommand('parleyPresenceAdd', { numberOfKeys: 3, lua: PRESENCE_ADD });
-    r.defineCommand('parleyPresenceRemove', { numberOfKeys: 3, lua: PRESENCE_REMOVE });
+    r.defineCommand('parleyPresenceAdd', { numberOfKeys: 2, lua: PRESENCE_ADD });
+    r.defineCommand('parleyPresenceRemove', { numberOfKeys: 2, lua: PRESENCE_REMOVE });
     r.defineCommand('parleyPresenceHeartbeat', { numberOfKeys: 1, lua: PRESENCE_HEARTBEAT });
     r.defineCommand('parleyPresenceDead', { numberOfKeys: 1, lua: PRESENCE_DEAD_INSTANCES });
     this.scripts = r as unknown as PresenceScripts;
@@ -114,14 +101,15 @@ export class PresenceService implements OnModuleDestroy {
   }
 
   private async register(socket: Socket, userId: Id): Promise<Id[]> {
+    // The instance's set first (the same write on a single Redis; another slot on a cluster), then the user's keys.
+    const listed = this.redis.commands.sadd(this.socketsKey(this.instanceId), `${userId}|${socket.id}`);
     const v = await this.scripts.parleyPresenceAdd(
       this.userKey(userId),
-      this.socketsKey(this.instanceId),
       this.versionKey(userId),
       socket.id,
       this.instanceId,
-      String(userId),
     );
+    await listed;
     const contacts = await this.contacts.get(userId);
     if (v > 0) await this.publish({ u: userId, on: true, v, c: contacts });
     return contacts;
@@ -159,11 +147,10 @@ export class PresenceService implements OnModuleDestroy {
   private async remove(instanceId: string, socketId: string, userId: Id): Promise<void> {
     const v = await this.scripts.parleyPresenceRemove(
       this.userKey(userId),
-      this.socketsKey(instanceId),
       this.versionKey(userId),
       socketId,
-      String(userId),
     );
+    await this.redis.commands.srem(this.socketsKey(instanceId), `${userId}|${socketId}`);
     if (v === 0) return;
     // Bounded: a sweep (or a drain) must not wait out RPC timeouts when the chats service is slow or down; the
     // offline announcement is then skipped (contacts see it on their next connect's snapshot).
@@ -179,14 +166,16 @@ export class PresenceService implements OnModuleDestroy {
    */
   async contactsAdded(a: Id[], b: Id[]): Promise<void> {
     const users = [...new Set([...a, ...b])];
-    const pipeline = this.redis.commands.multi();
-    for (const id of users) pipeline.exists(this.userKey(id)).get(this.versionKey(id));
-    const results = await pipeline.exec();
-    if (!results) return;
+    // Each user's presence and version read together (one MULTI per user: their keys share a slot).
+    const reads = await Promise.all(
+      users.map((id) => this.redis.commands.multi().exists(this.userKey(id)).get(this.versionKey(id)).exec()),
+    );
     const state: Record<Id, [boolean, number]> = {};
     users.forEach((id, i) => {
-      const [existsErr, exists] = results[2 * i]!;
-      const [versionErr, version] = results[2 * i + 1]!;
+      const [[existsErr, exists], [versionErr, version]] = reads[i] as [
+        [Error | null, unknown],
+        [Error | null, unknown],
+      ];
       if (existsErr || versionErr) throw existsErr ?? versionErr;
       state[id] = [exists === 1, Number(version ?? 0)];
     });
@@ -207,11 +196,10 @@ export class PresenceService implements OnModuleDestroy {
   /** The connecting socket learns which of its contacts are online now (as `user:online` events). */
   private async sendSnapshot(socket: Socket, contacts: Id[]): Promise<void> {
     if (contacts.length === 0) return;
-    const pipeline = this.redis.commands.pipeline();
-    for (const id of contacts) pipeline.exists(this.userKey(id));
-    const results = (await pipeline.exec()) ?? [];
+    // One command per contact: on a single Redis they leave in one write; on a cluster each goes to its slot's node.
+    const online = await Promise.all(contacts.map((id) => this.redis.commands.exists(this.userKey(id))));
     contacts.forEach((id, i) => {
-      if (results[i]?.[1] === 1) socket.emit(ServerEvent.UserOnline, { userId: id });
+      if (online[i] === 1) socket.emit(ServerEvent.UserOnline, { userId: id });
     });
   }
 
@@ -301,11 +289,8 @@ export class PresenceService implements OnModuleDestroy {
         }),
       );
     }
-    await this.redis.commands
-      .multi()
-      .del(this.socketsKey(instanceId))
-      .zrem(this.redis.key('presence:instances'), instanceId)
-      .exec();
+    await this.redis.commands.del(this.socketsKey(instanceId));
+    await this.redis.commands.zrem(this.redis.key('presence:instances'), instanceId);
     if (instanceId !== this.instanceId && members.length > 0) {
       this.logger.log(
         `Gateway ${instanceId} stopped answering: removed its ${members.length} sockets from presence`,
@@ -328,7 +313,7 @@ export class PresenceService implements OnModuleDestroy {
   }
 
   private userKey(userId: Id): string {
-    return this.redis.key(`presence:user:${userId}`);
+    return this.redis.key(`presence:user:{${userId}}`);
   }
 
   private socketsKey(instanceId: string): string {
@@ -336,6 +321,6 @@ export class PresenceService implements OnModuleDestroy {
   }
 
   private versionKey(userId: Id): string {
-    return this.redis.key(`presence:version:${userId}`);
+    return this.redis.key(`presence:version:{${userId}}`);
   }
 }

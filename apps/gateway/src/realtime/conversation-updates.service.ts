@@ -91,7 +91,8 @@ export class ConversationUpdates {
   }
 
   private coalesceKeys(conversationId: Id) {
-    const key = this.redis.key(`conversation-updated:${conversationId}`);
+    // One hash tag for the key and its dirty mark: the scripts touch both, which on a Redis Cluster must share a slot.
+    const key = this.redis.key(`conversation-updated:{${conversationId}}`);
     return { key, dirtyKey: `${key}:dirty`, windowMs: this.config.conversationUpdateCoalesceMs };
   }
 

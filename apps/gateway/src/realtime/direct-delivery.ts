@@ -97,11 +97,25 @@ export class DirectDelivery {
         );
       }
     }
-    (this.redis.adapterPub as unknown as DeliverScript)
-      .parleyDeliverDirect(this.redis.key(mark), ...args)
-      .catch((err: unknown) =>
-        this.logger.warn(`delivery of ${result.message.id} not published: ${(err as Error).message}`),
-      );
+    this.publish(this.redis.key(mark), args).catch((err: unknown) =>
+      this.logger.warn(`delivery of ${result.message.id} not published: ${(err as Error).message}`),
+    );
+  }
+
+  /**
+   * The mark and the packets in one script on a single Redis. On a Redis Cluster a script may only touch its own
+   * slot, and each member's channel has its own: the mark and each SPUBLISH go to their slots' nodes, all in this
+   * turn (the mark is not atomic with the publishes there; a retry that finds it sees a broadcast already sent).
+   */
+  private async publish(markKey: string, [ttlMs, ...pairs]: (string | number)[]): Promise<void> {
+    const pub = this.redis.adapterPub;
+    if (!this.redis.cluster) {
+      await (pub as unknown as DeliverScript).parleyDeliverDirect(markKey, ttlMs!, ...pairs);
+      return;
+    }
+    const sent: Promise<unknown>[] = [pub.set(markKey, '1', 'PX', ttlMs!)];
+    for (let i = 0; i < pairs.length; i += 2) sent.push(pub.spublish(String(pairs[i]), String(pairs[i + 1])));
+    await Promise.all(sent);
   }
 
   /** This gateway's part of a delivery: the member's sockets here. */

@@ -1,5 +1,5 @@
 import { Logger, type OnApplicationShutdown, type Provider } from '@nestjs/common';
-import { connectRedis, createRedisConnection } from '@parley/redis-streams';
+import { connectRedis, createRedisConnection, isCluster } from '@parley/redis-streams';
 import type { Redis } from 'ioredis';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { INSTANCE_ID } from '../gateway.tokens.js';
@@ -23,13 +23,13 @@ export class RedisService implements OnApplicationShutdown {
   ) {
     this.commands = createRedisConnection(config.redisUrl, `${name}:commands`, { failFast: true });
     this.adapterPub = createRedisConnection(config.redisUrl, `${name}:io-pub`);
-    this.adapterSub = createRedisConnection(config.redisUrl, `${name}:io-sub`);
+    // On a Redis Cluster the adapter's SSUBSCRIBEs go to each channel's slot owner, one subscriber per master.
+    this.adapterSub = createRedisConnection(config.redisUrl, `${name}:io-sub`, { shardedSubscriber: true });
     this.events = createRedisConnection(config.redisUrl, `${name}:events-sub`);
-    for (const client of [this.commands, this.adapterPub, this.adapterSub, this.events]) {
-      client.on('error', (err: Error) =>
-        this.logger.debug(`${client.options.connectionName}: ${err.message}`),
-      );
-    }
+    const names = ['commands', 'io-pub', 'io-sub', 'events-sub'];
+    [this.commands, this.adapterPub, this.adapterSub, this.events].forEach((client, i) =>
+      client.on('error', (err: Error) => this.logger.debug(`${name}:${names[i]}: ${err.message}`)),
+    );
   }
 
   async connect(): Promise<void> {
@@ -46,6 +46,11 @@ export class RedisService implements OnApplicationShutdown {
 
   key(name: string): string {
     return `${this.config.redisPrefix}${name}`;
+  }
+
+  /** Whether these are Redis Cluster connections: commands that batch keys of several slots must not (`isCluster`). */
+  get cluster(): boolean {
+    return isCluster(this.commands);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { ClientToServerEvents, ServerToClientEvents } from '@parley/contracts';
+import { Agent } from 'node:http';
 import { io, type Socket } from 'socket.io-client';
 import { waitFor } from '../../tools/lib/wait.js';
 
@@ -9,18 +10,34 @@ export interface ConnectOptions {
   query?: Record<string, string>;
   headers?: Record<string, string>;
   reconnection?: boolean;
+  /** Engine.IO transports, in order (default WebSocket only; `['polling']`, or `['polling', 'websocket']` to upgrade). */
+  transports?: Array<'polling' | 'websocket'>;
+  /**
+   * The local address to connect from (any of 127.0.0.0/8 on Linux): a load balancer that hashes on the client
+   * address (deploy/nginx's) then sees distinct clients, as it would see distinct machines.
+   */
+  localAddress?: string;
 }
 
-/** A real socket.io-client connection to a gateway's /chat namespace (WebSocket transport, no reconnection). */
+/**
+ * A real socket.io-client connection to a gateway's /chat namespace (WebSocket transport and no reconnection unless
+ * told otherwise).
+ */
 export function openSocket(baseUrl: string, opts: ConnectOptions = {}): ChatClient {
+  // Both transports (xmlhttprequest-ssl's requests and ws's upgrade) connect through the agent.
+  const agent = opts.localAddress
+    ? new Agent({ localAddress: opts.localAddress, keepAlive: true })
+    : undefined;
   return io(`${baseUrl}/chat`, {
     auth: opts.token ? { token: opts.token } : {},
     query: opts.query,
     extraHeaders: opts.headers,
-    transports: ['websocket'],
+    transports: opts.transports ?? ['websocket'],
     reconnection: opts.reconnection ?? false,
     forceNew: true,
     timeout: 10_000,
+    // Typed `string | boolean` by engine.io-client (a browser's view); in Node it is handed to http and ws as is.
+    ...(agent ? { agent: agent as unknown as string } : {}),
   });
 }
 

@@ -70,24 +70,39 @@ const DB_COLUMNS = [
 const WAL_COLUMNS = ['wal_records', 'wal_bytes', 'wal_sync'] as const;
 
 let redis: Redis | undefined;
+let admin: pg.Client | undefined;
 
 /**
- * The counters now: one Redis connection kept open, and a Postgres connection (to the admin database, whose
- * backends no tracker counts) opened for each reading, so that the bench holds no connection slot between them:
- * a full run's systems come close to `max_connections` already.
+ * Opens the connections the readings use: one to Redis and one to Postgres's admin database (whose backends no
+ * tracker counts). Call it before any system starts: a full run's systems use up `max_connections` (the 1x1
+ * systems' pools are refused some), and a reading must not be the one refused.
  */
-export async function backendSnapshot(database?: string): Promise<BackendSnapshot> {
+export async function openBackendReadings(): Promise<void> {
   redis ??= new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
-  const admin = new pg.Client({ connectionString: TEST_PG_URL });
-  await admin.connect();
+  if (admin) return;
+  const client = new pg.Client({ connectionString: TEST_PG_URL });
+  client.on('error', () => (admin = undefined));
+  await client.connect();
+  admin = client;
+}
+
+export async function closeBackendReadings(): Promise<void> {
+  await admin?.end().catch(() => undefined);
+  redis?.disconnect();
+  admin = redis = undefined;
+}
+
+/** The counters now (Redis's commandstats and traffic, the system database's and the WAL's Postgres counters). */
+export async function backendSnapshot(database?: string): Promise<BackendSnapshot> {
+  await openBackendReadings();
   const [commandstats, stats, db, wal] = await Promise.all([
-    redis.info('commandstats'),
-    redis.info('stats'),
+    redis!.info('commandstats'),
+    redis!.info('stats'),
     database
-      ? admin.query(`SELECT ${DB_COLUMNS.join(', ')} FROM pg_stat_database WHERE datname = $1`, [database])
+      ? admin!.query(`SELECT ${DB_COLUMNS.join(', ')} FROM pg_stat_database WHERE datname = $1`, [database])
       : undefined,
-    admin.query(`SELECT ${WAL_COLUMNS.join(', ')} FROM pg_stat_wal`),
-  ]).finally(() => admin.end());
+    admin!.query(`SELECT ${WAL_COLUMNS.join(', ')} FROM pg_stat_wal`),
+  ]);
   const calls: Record<string, number> = {};
   let usec = 0;
   for (const m of commandstats.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {

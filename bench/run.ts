@@ -6,6 +6,7 @@
 //   4. the rate sweep, systems interleaved, every rate twice (bench/sweep.ts, one run: bench/measure.ts);
 //   5. groups, connections, reconnect, history, each on a Parley of its own;
 //   6. bench/results/<stamp>.json; a full run also latest.json and docs/benchmarks.md (bench/report.ts).
+import { closeBackendReadings, openBackendReadings } from './backend-work.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { TEST_JWT_SECRET } from '../test/support/cluster.js';
 import { connections } from './connections.js';
@@ -54,6 +55,9 @@ const results: BenchResults = {
   machine: await machineInfo(),
   systems: {},
 };
+
+// The Redis and Postgres readings' connections, before the systems take every Postgres connection slot.
+await openBackendReadings();
 
 // 1–4: every system up for the whole sweep.
 if (!plan.skip.has('rates') || !plan.skip.has('stall')) {
@@ -121,4 +125,5 @@ console.log(
   `\nDone in ${results.seconds} s (planned ≤ ${Math.round(planned.total)} s): bench/results/${stamp}.json` +
     (plan.full ? ', docs/benchmarks.md' : ' (not a full run: docs not rewritten)'),
 );
+await closeBackendReadings();
 process.exit(0);

@@ -451,17 +451,15 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
     replyTo: string | undefined,
     response: WritePacket & { id: string },
   ): Promise<void> {
+    const addReply = (writes: ChainableCommander) => this.addReply(writes, replyTo, response);
+    const addAck = (writes: ChainableCommander) => {
+      if (response.isDisposed) writes.xack(this.stream, this.group, entryId);
+    };
     try {
-      if (!isCluster(this.writer!)) {
-        const writes = this.writer!.pipeline();
-        this.addReply(writes, replyTo, response);
-        if (response.isDisposed) writes.xack(this.stream, this.group, entryId);
-        return await execAll(writes);
-      }
       // On a cluster the reply stream and the request stream live on different nodes, and a pipeline may only
       // address one: the reply is written first and the acknowledgement only once it is, so the order holds.
-      await this.inSlotOrder([(w) => this.addReply(w, replyTo, response)]);
-      if (response.isDisposed) await this.writer!.xack(this.stream, this.group, entryId);
+      if (isCluster(this.writer!)) await this.inSlotOrder([addReply, addAck]);
+      else await this.inSlotOrder([(w) => (addReply(w), addAck(w))]);
     } finally {
       if (response.isDisposed) this.release(entryId);
     }

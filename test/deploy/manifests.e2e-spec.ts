@@ -339,6 +339,8 @@ function validateK8s(o: K8sObject): void {
 // ---------------------------------------------------------------------------------------------------------------
 
 const BASE_DIR = path('deploy/k8s/base');
+/** Whether kubectl is installed: then its own `kubectl kustomize` output must equal our rendering. */
+const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
 const OVERLAY_DIR = path('deploy/k8s/overlays/example');
 
 const base = kustomize(BASE_DIR);
@@ -637,21 +639,20 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     expect(paths).toEqual(expect.arrayContaining(['/api', '/socket.io', '/ws', '/compat']));
   });
 
-  const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
   it.skipIf(!kubectl)('our rendering equals `kubectl kustomize` (when kubectl is installed)', () => {
-    for (const [dir, ours] of [
-      [BASE_DIR, base],
-      [OVERLAY_DIR, overlay],
-    ] as const) {
-      const out = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
-      expect(out.status, out.stderr).toBe(0);
-      const theirs = parseAllDocuments(out.stdout).map((d) => d.toJS() as K8sObject);
-      const key = (o: K8sObject) => `${o.kind}/${o.metadata.name}`;
-      const sort = (list: K8sObject[]) => [...list].sort((a, b) => key(a).localeCompare(key(b)));
-      expect(sort(ours), relative(ROOT, dir)).toEqual(sort(theirs));
-    }
+    expectKubectlRendering(BASE_DIR, base);
+    expectKubectlRendering(OVERLAY_DIR, overlay);
   });
 });
+
+function expectKubectlRendering(dir: string, ours: K8sObject[]): void {
+  const out = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
+  expect(out.status, out.stderr).toBe(0);
+  const theirs = parseAllDocuments(out.stdout).map((d) => d.toJS() as K8sObject);
+  const key = (o: K8sObject) => `${o.kind}/${o.metadata.name}`;
+  const sort = (list: K8sObject[]) => [...list].sort((a, b) => key(a).localeCompare(key(b)));
+  expect(sort(ours), relative(ROOT, dir)).toEqual(sort(theirs));
+}
 
 const PGBOUNCER_DIR = path('deploy/k8s/overlays/pgbouncer');
 
@@ -691,15 +692,9 @@ describe('Kubernetes: the PgBouncer overlay (deploy/k8s/overlays/pgbouncer)', ()
       expect(probe?.tcpSocket?.port).toBe(port.targetPort);
   });
 
-  const hasKubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
-  it.skipIf(!hasKubectl)('renders as `kubectl kustomize` does (when kubectl is installed)', () => {
-    const out = spawnSync('kubectl', ['kustomize', PGBOUNCER_DIR], { encoding: 'utf8' });
-    expect(out.status, out.stderr).toBe(0);
-    const theirs = parseAllDocuments(out.stdout).map((d) => d.toJS() as K8sObject);
-    const key = (o: K8sObject) => `${o.kind}/${o.metadata.name}`;
-    const sort = (list: K8sObject[]) => [...list].sort((a, b) => key(a).localeCompare(key(b)));
-    expect(sort(objects)).toEqual(sort(theirs));
-  });
+  it.skipIf(!kubectl)('renders as `kubectl kustomize` does (when kubectl is installed)', () =>
+    expectKubectlRendering(PGBOUNCER_DIR, objects),
+  );
 
   it('pools transactions, and every database name reaches Postgres (the app checks `postgres` exists)', () => {
     expect(setting('pool_mode')).toBe('transaction');
@@ -753,15 +748,9 @@ describe('Kubernetes: the Redis Cluster overlay (deploy/k8s/overlays/redis-clust
     expect([...seen]).toHaveLength(1);
   });
 
-  const hasKubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
-  it.skipIf(!hasKubectl)('renders as `kubectl kustomize` does (when kubectl is installed)', () => {
-    const out = spawnSync('kubectl', ['kustomize', REDIS_CLUSTER_DIR], { encoding: 'utf8' });
-    expect(out.status, out.stderr).toBe(0);
-    const theirs = parseAllDocuments(out.stdout).map((d) => d.toJS() as K8sObject);
-    const key = (o: K8sObject) => `${o.kind}/${o.metadata.name}`;
-    const sort = (list: K8sObject[]) => [...list].sort((a, b) => key(a).localeCompare(key(b)));
-    expect(sort(objects)).toEqual(sort(theirs));
-  });
+  it.skipIf(!kubectl)('renders as `kubectl kustomize` does (when kubectl is installed)', () =>
+    expectKubectlRendering(REDIS_CLUSTER_DIR, objects),
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -81,14 +81,14 @@ export class PrivatePostgres {
 
   async init(): Promise<this> {
     chownSync(this.dir, uid('postgres'), gid('postgres'));
-    this.run('initdb', ['-D', `${this.dir}/data`, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8']);
+    asPostgres('initdb', ['-D', `${this.dir}/data`, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8']);
     this.port = await freePort();
     await this.start();
     return this;
   }
 
   async start(): Promise<void> {
-    this.run('pg_ctl', [
+    asPostgres('pg_ctl', [
       '-D',
       `${this.dir}/data`,
       '-o',
@@ -113,24 +113,17 @@ export class PrivatePostgres {
 
   /** `immediate` is a crash (no checkpoint; recovery from WAL at the next start); `fast` a clean stop. */
   async stop(mode: 'immediate' | 'fast' = 'immediate'): Promise<void> {
-    this.run('pg_ctl', ['-D', `${this.dir}/data`, '-m', mode, '-w', 'stop']);
+    asPostgres('pg_ctl', ['-D', `${this.dir}/data`, '-m', mode, '-w', 'stop']);
     await sleep(100);
   }
 
   async destroy(): Promise<void> {
     try {
-      this.run('pg_ctl', ['-D', `${this.dir}/data`, '-m', 'immediate', '-w', 'stop']);
+      asPostgres('pg_ctl', ['-D', `${this.dir}/data`, '-m', 'immediate', '-w', 'stop']);
     } catch {
       // not running
     }
     rmSync(this.dir, { recursive: true, force: true });
-  }
-
-  private run(tool: string, args: string[]): void {
-    const res = spawnSync('runuser', ['-u', 'postgres', '--', `${PG_BIN}/${tool}`, ...args], {
-      encoding: 'utf8',
-    });
-    if (res.status !== 0) throw new Error(`${tool} failed: ${res.stderr || res.stdout}`);
   }
 }
 
@@ -243,6 +236,7 @@ export class PrivateReplica {
   }
 }
 
+/** A Postgres tool of the installed version, run as the postgres user (which owns the data directories). */
 function asPostgres(tool: string, args: string[]): void {
   const res = spawnSync('runuser', ['-u', 'postgres', '--', `${PG_BIN}/${tool}`, ...args], {
     encoding: 'utf8',

@@ -1,6 +1,6 @@
 import type { AuthResult, Conversation } from '@parley/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, Cluster, connect, registerUser, sleep, type ChatClient } from '@parley/testing';
+import { api, Cluster, connect, registerUser, sleep, waitFor, type ChatClient } from '@parley/testing';
 
 // Finding: "under 15× overload the chats services spend their slots on requests whose callers have already timed
 // out, so nothing is acknowledged for a while". A cluster whose capacity is set by its database (2 connections, an
@@ -233,7 +233,15 @@ describe('overload', () => {
       };
       // A client that got no answer in time does not know whether its message was stored: it retries with the
       // same client_message_id until it is acknowledged. (A refusal says it was not stored: checked below.)
+      // It retries once the service has worked off the requests whose callers gave up (as the SDK's backoff
+      // would): retried into that queue, each retry would time out too, and the deadline would pass on waiting.
       const unknown = attempts.filter((a) => a.outcome === 'timeout' || a.outcome === 'error');
+      await waitFor(
+        'the chats service to work off its backlog',
+        async () => (await cluster.chats[0]!.metric('parley_rpc_stream_backlog')) === 0,
+        120_000,
+        250,
+      );
       const retryDeadline = Date.now() + 60_000;
       while (unknown.some((a) => a.outcome !== 'acked') && Date.now() < retryDeadline) {
         const batch = unknown.filter((a) => a.outcome !== 'acked').slice(0, 20);

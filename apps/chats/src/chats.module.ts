@@ -30,6 +30,9 @@ import { SessionsService } from './sessions/sessions.service.js';
 import { PasswordHasher } from './users/password-hasher.js';
 import { UsersController } from './users/users.controller.js';
 import { UsersService } from './users/users.service.js';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
+import { WebhooksController } from './webhooks/webhooks.controller.js';
+import { WebhooksService } from './webhooks/webhooks.service.js';
 
 @Module({})
 export class ChatsModule {
@@ -69,6 +72,7 @@ export class ChatsModule {
         BlocksController,
         MentorsController,
         MessagesController,
+        WebhooksController,
       ],
       providers: [
         { provide: CHATS_CONFIG, useValue: config },
@@ -90,6 +94,8 @@ export class ChatsModule {
         MentorsService,
         MessagesService,
         MessageChangesService,
+        WebhooksService,
+        WebhookDispatcher,
       ],
     };
   }

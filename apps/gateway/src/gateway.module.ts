@@ -25,8 +25,9 @@ import { ConversationsService } from './conversations/conversations.service.js';
 import { AsyncApiController } from './docs/asyncapi.controller.js';
 import { INSTANCE_ID } from './gateway.tokens.js';
 import { HealthController } from './health/health.controller.js';
-import { AdminTokenGuard } from './mentors/admin-token.guard.js';
+import { AdminTokenGuard } from './common/admin-token.guard.js';
 import { MentorsController } from './mentors/mentors.controller.js';
+import { WebhooksController } from './webhooks/webhooks.controller.js';
 import { MentorsService } from './mentors/mentors.service.js';
 import { MessagesController } from './messages/messages.controller.js';
 import { MessagesGateway } from './messages/messages.gateway.js';
@@ -68,6 +69,7 @@ export class GatewayModule {
         MessagesController,
         AsyncApiController,
         MentorsController,
+        WebhooksController,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },

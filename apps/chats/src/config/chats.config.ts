@@ -154,6 +154,61 @@ export const chatsConfigSchema = {
     max: 600_000,
     description: 'a request unanswered this long by a silent instance is taken over by another',
   }),
+  webhookDelivery: bool('WEBHOOK_DELIVERY', {
+    default: true,
+    description:
+      'this instance delivers webhook events (any number of instances share the work; events are recorded whatever this says)',
+  }),
+  webhookTimeoutMs: int('WEBHOOK_TIMEOUT_MS', {
+    default: 5000,
+    min: 100,
+    max: 60_000,
+    description: 'an endpoint that has not answered a webhook request this long has failed the attempt',
+  }),
+  webhookRetryForMs: int('WEBHOOK_RETRY_FOR_MS', {
+    default: 86_400_000,
+    min: 0,
+    max: 7 * 86_400_000,
+    description: 'how long a webhook event is retried (from its first attempt) before it is dead-lettered',
+  }),
+  webhookRetryBaseMs: int('WEBHOOK_RETRY_BASE_MS', {
+    default: 1000,
+    min: 10,
+    max: 3_600_000,
+    description: 'the first retry waits about this long; each next one twice as long (with jitter)',
+  }),
+  webhookRetryMaxMs: int('WEBHOOK_RETRY_MAX_MS', {
+    default: 600_000,
+    min: 10,
+    max: 86_400_000,
+    description: 'the longest wait between two attempts of a webhook event',
+  }),
+  webhookConcurrency: int('WEBHOOK_CONCURRENCY', {
+    default: 32,
+    min: 1,
+    max: 1000,
+    description: 'webhook requests in flight per instance',
+  }),
+  webhookEndpointConcurrency: int('WEBHOOK_ENDPOINT_CONCURRENCY', {
+    default: 8,
+    min: 1,
+    max: 1000,
+    description:
+      'webhook requests in flight per instance to one endpoint (a slow endpoint holds no more than these)',
+  }),
+  webhookPollMs: int('WEBHOOK_POLL_MS', {
+    default: 250,
+    min: 10,
+    max: 60_000,
+    description: 'how often an idle instance looks for due webhook deliveries',
+  }),
+  webhookRetentionMs: int('WEBHOOK_RETENTION_MS', {
+    default: 3_600_000,
+    min: 0,
+    max: 30 * 86_400_000,
+    description:
+      'delivered webhook events are kept this long (dead-lettered ones until replayed or their endpoint is deleted)',
+  }),
 };
 
 export type ChatsConfig = ConfigOf<typeof chatsConfigSchema>;

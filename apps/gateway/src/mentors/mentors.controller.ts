@@ -10,7 +10,7 @@ import {
 import { AssignMentorDto, MentorAssignmentDto, SetUserRoleDto, UserProfileDto } from '@parley/contracts';
 import { Public } from '@parley/observability';
 import { ParseIdPipe } from '../common/parse-id.pipe.js';
-import { AdminTokenGuard } from './admin-token.guard.js';
+import { AdminTokenGuard } from '../common/admin-token.guard.js';
 import { MentorsService } from './mentors.service.js';
 
 /** The admin API of seed 001's roles and mentor assignments (Bearer ADMIN_TOKEN, not a user's token). */

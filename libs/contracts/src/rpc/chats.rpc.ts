@@ -14,6 +14,13 @@ import type {
 import { Limits } from '../wire/limits.js';
 import type { RpcErrorBody } from '../wire/errors.js';
 import { ATTACHMENT_TYPES, MESSAGE_TYPES } from '../wire/models.js';
+import {
+  WEBHOOK_EVENT_TYPES,
+  webhookLimits,
+  type WebhookDeadLetter,
+  type WebhookEndpoint,
+  type WebhookEventType,
+} from '../wire/webhooks.js';
 
 /** Name of the chats service on the RPC transport (stream `<prefix>rpc:chats`, consumer group `chats`). */
 export const CHATS_SERVICE = 'chats';
@@ -42,6 +49,15 @@ const UserRoleSchema = Type.Union([
   Type.Literal('TEACHER'),
   Type.Literal('TRAINER'),
 ]);
+const WebhookUrl = Type.String({ maxLength: webhookLimits.urlMaxLength, pattern: '^https?://[^\\s]+$' });
+const WebhookEvents = Type.Array(
+  Type.Unsafe<WebhookEventType>(Type.Union(WEBHOOK_EVENT_TYPES.map((t) => Type.Literal(t)))),
+  {
+    minItems: 1,
+    maxItems: WEBHOOK_EVENT_TYPES.length,
+    uniqueItems: true,
+  },
+);
 const MessageTypeSchema = Type.Union([Type.Literal('text'), Type.Literal('image'), Type.Literal('file')]);
 // The schemas name exactly the wire's message and attachment types.
 type SameTypes<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
@@ -290,6 +306,43 @@ export const ChatsRpcRequests = {
     { ...MessageTarget, emoji: Text(Limits.emojiMaxLength, 1), add: Type.Boolean() },
     closed,
   ),
+
+  // The admin API's webhook endpoints (the gateway checks the admin token).
+  'webhooks.create': Type.Object(
+    {
+      url: WebhookUrl,
+      events: WebhookEvents,
+      description: Nullable(Text(webhookLimits.descriptionMaxLength)),
+      enabled: Type.Boolean(),
+    },
+    closed,
+  ),
+  'webhooks.list': Type.Object({}, closed),
+  'webhooks.get': Type.Object({ id: Id }, closed),
+  'webhooks.update': Type.Object(
+    {
+      id: Id,
+      url: Type.Optional(WebhookUrl),
+      events: Type.Optional(WebhookEvents),
+      description: Type.Optional(Nullable(Text(webhookLimits.descriptionMaxLength))),
+      enabled: Type.Optional(Type.Boolean()),
+    },
+    closed,
+  ),
+  'webhooks.delete': Type.Object({ id: Id }, closed),
+  /** A new signing secret; the old one signs nothing from now on. */
+  'webhooks.rotate-secret': Type.Object({ id: Id }, closed),
+  /** The endpoint's dead letters, newest first, before `before_id` (a page's last id). */
+  'webhooks.dead-letters': Type.Object(
+    {
+      id: Id,
+      before_id: Nullable(Id),
+      limit: Type.Integer({ minimum: 1, maximum: webhookLimits.deadLettersPageMax }),
+    },
+    closed,
+  ),
+  /** The endpoint's dead letters are due again, with fresh retries. */
+  'webhooks.replay': Type.Object({ id: Id }, closed),
 };
 
 export type ChatsPattern = keyof typeof ChatsRpcRequests;
@@ -311,6 +364,9 @@ export const CHATS_READ_PATTERNS: ReadonlySet<ChatsPattern> = new Set<ChatsPatte
   'members.list',
   'users.blocks',
   'messages.history',
+  'webhooks.list',
+  'webhooks.get',
+  'webhooks.dead-letters',
 ]);
 
 // ---- responses -------------------------------------------------------------------------------------------------
@@ -373,6 +429,14 @@ export interface ChatsRpcResponses {
   'messages.edit': MessageChangeResult;
   'messages.delete': MessageChangeResult;
   'messages.react': MessageChangeResult;
+  'webhooks.create': WebhookEndpoint;
+  'webhooks.list': { endpoints: WebhookEndpoint[] };
+  'webhooks.get': WebhookEndpoint;
+  'webhooks.update': WebhookEndpoint;
+  'webhooks.delete': { deleted: boolean };
+  'webhooks.rotate-secret': WebhookEndpoint;
+  'webhooks.dead-letters': { dead_letters: WebhookDeadLetter[] };
+  'webhooks.replay': { replayed: number };
 }
 
 export type RpcResponse<P extends ChatsPattern> = ChatsRpcResponses[P];

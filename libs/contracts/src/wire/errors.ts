@@ -17,6 +17,10 @@ export const ErrorMessages = {
   noMentor: 'No mentor assigned',
   /** The admin API without ADMIN_TOKEN configured, or with another token (403). */
   adminOnly: 'Admin token required',
+  /** The admin API: no webhook endpoint with that id (404). */
+  webhookNotFound: 'Webhook endpoint not found',
+  /** The admin API: registering past webhookLimits.endpointsMax (400). */
+  webhookLimit: 'Too many webhook endpoints',
   invalidCredentials: 'Invalid username or password',
   invalidRefreshToken: 'Invalid refresh token',
   invalidCursor: 'Invalid cursor',
@@ -83,6 +87,7 @@ export const ErrorCode = {
   NotAllowed: 'NOT_ALLOWED',
   Blocked: 'BLOCKED',
   MessageNotFound: 'MESSAGE_NOT_FOUND',
+  WebhookNotFound: 'WEBHOOK_NOT_FOUND',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -7,6 +7,12 @@ import { ParticipantEntity } from './participant.entity.js';
 import { SessionEntity } from './session.entity.js';
 import { UserBlockEntity } from './user-block.entity.js';
 import { UserEntity } from './user.entity.js';
+import {
+  WebhookDeadLetterEntity,
+  WebhookDeliveryEntity,
+  WebhookEndpointEntity,
+  WebhookEventEntity,
+} from './webhook.entities.js';
 
 export {
   ConversationEntity,
@@ -18,6 +24,10 @@ export {
   SessionEntity,
   UserBlockEntity,
   UserEntity,
+  WebhookDeadLetterEntity,
+  WebhookDeliveryEntity,
+  WebhookEndpointEntity,
+  WebhookEventEntity,
 };
 export const entities = [
   UserEntity,
@@ -29,4 +39,8 @@ export const entities = [
   UserBlockEntity,
   MessageReactionEntity,
   MentorAssignmentEntity,
+  WebhookEndpointEntity,
+  WebhookEventEntity,
+  WebhookDeliveryEntity,
+  WebhookDeadLetterEntity,
 ];

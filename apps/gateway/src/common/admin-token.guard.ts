@@ -3,7 +3,7 @@ import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@ne
 import { ErrorMessages } from '@parley/contracts';
 import type { Request } from 'express';
 import { AuthThrottle } from '../auth/auth-throttle.service.js';
-import { AppError } from '../common/app.error.js';
+import { AppError } from './app.error.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 
 /**

@@ -85,6 +85,9 @@ let [bob, carol, dave]: AuthResult[] = [];
 let toEdit: Message;
 let toDelete: Message;
 let toReact: Message;
+/** Webhook endpoints of the admin API's routes: one for every route, one to delete. */
+let webhook: { id: number };
+let webhookToDelete: { id: number };
 
 beforeAll(async () => {
   cluster = await Cluster.start({ gateways: 1, chats: 1, gatewayEnv: { ADMIN_TOKEN } });
@@ -114,6 +117,17 @@ beforeAll(async () => {
       })
     ).status,
   ).toBe(200);
+  [webhook, webhookToDelete] = await Promise.all(
+    [1, 2].map(
+      async () =>
+        (
+          await api(gw, 'POST', '/api/admin/webhooks', {
+            token: ADMIN_TOKEN,
+            body: { url: 'http://127.0.0.1:9/hooks', events: ['message.new'] },
+          })
+        ).body as { id: number },
+    ),
+  );
   toEdit = await send(group.id, 'to edit');
   toDelete = await send(conversation.id, 'to delete');
   toReact = await send(conversation.id, 'to react to');
@@ -133,6 +147,10 @@ function concrete(route: Route): { path: string; body?: unknown } {
   const message = route.path.includes('/reactions/') ? toReact : route.method === 'PATCH' ? toEdit : toDelete;
   const path = route.path
     .replace('/api/admin/users/{id}', `/api/admin/users/${alice.user.id}`)
+    .replace(
+      '/api/admin/webhooks/{id}',
+      `/api/admin/webhooks/${route.method === 'DELETE' ? webhookToDelete.id : webhook.id}`,
+    )
     .replace('/api/users/{id}/block', `/api/users/${dave!.user.id}/block`)
     .replace('/api/users/{id}', `/api/users/${alice.user.id}`)
     .replace('{id}', String(groupRoute ? group.id : conversation.id))
@@ -154,6 +172,8 @@ function concrete(route: Route): { path: string; body?: unknown } {
     [`PATCH /api/chats/conversations/${group.id}/messages/${toEdit.id}`]: { content: 'spelled, edited' },
     [`PUT /api/admin/users/${alice.user.id}/role`]: { role: 'STUDENT' },
     [`PUT /api/admin/users/${alice.user.id}/mentor`]: { mentor_id: bob!.user.id },
+    'POST /api/admin/webhooks': { url: 'http://127.0.0.1:9/more', events: ['member.added'] },
+    [`PATCH /api/admin/webhooks/${webhook.id}`]: { enabled: false },
   };
   const body = bodies[`${route.method} ${path}`];
   if (body === undefined && route.method === 'GET' && path === '/api/users') {

@@ -4,7 +4,7 @@
 //   --warmup 1 (s before each window)   --runs 2 (runs per rate)   --pairs 100   --jit-warmup 20 (s per system)
 //   --stall-rate 200 --stall-seconds 60   --idle-seconds 10
 //   --group-steps 10:20,100:20,10:556   --group-sockets 200
-//   --skip rates,stall,groups,connections,reconnect,history   --quick (short windows, few rates: a smoke test)
+//   --skip rates,stall,groups,connections,reconnect,history,integrations   --quick (short windows, few rates: a smoke test)
 // A full run (no option at all) rewrites docs/benchmarks.md and bench/results/latest.json; any option makes it a
 // trial, written to bench/results/<stamp>.json only.
 import { parseGroupSteps } from './groups.js';
@@ -61,6 +61,8 @@ export const plan = {
   connectionSockets: quick ? 2000 : 10_000,
   reconnectClients: quick ? 1000 : 5000,
   historyMessages: quick ? 200_000 : 1_000_000,
+  /** The rate at which webhooks and push are measured on and off (bench/integrations.ts). */
+  integrationsRate: Number(opt('integrations-rate', '500')),
   skip: new Set(opt('skip', '').split(',').filter(Boolean)),
 };
 
@@ -99,5 +101,8 @@ export function plannedSeconds(): { total: number; parts: Record<string, number>
   if (!plan.skip.has('connections')) parts.connections = quick ? 30 : 110;
   if (!plan.skip.has('reconnect')) parts.reconnect = quick ? 25 : 60;
   if (!plan.skip.has('history')) parts.history = quick ? 30 : 100;
+  if (!plan.skip.has('integrations'))
+    parts.integrations =
+      40 + (plan.jitWarmupMs + plan.idleMs) / 1000 + 4 * plan.runs * (runSeconds(plan.integrationsRate) + 2);
   return { total: Object.values(parts).reduce((a, b) => a + b, 0), parts };
 }

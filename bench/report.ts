@@ -101,7 +101,12 @@ export function markdown(r: BenchResults): string {
     lines.push('![p99 end-to-end latency against offered rate](benchmarks-p99.svg)', '');
   for (const [name, s] of Object.entries(r.systems)) lines.push(...rateTable(name, s));
   if (r.groups) lines.push(...groupsMarkdown(r.groups));
-  lines.push(...connectionsMarkdown(r), ...reconnectMarkdown(r), ...historyMarkdown(r));
+  lines.push(
+    ...connectionsMarkdown(r),
+    ...reconnectMarkdown(r),
+    ...historyMarkdown(r),
+    ...integrationsMarkdown(r),
+  );
   return lines.join('\n');
 }
 
@@ -389,5 +394,34 @@ function historyMarkdown(r: BenchResults): string[] {
       .join('; ')}.`,
     '',
   );
+  return lines;
+}
+
+function integrationsMarkdown(r: BenchResults): string[] {
+  const x = r.integrations;
+  if (!x) return [];
+  const off = x.variants.find((v) => v.name === 'no-outbox');
+  const lines = [
+    `**Integrations** (bench/integrations.ts): one Parley ${x.gateways} + ${x.chats} under the 1:1 load at ${n(x.rate)} messages/s, ` +
+      "its webhooks and push switched between runs, each variant run twice, interleaved. CPU is the whole machine's, " +
+      'per message sent (the webhook receiver and the push-service stand-in run in the orchestrator, so their work is in it).',
+    '',
+    '| variant | machine CPU ms/msg (runs) | vs. before webhooks | e2e p99 | Postgres rows written / msg | WAL bytes / msg | requests / msg |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const v of x.variants) {
+    const pg = v.median.backends?.postgres;
+    const written = pg
+      ? pg.rowsInsertedPerMessage + pg.rowsUpdatedPerMessage + pg.rowsDeletedPerMessage
+      : NaN;
+    const cpu = v.median.cpu.machineMsPerMessage;
+    const ratio = off ? cpu / off.median.cpu.machineMsPerMessage : NaN;
+    lines.push(
+      `| ${v.name}: ${v.label} | ${f2(cpu)} (${v.runs.map((run) => f2(run.machineMsPerMessage)).join(', ')}) | ` +
+        `${f2(ratio)}× | ${f1(v.median.e2e.p99)} ms | ${f2(written)} | ${n(Math.round(pg?.walBytesPerMessage ?? NaN))} | ` +
+        `${v.requestsPerMessage.map(f2).join(', ')} |`,
+    );
+  }
+  lines.push('');
   return lines;
 }

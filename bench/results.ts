@@ -218,6 +218,20 @@ export interface BenchResults {
     secondsAfterReady: number;
     secondsAfterStop: number;
   };
+  /** What webhooks and push cost: one Parley, its integrations switched between runs (bench/integrations.ts). */
+  integrations?: {
+    rate: number;
+    gateways: number;
+    chats: number;
+    variants: {
+      name: string;
+      label: string;
+      median: RunFigures;
+      /** Webhook requests or pushes per message sent, each run. */
+      requestsPerMessage: number[];
+      runs: { machineMsPerMessage: number; e2eP99: number; otherPercent: number; ok: boolean }[];
+    }[];
+  };
   history?: {
     messages: number;
     /** `GET /health/live` on the same gateway, the same way: what any REST request costs here. */

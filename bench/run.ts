@@ -4,7 +4,7 @@
 //   2. each system's JIT warm-up; the machine's idle CPU with everything up;
 //   3. the stall runs (60 s at 200 msg/s: bench/stall.ts);
 //   4. the rate sweep, systems interleaved, every rate twice (bench/sweep.ts, one run: bench/measure.ts);
-//   5. groups, connections, reconnect, history, each on a Parley of its own;
+//   5. groups, connections, reconnect, history, integrations (webhooks, push), each on a Parley of its own;
 //   6. bench/results/<stamp>.json; a full run also latest.json and docs/benchmarks.md (bench/report.ts).
 import { closeBackendReadings, openBackendReadings } from './backend-work.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { TEST_JWT_SECRET } from '../test/support/cluster.js';
 import { connections } from './connections.js';
 import { groupScenario } from './groups.js';
 import { history } from './history.js';
+import { integrations } from './integrations.js';
 import { now } from './lib.js';
 import { machineInfo } from './machine.js';
 import { runOnce } from './measure.js';
@@ -109,6 +110,7 @@ if (!plan.skip.has('groups'))
 if (!plan.skip.has('connections')) results.connections = await connections(plan.connectionSockets);
 if (!plan.skip.has('reconnect')) results.reconnect = await reconnect(plan.reconnectClients);
 if (!plan.skip.has('history')) results.history = await history(plan.historyMessages);
+if (!plan.skip.has('integrations')) results.integrations = await integrations(plan.integrationsRate);
 
 // 6: the results.
 results.seconds = Math.round((now() - started) / 1000);

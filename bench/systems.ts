@@ -144,8 +144,10 @@ export async function startParley(opts: {
   gatewayPort?: number;
   /** How its users' clients connect (Socket.IO unless said). */
   transport?: BenchUser['transport'];
+  /** More environment for every instance. */
+  env?: Record<string, string>;
 }): Promise<RunningSystem & { cluster: Cluster }> {
-  const cluster = await Cluster.start({ gateways: 0, chats: opts.chats, env: BENCH_ENV });
+  const cluster = await Cluster.start({ gateways: 0, chats: opts.chats, env: { ...BENCH_ENV, ...opts.env } });
   for (let i = 0; i < opts.gateways; i++)
     await cluster.startGateway(opts.gatewayPort && i === 0 ? { PORT: String(opts.gatewayPort) } : {});
   const pids: Record<string, number> = {};

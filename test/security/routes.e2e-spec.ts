@@ -117,7 +117,7 @@ beforeAll(async () => {
       })
     ).status,
   ).toBe(200);
-  [webhook, webhookToDelete] = await Promise.all(
+  [webhook, webhookToDelete] = (await Promise.all(
     [1, 2].map(
       async () =>
         (
@@ -127,7 +127,7 @@ beforeAll(async () => {
           })
         ).body as { id: number },
     ),
-  );
+  )) as [{ id: number }, { id: number }];
   toEdit = await send(group.id, 'to edit');
   toDelete = await send(conversation.id, 'to delete');
   toReact = await send(conversation.id, 'to react to');

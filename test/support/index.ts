@@ -14,3 +14,4 @@ export * from './nginx.js';
 export * from './redis-cluster.js';
 export * from './pgbouncer.js';
 export * from './webhook-receiver.js';
+export * from './otlp-receiver.js';

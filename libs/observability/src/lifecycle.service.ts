@@ -22,11 +22,16 @@ export class LifecycleService implements BeforeApplicationShutdown {
 }
 
 /**
- * SIGTERM/SIGINT: closes the app (its shutdown hooks drain it) and exits 0; exits 1 if that takes longer than
- * `timeoutMs`. Used instead of Nest's `enableShutdownHooks`, which re-raises the signal after closing, so the
- * process would end "killed by SIGTERM" even after a clean drain.
+ * SIGTERM/SIGINT: closes the app (its shutdown hooks drain it), then flushes the spans still buffered (`tracing`,
+ * when on), and exits 0; exits 1 if that takes longer than `timeoutMs`. Used instead of Nest's
+ * `enableShutdownHooks`, which re-raises the signal after closing, so the process would end "killed by SIGTERM"
+ * even after a clean drain.
  */
-export function closeOnShutdownSignals(app: { close(): Promise<void> }, timeoutMs: number): void {
+export function closeOnShutdownSignals(
+  app: { close(): Promise<void> },
+  timeoutMs: number,
+  tracing?: { shutdown(): Promise<void> },
+): void {
   let closing = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (closing) return;
@@ -35,13 +40,19 @@ export function closeOnShutdownSignals(app: { close(): Promise<void> }, timeoutM
       console.error(`Shutdown after ${signal} took longer than ${timeoutMs} ms; exiting`);
       process.exit(1);
     }, timeoutMs).unref();
-    app.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error(`Shutdown after ${signal} failed:`, err);
-        process.exit(1);
-      },
-    );
+    app
+      .close()
+      .then(async () => {
+        // The drain's own spans are exported too; a collector that is down costs the exporter's timeout at most.
+        await tracing?.shutdown().catch((err: unknown) => console.error('Could not flush the traces:', err));
+      })
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          console.error(`Shutdown after ${signal} failed:`, err);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);

@@ -4,6 +4,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DynamicModule, ExecutionContext } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
+import { activeOtelTraceId, tracingEnabled } from './trace-context.js';
+import { trace } from '@opentelemetry/api';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
@@ -23,23 +25,37 @@ export function runWithTraceId<T>(traceId: string, fn: () => T): T {
   return traces.run(traceId, fn);
 }
 
-/** A caller's id if it is a sane one (it ends up in logs and headers), else a new one. */
+/**
+ * The id to log the work being started under. With tracing on and a span active: the OpenTelemetry trace id, so a
+ * log line finds its trace (docs/tracing.md). Otherwise the caller's id if it is a sane one (it ends up in logs and
+ * headers), else a new one.
+ */
 export function traceIdFrom(given: unknown): string {
-  return typeof given === 'string' && TRACE_ID.test(given) ? given : randomUUID();
+  return activeOtelTraceId() ?? saneId(given) ?? randomUUID();
+}
+
+function saneId(given: unknown): string | undefined {
+  return typeof given === 'string' && TRACE_ID.test(given) ? given : undefined;
 }
 
 /**
  * Express middleware, first in the chain: takes the request's trace id from `X-Request-Id` or makes one, echoes it
- * in the response, and runs the rest of the request under it (so RPCs the request makes carry it too).
+ * in the response, and runs the rest of the request under it (so RPCs the request makes carry it too). With
+ * tracing on, the id logged is the OpenTelemetry trace id of the request's span; the response still echoes the
+ * client's own `X-Request-Id` (else the trace id), and the client's id is kept on the span as `parley.request_id`.
  */
 export function traceMiddleware(
   req: IncomingMessage & { id?: unknown },
   res: ServerResponse,
   next: () => void,
 ): void {
-  const id = traceIdFrom(req.headers['x-request-id']);
+  const given = saneId(req.headers['x-request-id']);
+  const id = traceIdFrom(given);
+  if (given !== undefined && given !== id && tracingEnabled()) {
+    trace.getActiveSpan()?.setAttribute('parley.request_id', given);
+  }
   req.id = id;
-  res.setHeader('X-Request-Id', id);
+  res.setHeader('X-Request-Id', given ?? id);
   traces.run(id, next);
 }
 

@@ -7,6 +7,7 @@ import { connectRedis, createRedisConnection } from './redis-connection.js';
 import { Field, replyStreamKey, requestStreamKeys } from './redis-streams.keys.js';
 import type { RedisStreamsClientOptions } from './redis-streams.options.js';
 import { RpcBusyError, RpcTimeoutError, RpcUnavailableError } from './rpc.errors.js';
+import { startClientSpans, type RpcSpans } from './rpc-tracing.js';
 
 /** How often the client deletes the replies it has read. */
 const REPLY_TRIM_INTERVAL_MS = 1000;
@@ -15,6 +16,7 @@ interface Waiting {
   pattern: string;
   callback: (packet: WritePacket) => void;
   timer: NodeJS.Timeout;
+  spans: RpcSpans;
 }
 
 /**
@@ -104,12 +106,16 @@ export class RedisStreamsClient extends ClientProxy {
       callback({ err: new RpcBusyError(pattern), isDisposed: true });
       return () => undefined;
     }
+    // The request's span (when the caller is traced); its context rides in the packet's metadata.
+    const spans = startClientSpans(this.options.service, pattern, request);
     const timer = setTimeout(() => {
       if (!this.waiting.delete(id)) return;
       this.counters.timeouts++;
-      callback({ err: new RpcTimeoutError(pattern, this.timeoutMs), isDisposed: true });
+      const err = new RpcTimeoutError(pattern, this.timeoutMs);
+      spans.end(err);
+      callback({ err, isDisposed: true });
     }, this.timeoutMs);
-    this.waiting.set(id, { pattern, callback, timer });
+    this.waiting.set(id, { pattern, callback, timer, spans });
     this.counters.sent++;
 
     const body = JSON.stringify(this.serializer.serialize({ ...request, pattern }));
@@ -130,12 +136,15 @@ export class RedisStreamsClient extends ClientProxy {
       if (!this.waiting.delete(id)) return;
       clearTimeout(timer);
       this.counters.unavailable++;
-      callback({ err: new RpcUnavailableError(pattern, err), isDisposed: true });
+      const unavailable = new RpcUnavailableError(pattern, err);
+      spans.end(unavailable);
+      callback({ err: unavailable, isDisposed: true });
     });
 
     return () => {
       clearTimeout(timer);
       this.waiting.delete(id);
+      spans.end();
     };
   }
 
@@ -233,6 +242,7 @@ export class RedisStreamsClient extends ClientProxy {
     if (response.isDisposed || response.err) {
       clearTimeout(w.timer);
       this.waiting.delete(response.id);
+      w.spans.end(response.err);
     }
     w.callback(response);
   }

@@ -9,6 +9,7 @@ import {
   type WritePacket,
 } from '@nestjs/microservices';
 import type { ChainableCommander, Redis } from 'ioredis';
+import { context as otelContext } from '@opentelemetry/api';
 import { HandlingTimes } from './handling-times.js';
 import { connectRedis, createRedisConnection, isCluster } from './redis-connection.js';
 import { RedisClock } from './redis-clock.js';
@@ -16,6 +17,7 @@ import { RedisStreamsContext } from './redis-streams.context.js';
 import { DeadLetterField, deadLetterStreamKey, Field, requestStreamKey } from './redis-streams.keys.js';
 import type { RedisStreamsServerOptions } from './redis-streams.options.js';
 import { DEAD_LETTERED_ERROR, HANDLER_TIMEOUT_ERROR, SERVICE_BUSY_ERROR } from './rpc.errors.js';
+import { startServerSpans } from './rpc-tracing.js';
 
 export const REDIS_STREAMS_TRANSPORT = Symbol('REDIS_STREAMS_TRANSPORT');
 
@@ -308,12 +310,42 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
     }
 
     const context = new RedisStreamsContext([this.stream, entryId, packet.metadata, claimed, packet.pattern]);
+    // The handler runs in a span of the caller's trace (when the caller sent one), which ends with the reply.
+    const traced = startServerSpans(this.options.service, packet.pattern, packet.metadata, {
+      'messaging.message.id': entryId,
+      'parley.rpc.redelivery': claimed,
+    });
+    if (!traced) return this.handleParsedEntry(entryId, values, packet, context, now, deadline, claimed);
+    let failure: unknown;
+    try {
+      return await otelContext.with(traced.context, () =>
+        this.handleParsedEntry(entryId, values, packet, context, now, deadline, claimed, (err) => {
+          failure = err;
+        }),
+      );
+    } finally {
+      traced.spans.end(failure);
+    }
+  }
+
+  private async handleParsedEntry(
+    entryId: string,
+    values: Record<string, string | undefined>,
+    packet: Request,
+    context: RedisStreamsContext,
+    now: number,
+    deadline: number | undefined,
+    claimed: boolean,
+    onError?: (err: unknown) => void,
+  ): Promise<void> {
     if (packet.id === undefined) return this.handleEventEntry(entryId, packet, context);
 
     const { id, pattern } = packet;
     const replyTo = values[Field.replyTo];
-    const answer = (response: WritePacket): Promise<void> =>
-      this.reply(entryId, replyTo, { ...response, id } as WritePacket & { id: string });
+    const answer = (response: WritePacket): Promise<void> => {
+      if (response.err) onError?.(response.err);
+      return this.reply(entryId, replyTo, { ...response, id } as WritePacket & { id: string });
+    };
     if (this.shouldShed(entryId, pattern, now, deadline, claimed)) {
       this.counters.shed++;
       return answer({ err: SERVICE_BUSY_ERROR, isDisposed: true });

@@ -38,7 +38,7 @@ const SEND_MESSAGE_BODY = { type: 'body', metatype: SendMessageDto } as const;
 export class MessagesGateway implements OnGatewayConnection {
   private readonly validation = new StrictValidationPipe();
   /** One listener for every socket (`this` is the socket), not a closure each. */
-  private readonly onSendMessage: (this: Socket, ...args: unknown[]) => void;
+  private readonly onSendMessage: (this: Socket, ...args: unknown[]) => Promise<void>;
 
   constructor(
     private readonly messages: MessagesService,
@@ -46,9 +46,10 @@ export class MessagesGateway implements OnGatewayConnection {
     private readonly logger: PinoLogger,
   ) {
     const send = (socket: Socket, payload: unknown, ack: unknown) => this.sendMessage(socket, payload, ack);
+    // Returns the send's promise (it never rejects): the Socket.IO instrumentation ends the event's span with it.
     this.onSendMessage = function (this: Socket, ...args: unknown[]) {
       const ack = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
-      void send(this, args.length === 1 ? args[0] : args.length === 0 ? undefined : args, ack);
+      return send(this, args.length === 1 ? args[0] : args.length === 0 ? undefined : args, ack);
     };
   }
 

@@ -11,6 +11,7 @@ import {
   type SendMessageResult,
   type ServerToClientEvents,
 } from '@parley/contracts';
+import { inSpan } from '@parley/observability';
 import type { Namespace, Socket } from 'socket.io';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { RedisService } from '../redis/redis.service.js';
@@ -65,10 +66,17 @@ export class ChatEvents {
   /**
    * `receive-message` to the conversation's room (without the sending socket, which gets `message-sent`, and
    * without the sockets of users who just left), and `conversation-updated` to its members, unless the message
-   * was broadcast already. Broadcasts of one caller keep its order (one Redis connection answers in order).
+   * was broadcast already. Broadcasts of one caller keep its order (one Redis connection answers in order). Traced
+   * as `broadcast message.new`, a child of the send's span.
    */
   messageStored(result: SendMessageResult, from?: Socket): void {
     if (!this.nsp) return;
+    inSpan('broadcast message.new', () => this.broadcastStored(result, from), {
+      attributes: { 'parley.message.id': result.message.id, 'parley.created': result.created },
+    });
+  }
+
+  private broadcastStored(result: SendMessageResult, from?: Socket): void {
     const { message } = result;
     const mark = `broadcast:${message.id}`;
     if (result.created && result.views !== null && this.config.broadcastMode === 'direct') {

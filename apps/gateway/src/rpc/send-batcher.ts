@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SEND_BATCH_MAX, type RpcRequest, type SendMessageResult } from '@parley/contracts';
 import { METRICS_REGISTRY } from '@parley/observability';
+import { context, type Context } from '@opentelemetry/api';
+import { onBehalfOf } from '@parley/redis-streams';
 import { Histogram, type Registry } from 'prom-client';
 import { ChatsRpcClient } from './chats-rpc.client.js';
 
@@ -10,6 +12,8 @@ interface Queued {
   request: SendRequest;
   resolve: (result: SendMessageResult) => void;
   reject: (err: unknown) => void;
+  /** The sender's trace context (ROOT_CONTEXT, the same object every time, with tracing off). */
+  context: Context;
 }
 
 /**
@@ -20,7 +24,8 @@ interface Queued {
  *
  * Each send still gets its own result or its own error; a failure of the request itself (timeout, Redis down)
  * fails every send it carried, as it would have failed each of them alone. A chats instance of the previous
- * release, which has no batch handler, is answered by sending that batch's sends one by one.
+ * release, which has no batch handler, is answered by sending that batch's sends one by one. Each send keeps its
+ * sender's trace context: a batch is traced in the first sender's trace, with a span in every other sender's.
  */
 @Injectable()
 export class SendBatcher {
@@ -43,7 +48,7 @@ export class SendBatcher {
 
   send(request: SendRequest): Promise<SendMessageResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ request, resolve, reject });
+      this.queue.push({ request, resolve, reject, context: context.active() });
       if (this.scheduled) return;
       this.scheduled = true;
       // The check phase: after every socket event read in this turn's poll phase has been handled.
@@ -63,16 +68,18 @@ export class SendBatcher {
     }
   }
 
-  private sendOne({ request, resolve, reject }: Queued): void {
-    this.rpc.call('messages.send', request).then(resolve, reject);
+  private sendOne({ request, resolve, reject, context: sender }: Queued): void {
+    context.with(sender, () => this.rpc.call('messages.send', request)).then(resolve, reject);
   }
 
   private async sendBatch(batch: Queued[]): Promise<void> {
     let results;
     try {
-      ({ results } = await this.rpc.call('messages.send-batch', {
-        requests: batch.map((q) => q.request),
-      }));
+      // Traced as the first sender's request, linked to a span in each other sender's trace (docs/tracing.md).
+      ({ results } = await onBehalfOf(
+        batch.map((q) => q.context),
+        () => this.rpc.call('messages.send-batch', { requests: batch.map((q) => q.request) }),
+      ));
     } catch (err) {
       if (isMissingHandler(err)) {
         this.logger.debug('chats instance without messages.send-batch: sending one by one');

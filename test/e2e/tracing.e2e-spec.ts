@@ -10,6 +10,7 @@ import {
   request,
   SpanKinds,
   waitFor,
+  WebhookReceiver,
   type AppProcess,
   type ChatClient,
   type ReceivedSpan,
@@ -19,6 +20,7 @@ import {
 // OpenTelemetry traces of real processes (2 gateways, 2 chats services) exported over OTLP/HTTP (JSON) to a
 // receiver in the test: one message is one trace, from the sender's event through the RPC and the chats handler's
 // SQL to the broadcast, and its id is the trace id of the log lines.
+const ADMIN_TOKEN = 'tracing-test-admin-token-0123456789abcdef';
 let receiver: OtlpReceiver;
 let cluster: Cluster;
 let alice: AuthResult;
@@ -40,6 +42,7 @@ beforeAll(async () => {
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_BSP_SCHEDULE_DELAY: '100',
     },
+    gatewayEnv: { ADMIN_TOKEN },
   });
   const [gw0, gw1] = cluster.gateways;
   alice = await registerUser(gw0!.url, 'trA');
@@ -279,6 +282,39 @@ describe('tracing', () => {
       for (const s of sockets) s.close();
     }
     expect(batch, 'no two sends were batched in 10 rounds').toBeDefined();
+  });
+
+  it('sends a webhook request with the trace context of its delivery span (a chats instance’s)', async () => {
+    const hooks = await new WebhookReceiver().start();
+    try {
+      const endpoint = await api<{ id: number }>(cluster.gatewayUrl(0), 'POST', '/api/admin/webhooks', {
+        token: ADMIN_TOKEN,
+        body: { url: `${hooks.url}/traced`, events: ['message.new'] },
+      });
+      expect(endpoint.status).toBe(201);
+      const sent = await api<Message>(
+        cluster.gatewayUrl(1),
+        'POST',
+        `/api/chats/conversations/${conversation.id}/messages`,
+        { token: bob.tokens.access, body: { message_type: 'text', content: 'traced webhook' } },
+      );
+      const hook = await waitFor(
+        'the webhook request',
+        () => hooks.to('/traced').find((r) => r.event.data.message.id === sent.body.id),
+        10_000,
+      );
+      const [, traceId, spanId] =
+        /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/.exec(hook.traceparent ?? '') ?? [];
+      expect(traceId, `traceparent ${hook.traceparent}`).toBeDefined();
+      const span = await waitFor('the delivery span', () =>
+        receiver.spans.find((s) => s.traceId === traceId && s.spanId === spanId),
+      );
+      expect(span).toMatchObject({ name: 'webhook message.new', kind: SpanKinds.client });
+      expect(span.attributes['parley.webhook.event_id']).toBe(hook.id);
+      expect(service(span)).toBe('parley-chats');
+    } finally {
+      await hooks.stop();
+    }
   });
 
   it('exports only OTLP/JSON the receiver reads', () => {

@@ -6,8 +6,8 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { WebhookEventBody, WebhookEventType } from '@parley/contracts';
-import { context, propagation } from '@opentelemetry/api';
-import { METRICS_REGISTRY } from '@parley/observability';
+import { SpanKind } from '@opentelemetry/api';
+import { injectTraceHeaders, inSpan, METRICS_REGISTRY } from '@parley/observability';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { CHATS_CONFIG, type ChatsConfig } from '../config/chats.config.js';
 import { Db } from '../database/db.service.js';
@@ -33,6 +33,11 @@ const PURGE_BATCH = 1000;
 const PURGE_INTERVAL_MS = 60_000;
 /** The longest error text kept with a delivery. */
 const ERROR_MAX = 300;
+/**
+ * Deliveries that succeeded are deleted together, this often: one statement for all of them. (A crash before the
+ * delete redelivers them: at least once.) A slot that comes free is refilled after as long, so claims gather too.
+ */
+const GATHER_MS = 10;
 
 /**
  * Delivers the webhook outbox (see the migration Webhooks1765000000000): every chats instance with
@@ -56,6 +61,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private pollAgain = false;
   private stopped = false;
   private nextPurge = 0;
+  private delivered: string[] = [];
+  private flushing?: Promise<void>;
 
   private readonly outcomes: Counter<'outcome'>;
   private readonly deadLettered: Counter;
@@ -118,6 +125,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.stopped = true;
     clearTimeout(this.timer);
     await Promise.allSettled([...this.running]);
+    await this.flushDelivered();
   }
 
   private schedule(delayMs: number): void {
@@ -129,7 +137,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   /** A slot came free: claim again now rather than at the next poll (once the poll running now, if any, ends). */
   private wake(): void {
     if (this.polling) this.pollAgain = true;
-    else this.schedule(0);
+    else this.schedule(GATHER_MS);
   }
 
   private async poll(): Promise<void> {
@@ -216,8 +224,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const error = await this.post(delivery);
     try {
       if (error === null) {
-        await this.db.query({ text: `DELETE FROM webhook_deliveries WHERE id = $1`, values: [delivery.id] });
         this.outcomes.inc({ outcome: 'delivered' });
+        await this.recordDelivered(delivery.id);
       } else if (Date.now() - delivery.created_at.getTime() >= this.config.webhookRetryForMs) {
         await this.deadLetter(delivery, error);
         this.outcomes.inc({ outcome: 'dead_lettered' });
@@ -236,8 +244,43 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
-  /** One request; null when the endpoint answered 2xx, else what went wrong. */
-  private async post(delivery: Claimed): Promise<string | null> {
+  /** Deletes the delivery with the others delivered within GATHER_MS (one statement). */
+  private recordDelivered(id: string): Promise<void> {
+    this.delivered.push(id);
+    this.flushing ??= new Promise<void>((resolve) => setTimeout(resolve, GATHER_MS)).then(() => {
+      this.flushing = undefined;
+      return this.flushDelivered();
+    });
+    return this.flushing;
+  }
+
+  private async flushDelivered(): Promise<void> {
+    const ids = this.delivered;
+    this.delivered = [];
+    if (ids.length === 0) return;
+    await this.db.query({
+      text: `DELETE FROM webhook_deliveries WHERE id = ANY($1::bigint[])`,
+      values: [ids],
+    });
+  }
+
+  /**
+   * One request, in a span of its own (the delivery is a trace of its own: it runs after the change's trace ended,
+   * maybe on another instance, maybe hours later), whose context the request carries; null when the endpoint
+   * answered 2xx, else what went wrong.
+   */
+  private post(delivery: Claimed): Promise<string | null> {
+    return inSpan(`webhook ${delivery.type}`, () => this.request(delivery), {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        'parley.webhook.event_id': delivery.event_id,
+        'parley.webhook.endpoint_id': delivery.endpoint_id,
+        'parley.webhook.attempt': delivery.attempts,
+      },
+    });
+  }
+
+  private async request(delivery: Claimed): Promise<string | null> {
     const event: WebhookEventBody = {
       id: delivery.event_id,
       type: delivery.type,
@@ -250,7 +293,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       'user-agent': 'Parley-Webhooks/1',
       ...signatureHeaders(delivery.secret, delivery.event_id, Math.floor(Date.now() / 1000), body),
     };
-    propagation.inject(context.active(), headers);
+    injectTraceHeaders(headers);
     const stopTimer = this.duration.startTimer();
     try {
       const res = await fetch(delivery.url, {

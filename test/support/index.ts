@@ -13,3 +13,4 @@ export * from './tokens.js';
 export * from './nginx.js';
 export * from './redis-cluster.js';
 export * from './pgbouncer.js';
+export * from './push-service.js';

@@ -23,6 +23,8 @@ import { HealthController } from './health/health.controller.js';
 import { MessagesController } from './messages/messages.controller.js';
 import { MessageChangesService } from './messages/message-changes.service.js';
 import { MessagesService } from './messages/messages.service.js';
+import { PushController } from './push/push.controller.js';
+import { PushService } from './push/push.service.js';
 import { RPC_SERVER, type RpcServerHandle } from './chats.tokens.js';
 import { RpcTransportMetrics } from './rpc-metrics.js';
 import { SessionsController } from './sessions/sessions.controller.js';
@@ -69,6 +71,7 @@ export class ChatsModule {
         BlocksController,
         MentorsController,
         MessagesController,
+        PushController,
       ],
       providers: [
         { provide: CHATS_CONFIG, useValue: config },
@@ -90,6 +93,7 @@ export class ChatsModule {
         MentorsService,
         MessagesService,
         MessageChangesService,
+        PushService,
       ],
     };
   }

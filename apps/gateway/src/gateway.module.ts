@@ -42,6 +42,8 @@ import { RealtimeMetrics } from './realtime/realtime.metrics.js';
 import { SocketAdmissionInterceptor } from './realtime/socket-admission.interceptor.js';
 import { SocketAuth } from './realtime/socket-auth.js';
 import { SocketSessions } from './realtime/socket-sessions.js';
+import { PushController } from './push/push.controller.js';
+import { PushService } from './push/push.service.js';
 import { redisServiceProvider } from './redis/redis.service.js';
 import { CHATS_TRANSPORT, ChatsRpcClient } from './rpc/chats-rpc.client.js';
 import { SendBatcher } from './rpc/send-batcher.js';
@@ -68,6 +70,7 @@ export class GatewayModule {
         MessagesController,
         AsyncApiController,
         MentorsController,
+        PushController,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
@@ -110,6 +113,7 @@ export class GatewayModule {
         MembersService,
         MessagesService,
         MessagesGateway,
+        PushService,
         // the /chat namespace
         SocketAuth,
         SocketSessions,

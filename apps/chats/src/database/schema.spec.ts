@@ -13,6 +13,7 @@ const MIGRATIONS = [
   'Groups1764700000000',
   'MessageLifecycle1764800000000',
   'UserProfiles1764900000000',
+  'PushSubscriptions1765100000000',
 ];
 
 describe('schema', () => {

@@ -14,6 +14,7 @@ import type {
 import { Limits } from '../wire/limits.js';
 import type { RpcErrorBody } from '../wire/errors.js';
 import { ATTACHMENT_TYPES, MESSAGE_TYPES } from '../wire/models.js';
+import { PushLimits } from '../push/push.js';
 
 /** Name of the chats service on the RPC transport (stream `<prefix>rpc:chats`, consumer group `chats`). */
 export const CHATS_SERVICE = 'chats';
@@ -290,6 +291,28 @@ export const ChatsRpcRequests = {
     { ...MessageTarget, emoji: Text(Limits.emojiMaxLength, 1), add: Type.Boolean() },
     closed,
   ),
+
+  /**
+   * Registers a device's Web Push subscription (the gateway checked the endpoint's rules and the keys). The same
+   * endpoint registered again, by this or another user, is taken over: a device that changed accounts.
+   */
+  'push.subscribe': Type.Object(
+    {
+      user_id: Id,
+      endpoint: Text(PushLimits.endpointMaxLength, 1),
+      p256dh: Type.String({
+        minLength: 1,
+        maxLength: PushLimits.p256dhMaxLength,
+        pattern: '^[A-Za-z0-9_=-]+$',
+      }),
+      auth: Type.String({ minLength: 1, maxLength: PushLimits.authMaxLength, pattern: '^[A-Za-z0-9_=-]+$' }),
+      expires_at: Nullable(Timestamp),
+      user_agent: Nullable(Text(PushLimits.userAgentMaxLength)),
+    },
+    closed,
+  ),
+  /** Removes the caller's subscription with this endpoint (idempotent). */
+  'push.unsubscribe': Type.Object({ user_id: Id, endpoint: Text(PushLimits.endpointMaxLength, 1) }, closed),
 };
 
 export type ChatsPattern = keyof typeof ChatsRpcRequests;
@@ -373,6 +396,8 @@ export interface ChatsRpcResponses {
   'messages.edit': MessageChangeResult;
   'messages.delete': MessageChangeResult;
   'messages.react': MessageChangeResult;
+  'push.subscribe': { id: Id; created_at: string; replaced: boolean };
+  'push.unsubscribe': { removed: boolean };
 }
 
 export type RpcResponse<P extends ChatsPattern> = ChatsRpcResponses[P];

@@ -4,6 +4,7 @@ import { Sessions1764600000000 } from './1764600000000-sessions.js';
 import { Groups1764700000000 } from './1764700000000-groups.js';
 import { MessageLifecycle1764800000000 } from './1764800000000-message-lifecycle.js';
 import { UserProfiles1764900000000 } from './1764900000000-user-profiles.js';
+import { PushSubscriptions1765100000000 } from './1765100000000-push-subscriptions.js';
 
 /** Every migration, oldest first. Add new ones at the end. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   Groups1764700000000,
   MessageLifecycle1764800000000,
   UserProfiles1764900000000,
+  PushSubscriptions1765100000000,
 ];

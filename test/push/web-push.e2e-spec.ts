@@ -287,10 +287,15 @@ describe('Web Push', () => {
     expect((await post('https://fcm.googleapis.com/fcm/send/abc')).status).toBe(201);
   });
 
-  it('with push off the public key is 404', async () => {
+  it('with push off there is no public key, and registrations are 404', async () => {
     const off = await cluster.startGateway({ VAPID_PUBLIC_KEY: '' });
     const user = await registerUser(off.url, 'off');
     const res = await api(off.url, 'GET', '/api/push/public-key', { token: user.tokens.access });
-    expect(res).toMatchObject({ status: 404, body: { message: 'Push notifications are not enabled' } });
+    expect(res).toEqual({ status: 200, body: { public_key: null } });
+    const register = await api(off.url, 'POST', '/api/push/subscriptions', {
+      token: user.tokens.access,
+      body: push.subscribe(),
+    });
+    expect(register).toMatchObject({ status: 404, body: { message: 'Push notifications are not enabled' } });
   });
 });

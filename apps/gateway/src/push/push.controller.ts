@@ -31,19 +31,22 @@ import { PushService } from './push.service.js';
 /** Web Push: a device registers its PushSubscription, and is notified of messages while it has no socket open. */
 @ApiTags('push')
 @ApiBearerAuth()
-@ApiNotFoundResponse({ description: 'Push notifications are not enabled (no VAPID keys configured)' })
 @ApiTooManyRequestsResponse({ description: 'Rate limit exceeded (settings, per user)' })
 @Controller('push')
 export class PushController {
   constructor(private readonly push: PushService) {}
 
   @Get('public-key')
-  @ApiOkResponse({ type: PushPublicKeyDto, description: "PushManager.subscribe's applicationServerKey" })
+  @ApiOkResponse({
+    type: PushPublicKeyDto,
+    description: "PushManager.subscribe's applicationServerKey; public_key null when push is off",
+  })
   publicKey(): PushPublicKeyDto {
     return { public_key: this.push.publicKey() };
   }
 
   @Post('subscriptions')
+  @ApiNotFoundResponse({ description: 'Push notifications are not enabled (no VAPID keys configured)' })
   @ApiCreatedResponse({ type: PushSubscriptionDto, description: 'Registered (or taken over, see replaced)' })
   @ApiBadRequestResponse({
     description:

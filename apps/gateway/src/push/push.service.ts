@@ -24,10 +24,12 @@ export class PushService {
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
-  /** The VAPID public key a browser subscribes with (applicationServerKey); 404 when push is off. */
-  publicKey(): string {
-    if (!this.config.vapidPublicKey) throw AppErrors.pushDisabled();
-    return this.config.vapidPublicKey;
+  /**
+   * The VAPID public key a browser subscribes with (applicationServerKey); null when push is off. A 200 either way:
+   * asking is part of every page load, and a 404 there would be an error in every browser console.
+   */
+  publicKey(): string | null {
+    return this.config.vapidPublicKey ?? null;
   }
 
   async subscribe(

@@ -105,7 +105,10 @@ export class PushSubscriptionDto {
 
 export class PushPublicKeyDto {
   @ApiProperty({
-    description: "The VAPID public key: PushManager.subscribe's applicationServerKey (base64url)",
+    type: String,
+    nullable: true,
+    description:
+      "The VAPID public key: PushManager.subscribe's applicationServerKey (base64url); null: push is off",
   })
-  public_key: string;
+  public_key: string | null;
 }

@@ -15,3 +15,4 @@ export * from './redis-cluster.js';
 export * from './pgbouncer.js';
 export * from './webhook-receiver.js';
 export * from './otlp-receiver.js';
+export * from './push-service.js';

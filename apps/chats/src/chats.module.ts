@@ -23,6 +23,8 @@ import { HealthController } from './health/health.controller.js';
 import { MessagesController } from './messages/messages.controller.js';
 import { MessageChangesService } from './messages/message-changes.service.js';
 import { MessagesService } from './messages/messages.service.js';
+import { PushController } from './push/push.controller.js';
+import { PushService } from './push/push.service.js';
 import { RPC_SERVER, type RpcServerHandle } from './chats.tokens.js';
 import { RpcTransportMetrics } from './rpc-metrics.js';
 import { SessionsController } from './sessions/sessions.controller.js';
@@ -73,6 +75,7 @@ export class ChatsModule {
         MentorsController,
         MessagesController,
         WebhooksController,
+        PushController,
       ],
       providers: [
         { provide: CHATS_CONFIG, useValue: config },
@@ -96,6 +99,7 @@ export class ChatsModule {
         MessageChangesService,
         WebhooksService,
         WebhookDispatcher,
+        PushService,
       ],
     };
   }

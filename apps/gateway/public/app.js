@@ -3,6 +3,7 @@
 // Everything users wrote (content, names, emojis, file names) is rendered with textContent or setAttribute, never
 // as HTML; attachment URLs are used only when they are http(s).
 import { ParleyApiError, ParleyAuth, ParleyClient, ParleyRest } from '@parley/client';
+import { setUpPush, stopPush } from './push.js';
 
 const TOKENS_KEY = 'parley.tokens';
 const $ = (id) => document.getElementById(id);
@@ -77,6 +78,7 @@ async function logOut() {
   loggingOut = true;
   $('logout').disabled = true;
   try {
+    await stopPush(auth.getToken);
     await auth.logout(); // never rejects; forgets the tokens even when the server cannot be reached
   } finally {
     loggingOut = false;
@@ -117,6 +119,7 @@ async function start() {
   $('app').hidden = false;
   $('me').hidden = false;
   $('me-name').textContent = me.display_name || me.username;
+  void setUpPush(auth.getToken, $('notify'));
 
   client = new ParleyClient({ url: '', getToken: auth.getToken, userId: me.id });
   client.on('state', showConnection);

@@ -43,6 +43,8 @@ import { RealtimeMetrics } from './realtime/realtime.metrics.js';
 import { SocketAdmissionInterceptor } from './realtime/socket-admission.interceptor.js';
 import { SocketAuth } from './realtime/socket-auth.js';
 import { SocketSessions } from './realtime/socket-sessions.js';
+import { PushController } from './push/push.controller.js';
+import { PushService } from './push/push.service.js';
 import { redisServiceProvider } from './redis/redis.service.js';
 import { CHATS_TRANSPORT, ChatsRpcClient } from './rpc/chats-rpc.client.js';
 import { SendBatcher } from './rpc/send-batcher.js';
@@ -70,6 +72,7 @@ export class GatewayModule {
         AsyncApiController,
         MentorsController,
         WebhooksController,
+        PushController,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
@@ -112,6 +115,7 @@ export class GatewayModule {
         MembersService,
         MessagesService,
         MessagesGateway,
+        PushService,
         // the /chat namespace
         SocketAuth,
         SocketSessions,

@@ -128,10 +128,10 @@ export function optionalUrl(
   );
 }
 
-/** A field with its own parser, for values the builders above do not cover. */
+/** A field with its own parser, for values the builders above do not cover (`optional`: may be absent). */
 export function custom<T>(
   env: string,
-  opts: FieldOptions<T> & { expected: string; parse: (raw: string) => T | undefined },
+  opts: FieldOptions<T> & { expected: string; parse: (raw: string) => T | undefined; optional?: boolean },
 ): ConfigField<T> {
   return field(env, opts.expected, opts, opts.parse);
 }

@@ -47,4 +47,6 @@ export const Errors = {
   replyNotInConversation: () =>
     new DomainError(ErrorCode.Validation, 400, ErrorMessages.replyNotInConversation),
   contentEmpty: () => new DomainError(ErrorCode.Validation, 400, ErrorMessages.contentEmpty),
+  tooManyPushSubscriptions: () =>
+    new DomainError(ErrorCode.Validation, 400, ErrorMessages.tooManyPushSubscriptions),
 };

@@ -1,7 +1,9 @@
-import { Limits } from '@parley/contracts';
+import { decodeBase64Url, isP256PublicKey, Limits, PushLimits } from '@parley/contracts';
 import {
   bool,
   commonConfigSchema,
+  ConfigError,
+  custom,
   int,
   loadConfig,
   oneOf,
@@ -148,6 +150,75 @@ export const chatsConfigSchema = {
     max: Limits.groupMembersMax,
     description: 'presence is shared within groups of at most this many members (and direct conversations)',
   }),
+  vapidPublicKey: custom<string | undefined>('VAPID_PUBLIC_KEY', {
+    expected: 'a base64url-encoded uncompressed P-256 public key (npx web-push generate-vapid-keys)',
+    parse: (raw) => (isP256PublicKey(raw) ? raw : undefined),
+    optional: true,
+    description:
+      'Web Push: the VAPID public key (unset: no push notifications, and no push work per message)',
+  }),
+  vapidPrivateKey: custom<string | undefined>('VAPID_PRIVATE_KEY', {
+    expected: 'a base64url-encoded 32-byte P-256 private key',
+    parse: (raw) => (decodeBase64Url(raw)?.length === 32 ? raw : undefined),
+    optional: true,
+    description: 'Web Push: the VAPID private key that signs the push services’ JWTs',
+  }),
+  vapidSubject: custom<string | undefined>('VAPID_SUBJECT', {
+    expected: 'a mailto: or https: URL',
+    parse: (raw) => (/^(mailto:\S+@\S+|https:\/\/\S+)$/.test(raw) ? raw : undefined),
+    optional: true,
+    description: 'Web Push: who the push services can contact about this sender (the JWT’s sub)',
+  }),
+  pushCollapseMs: int('PUSH_COLLAPSE_MS', {
+    default: 10_000,
+    min: 0,
+    max: 86_400_000,
+    description:
+      'at most one push per user and conversation within this window (across instances); 0: one per message',
+  }),
+  pushPayloadMaxBytes: int('PUSH_PAYLOAD_MAX_BYTES', {
+    default: 2048,
+    min: 256,
+    max: 3993,
+    description:
+      'largest JSON payload of a notification before encryption; the preview is cut to fit (RFC 8291 allows 3993)',
+  }),
+  pushMaxSubscriptionsPerUser: int('PUSH_MAX_SUBSCRIPTIONS_PER_USER', {
+    default: 10,
+    min: 1,
+    max: PushLimits.subscriptionsPerUserMax,
+    description: 'push subscriptions (devices) per user; another registration is refused (400)',
+  }),
+  pushTimeoutMs: int('PUSH_TIMEOUT_MS', {
+    default: 5000,
+    min: 100,
+    max: 60_000,
+    description: 'a POST to a push service that has not answered after this is abandoned (outcome error)',
+  }),
+  pushTtlSeconds: int('PUSH_TTL_SECONDS', {
+    default: 86_400,
+    min: 0,
+    max: 2_419_200,
+    description: 'how long a push service keeps an undelivered notification (TTL header)',
+  }),
+  pushConcurrency: int('PUSH_CONCURRENCY', {
+    default: 16,
+    min: 1,
+    max: 1000,
+    description: 'POSTs to push services in flight at once per instance',
+  }),
+  pushQueueMax: int('PUSH_QUEUE_MAX', {
+    default: 1000,
+    min: 0,
+    max: 1_000_000,
+    description:
+      'notifications waiting for a slot per instance; beyond, new ones are dropped (outcome dropped), sends never wait',
+  }),
+  pushAllowPrivateEndpoints: bool('PUSH_ALLOW_PRIVATE_ENDPOINTS', {
+    default: false,
+    description:
+      'accept and POST to http and loopback/private push endpoints (tests, closed networks); off: https to public addresses only (SSRF)',
+  }),
   rpcClaimIdleMs: int('RPC_CLAIM_IDLE_MS', {
     default: 5000,
     min: 100,
@@ -215,5 +286,24 @@ export type ChatsConfig = ConfigOf<typeof chatsConfigSchema>;
 export const CHATS_CONFIG = Symbol('CHATS_CONFIG');
 
 export function loadChatsConfig(env: Env = process.env): ChatsConfig {
-  return loadConfig(chatsConfigSchema, env);
+  const config = loadConfig(chatsConfigSchema, env);
+  const problems = pushProblems(config);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** Web Push is on with all three VAPID settings, off with none; anything between is a mistake. */
+function pushProblems(config: ChatsConfig): string[] {
+  const set = [config.vapidPublicKey, config.vapidPrivateKey, config.vapidSubject].filter(
+    (v) => v !== undefined,
+  ).length;
+  if (set === 0 || set === 3) return [];
+  return [
+    'VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT are set together (Web Push on) or not at all (off)',
+  ];
+}
+
+/** Whether Web Push is configured (all three VAPID settings). */
+export function pushEnabled(config: ChatsConfig): boolean {
+  return config.vapidPrivateKey !== undefined;
 }

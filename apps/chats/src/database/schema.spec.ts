@@ -14,6 +14,7 @@ const MIGRATIONS = [
   'MessageLifecycle1764800000000',
   'UserProfiles1764900000000',
   'Webhooks1765000000000',
+  'PushSubscriptions1765100000000',
 ];
 
 describe('schema', () => {

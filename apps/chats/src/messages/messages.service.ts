@@ -19,6 +19,7 @@ import { toRpcErrorBody } from '../common/rpc-exception.filter.js';
 import { MESSAGE_COLUMNS, MY_REACTIONS_COLUMN, pgCode, toMessage, type MessageRow } from '../common/rows.js';
 import { conversationState } from '../conversations/conversation.queries.js';
 import { Db } from '../database/db.service.js';
+import { PushService } from '../push/push.service.js';
 
 type SendRequest = RpcRequest<'messages.send'>;
 
@@ -123,6 +124,7 @@ export class MessagesService {
     private readonly db: Db,
     @Inject(CHATS_CONFIG) private readonly config: ChatsConfig,
     @Inject(METRICS_REGISTRY) registry: Registry,
+    private readonly push: PushService,
   ) {
     this.sends = new Counter({
       name: 'parley_sends_handled_total',
@@ -245,7 +247,10 @@ export class MessagesService {
           metadata: row.metadata ?? {},
           reactions: [],
         };
-        pending.resolve(storedResult(message, row));
+        const result = storedResult(message, row);
+        pending.resolve(result);
+        // Committed: notify offline members (returns at once; nothing when push is off).
+        this.push.messageStored(result);
       }
     }
   }

@@ -24,4 +24,5 @@ export const AppErrors = {
   tooManyAttempts: (retryAfterSeconds: number) =>
     new AppError(429, ErrorMessages.tooManyAttempts, retryAfterSeconds),
   busy: () => new AppError(503, ErrorMessages.serviceBusy, 1),
+  pushDisabled: () => new AppError(404, ErrorMessages.pushDisabled),
 };

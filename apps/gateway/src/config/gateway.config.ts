@@ -1,4 +1,6 @@
+import { isP256PublicKey } from '@parley/contracts';
 import {
+  bool,
   ConfigError,
   commonConfigSchema,
   custom,
@@ -280,6 +282,18 @@ export const gatewayConfigSchema = {
     max: 1024 * 1024 * 1024,
     description:
       'a plain-WebSocket client with more than this waiting to be written (it stopped reading) is dropped',
+  }),
+  vapidPublicKey: custom<string | undefined>('VAPID_PUBLIC_KEY', {
+    expected: 'a base64url-encoded uncompressed P-256 public key (npx web-push generate-vapid-keys)',
+    parse: (raw) => (isP256PublicKey(raw) ? raw : undefined),
+    optional: true,
+    description:
+      "Web Push: the VAPID public key, the chats service's (unset: /api/push answers 404 Push notifications are not enabled)",
+  }),
+  pushAllowPrivateEndpoints: bool('PUSH_ALLOW_PRIVATE_ENDPOINTS', {
+    default: false,
+    description:
+      'accept http and loopback/private push subscription endpoints (tests, closed networks); off: https to public hosts only (SSRF)',
   }),
   corsOrigins: str('CORS_ORIGINS', {
     default: '*',

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { Rooms, ServerEvent, type Id } from '@parley/contracts';
+import { Rooms, ServerEvent, SharedRedisKeys, type Id } from '@parley/contracts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Namespace, Socket } from 'socket.io';
 import { CompatHub } from '../compat/compat-hub.js';
@@ -313,7 +313,7 @@ export class PresenceService implements OnModuleDestroy {
   }
 
   private userKey(userId: Id): string {
-    return this.redis.key(`presence:user:{${userId}}`);
+    return this.redis.key(SharedRedisKeys.presenceUser(userId));
   }
 
   private socketsKey(instanceId: string): string {

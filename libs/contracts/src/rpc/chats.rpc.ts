@@ -21,6 +21,7 @@ import {
   type WebhookEndpoint,
   type WebhookEventType,
 } from '../wire/webhooks.js';
+import { PushLimits } from '../push/push.js';
 
 /** Name of the chats service on the RPC transport (stream `<prefix>rpc:chats`, consumer group `chats`). */
 export const CHATS_SERVICE = 'chats';
@@ -343,6 +344,27 @@ export const ChatsRpcRequests = {
   ),
   /** The endpoint's dead letters are due again, with fresh retries. */
   'webhooks.replay': Type.Object({ id: Id }, closed),
+  /**
+   * Registers a device's Web Push subscription (the gateway checked the endpoint's rules and the keys). The same
+   * endpoint registered again, by this or another user, is taken over: a device that changed accounts.
+   */
+  'push.subscribe': Type.Object(
+    {
+      user_id: Id,
+      endpoint: Text(PushLimits.endpointMaxLength, 1),
+      p256dh: Type.String({
+        minLength: 1,
+        maxLength: PushLimits.p256dhMaxLength,
+        pattern: '^[A-Za-z0-9_=-]+$',
+      }),
+      auth: Type.String({ minLength: 1, maxLength: PushLimits.authMaxLength, pattern: '^[A-Za-z0-9_=-]+$' }),
+      expires_at: Nullable(Timestamp),
+      user_agent: Nullable(Text(PushLimits.userAgentMaxLength)),
+    },
+    closed,
+  ),
+  /** Removes the caller's subscription with this endpoint (idempotent). */
+  'push.unsubscribe': Type.Object({ user_id: Id, endpoint: Text(PushLimits.endpointMaxLength, 1) }, closed),
 };
 
 export type ChatsPattern = keyof typeof ChatsRpcRequests;
@@ -437,6 +459,8 @@ export interface ChatsRpcResponses {
   'webhooks.rotate-secret': WebhookEndpoint;
   'webhooks.dead-letters': { dead_letters: WebhookDeadLetter[] };
   'webhooks.replay': { replayed: number };
+  'push.subscribe': { id: Id; created_at: string; replaced: boolean };
+  'push.unsubscribe': { removed: boolean };
 }
 
 export type RpcResponse<P extends ChatsPattern> = ChatsRpcResponses[P];

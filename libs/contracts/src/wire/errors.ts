@@ -63,6 +63,10 @@ export const ErrorMessages = {
   contentEmpty: 'content should not be empty',
   /** join-conversation or history given both catch-up cursors (400). */
   oneCatchUpCursor: 'Use only one of since_seq and since_version',
+  /** GET /api/push/public-key, and registrations, when no VAPID keys are configured (404). */
+  pushDisabled: 'Push notifications are not enabled',
+  /** A user over PUSH_MAX_SUBSCRIPTIONS_PER_USER (400): unregister a device first. */
+  tooManyPushSubscriptions: 'Too many push subscriptions',
 } as const;
 
 /**
@@ -88,6 +92,7 @@ export const ErrorCode = {
   Blocked: 'BLOCKED',
   MessageNotFound: 'MESSAGE_NOT_FOUND',
   WebhookNotFound: 'WEBHOOK_NOT_FOUND',
+  PushDisabled: 'PUSH_DISABLED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -4,6 +4,7 @@ import { MentorAssignmentEntity } from './mentor-assignment.entity.js';
 import { MessageReactionEntity } from './message-reaction.entity.js';
 import { MessageEntity } from './message.entity.js';
 import { ParticipantEntity } from './participant.entity.js';
+import { PushSubscriptionEntity } from './push-subscription.entity.js';
 import { SessionEntity } from './session.entity.js';
 import { UserBlockEntity } from './user-block.entity.js';
 import { UserEntity } from './user.entity.js';
@@ -21,6 +22,7 @@ export {
   MessageEntity,
   MessageReactionEntity,
   ParticipantEntity,
+  PushSubscriptionEntity,
   SessionEntity,
   UserBlockEntity,
   UserEntity,
@@ -43,4 +45,5 @@ export const entities = [
   WebhookEventEntity,
   WebhookDeliveryEntity,
   WebhookDeadLetterEntity,
+  PushSubscriptionEntity,
 ];

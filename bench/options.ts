@@ -4,7 +4,7 @@
 //   --warmup 1 (s before each window)   --runs 2 (runs per rate)   --pairs 100   --jit-warmup 20 (s per system)
 //   --stall-rate 200 --stall-seconds 60   --idle-seconds 10
 //   --group-steps 10:20,100:20,10:556   --group-sockets 200
-//   --skip rates,stall,groups,connections,reconnect,history,integrations   --quick (short windows, few rates: a smoke test)
+//   --skip rates,stall,groups,connections,reconnect,history,integrations   --integrations-rate 200   --quick (short windows, few rates: a smoke test)
 // A full run (no option at all) rewrites docs/benchmarks.md and bench/results/latest.json; any option makes it a
 // trial, written to bench/results/<stamp>.json only.
 import { parseGroupSteps } from './groups.js';
@@ -62,7 +62,7 @@ export const plan = {
   reconnectClients: quick ? 1000 : 5000,
   historyMessages: quick ? 200_000 : 1_000_000,
   /** The rate at which webhooks and push are measured on and off (bench/integrations.ts). */
-  integrationsRate: Number(opt('integrations-rate', '500')),
+  integrationsRate: Number(opt('integrations-rate', '200')),
   skip: new Set(opt('skip', '').split(',').filter(Boolean)),
 };
 

@@ -400,14 +400,20 @@ function historyMarkdown(r: BenchResults): string[] {
 function integrationsMarkdown(r: BenchResults): string[] {
   const x = r.integrations;
   if (!x) return [];
-  const off = x.variants.find((v) => v.name === 'no-outbox');
+  const base = (v: { load: string; system: string }) =>
+    x.variants.find(
+      (b) => b.load === v.load && b.name === (v.load === 'socket' ? 'no-outbox' : 'rest-offline'),
+    );
   const lines = [
-    `**Integrations** (bench/integrations.ts): one Parley ${x.gateways} + ${x.chats} under the 1:1 load at ${n(x.rate)} messages/s, ` +
-      "its webhooks and push switched between runs, each variant run twice, interleaved. CPU is the whole machine's, " +
-      'per message sent (the webhook receiver and the push-service stand-in run in the orchestrator, so their work is in it).',
+    `**Integrations** (bench/integrations.ts): two Parleys ${x.gateways} + ${x.chats}, one as shipped (push off), one ` +
+      `with VAPID keys and \`PUSH_COLLAPSE_MS=0\` (every message to an offline member a push: the worst case), each ` +
+      `at ${n(x.rate)} messages/s, its variants run twice, interleaved. "socket" is the sweep's 1:1 Socket.IO load (e2e: ` +
+      'send to delivery); "rest" is REST sends to members with no socket (e2e: the send\'s answer). CPU is the whole ' +
+      "machine's per message sent; the receivers (webhook receiver, push-service stand-in verifying and decrypting " +
+      'each push) run in the orchestrator, shown apart.',
     '',
-    '| variant | machine CPU ms/msg (runs) | vs. before webhooks | e2e p99 | Postgres rows written / msg | WAL bytes / msg | requests / msg |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| variant | load | machine CPU ms/msg (runs) | vs. its baseline | of which receivers µs/msg | p99 | Postgres rows written / msg | requests / msg |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const v of x.variants) {
     const pg = v.median.backends?.postgres;
@@ -415,13 +421,18 @@ function integrationsMarkdown(r: BenchResults): string[] {
       ? pg.rowsInsertedPerMessage + pg.rowsUpdatedPerMessage + pg.rowsDeletedPerMessage
       : NaN;
     const cpu = v.median.cpu.machineMsPerMessage;
-    const ratio = off ? cpu / off.median.cpu.machineMsPerMessage : NaN;
+    const b = base(v);
     lines.push(
-      `| ${v.name}: ${v.label} | ${f2(cpu)} (${v.runs.map((run) => f2(run.machineMsPerMessage)).join(', ')}) | ` +
-        `${f2(ratio)}× | ${f1(v.median.e2e.p99)} ms | ${f2(written)} | ${n(Math.round(pg?.walBytesPerMessage ?? NaN))} | ` +
-        `${v.requestsPerMessage.map(f2).join(', ')} |`,
+      `| ${v.name}: ${v.label} | ${v.load} | ${f2(cpu)} (${v.runs.map((run) => f2(run.machineMsPerMessage)).join(', ')}) | ` +
+        `${b ? f2(cpu / b.median.cpu.machineMsPerMessage) : '–'}× | ${f1(v.median.cpu.byKind.orchestrator ?? NaN)} | ` +
+        `${f1(v.median.e2e.p99)} ms | ${f2(written)} | ${v.requestsPerMessage.map(f2).join(', ')} |`,
     );
   }
-  lines.push('');
+  lines.push(
+    '',
+    'Baselines: the socket variants against `no-outbox` (the webhook triggers disabled: Parley before issue 18), the ' +
+      'REST ones against `rest-offline` (push off).',
+    '',
+  );
   return lines;
 }

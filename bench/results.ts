@@ -218,7 +218,7 @@ export interface BenchResults {
     secondsAfterReady: number;
     secondsAfterStop: number;
   };
-  /** What webhooks and push cost: one Parley, its integrations switched between runs (bench/integrations.ts). */
+  /** What webhooks and push cost: two Parleys, their integrations switched between runs (bench/integrations.ts). */
   integrations?: {
     rate: number;
     gateways: number;
@@ -226,6 +226,10 @@ export interface BenchResults {
     variants: {
       name: string;
       label: string;
+      /** Which of the two Parleys (push off, push on). */
+      system: string;
+      /** The 1:1 Socket.IO load, or REST sends to offline members (e2e is then the send's answer). */
+      load: 'socket' | 'rest';
       median: RunFigures;
       /** Webhook requests or pushes per message sent, each run. */
       requestsPerMessage: number[];

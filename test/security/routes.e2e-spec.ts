@@ -1,4 +1,6 @@
+import { createECDH, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import webpush from 'web-push';
 import { join } from 'node:path';
 import type { AuthResult, Conversation, Message } from '@parley/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +75,17 @@ function spellings(path: string): string[] {
 
 /** The admin API (seed 001's roles and mentors) takes this deployment token, never a user's. */
 const ADMIN_TOKEN = 'routes-test-admin-token-0123456789abcdef';
+/** Push on, so that its routes answer 2xx with a token; a device's subscription (never sent to: nobody is offline). */
+const vapid = webpush.generateVAPIDKeys();
+const pushDevice = createECDH('prime256v1');
+pushDevice.generateKeys();
+const subscription = {
+  endpoint: 'https://push.example.com/routes-test',
+  keys: {
+    p256dh: pushDevice.getPublicKey().toString('base64url'),
+    auth: randomBytes(16).toString('base64url'),
+  },
+};
 const isAdmin = (path: string) => path.startsWith('/api/admin/');
 
 let cluster: Cluster;
@@ -90,7 +103,16 @@ let webhook: { id: number };
 let webhookToDelete: { id: number };
 
 beforeAll(async () => {
-  cluster = await Cluster.start({ gateways: 1, chats: 1, gatewayEnv: { ADMIN_TOKEN } });
+  cluster = await Cluster.start({
+    gateways: 1,
+    chats: 1,
+    gatewayEnv: { ADMIN_TOKEN, VAPID_PUBLIC_KEY: vapid.publicKey },
+    chatsEnv: {
+      VAPID_PUBLIC_KEY: vapid.publicKey,
+      VAPID_PRIVATE_KEY: vapid.privateKey,
+      VAPID_SUBJECT: 'mailto:ops@parley.test',
+    },
+  });
   gw = cluster.gatewayUrl(0);
   alice = await registerUser(gw, 'rtA');
   [bob, carol, dave] = await Promise.all(['rtB', 'rtC', 'rtD'].map((p) => registerUser(gw, p)));
@@ -172,6 +194,8 @@ function concrete(route: Route): { path: string; body?: unknown } {
     [`PATCH /api/chats/conversations/${group.id}/messages/${toEdit.id}`]: { content: 'spelled, edited' },
     [`PUT /api/admin/users/${alice.user.id}/role`]: { role: 'STUDENT' },
     [`PUT /api/admin/users/${alice.user.id}/mentor`]: { mentor_id: bob!.user.id },
+    'POST /api/push/subscriptions': subscription,
+    'DELETE /api/push/subscriptions': { endpoint: subscription.endpoint },
     'POST /api/admin/webhooks': { url: 'http://127.0.0.1:9/more', events: ['member.added'] },
     [`PATCH /api/admin/webhooks/${webhook.id}`]: { enabled: false },
   };

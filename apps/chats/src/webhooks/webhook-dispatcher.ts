@@ -11,6 +11,7 @@ import { injectTraceHeaders, inSpan, METRICS_REGISTRY } from '@parley/observabil
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { CHATS_CONFIG, type ChatsConfig } from '../config/chats.config.js';
 import { Db } from '../database/db.service.js';
+import { WebhookHttp } from './webhook-http.js';
 import { signatureHeaders } from './webhook-signature.js';
 
 /** A delivery claimed for one attempt. */
@@ -62,6 +63,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private stopped = false;
   private nextPurge = 0;
   private delivered: string[] = [];
+  private readonly http: WebhookHttp;
   private flushing?: Promise<void>;
 
   private readonly outcomes: Counter<'outcome'>;
@@ -73,6 +75,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     @Inject(CHATS_CONFIG) private readonly config: ChatsConfig,
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
+    this.http = new WebhookHttp(config.webhookEndpointConcurrency);
     this.outcomes = new Counter({
       name: 'parley_webhook_attempts_total',
       help: 'Webhook requests made by this instance: delivered (2xx), failed (retried later) or dead_lettered',
@@ -126,6 +129,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     clearTimeout(this.timer);
     await Promise.allSettled([...this.running]);
     await this.flushDelivered();
+    this.http.close();
   }
 
   private schedule(delayMs: number): void {
@@ -296,18 +300,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     injectTraceHeaders(headers);
     const stopTimer = this.duration.startTimer();
     try {
-      const res = await fetch(delivery.url, {
-        method: 'POST',
-        headers,
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.config.webhookTimeoutMs),
-      });
-      await res.body?.cancel();
-      return res.status >= 200 && res.status < 300 ? null : `HTTP ${res.status}`;
+      const status = await this.http.post(delivery.url, headers, body, this.config.webhookTimeoutMs);
+      return status >= 200 && status < 300 ? null : `HTTP ${status}`;
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string } };
-      return (e.name === 'TimeoutError' ? 'timeout' : (e.cause?.code ?? e.message)).slice(0, ERROR_MAX);
+      const e = err as Error & { code?: string };
+      return (e.code ?? e.message).slice(0, ERROR_MAX);
     } finally {
       stopTimer();
     }

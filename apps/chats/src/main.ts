@@ -1,6 +1,6 @@
 // The entry point: tracing first (when configured), then the app. The app is imported only once the SDK and its
 // ESM loader hook are in place, so the modules it imports (http, express, ioredis, pg, socket.io) are instrumented
-// (docs/tracing.md).
+// (docs/integrations.md, "Tracing").
 import { defaultInstanceId } from '@parley/config';
 import { startTracing } from '@parley/observability/tracing';
 

@@ -1,5 +1,5 @@
 /* global navigator, window, fetch, Notification, console */
-// Web Push in the demo (docs/push.md): registers the service worker; when the deployment has push on (the VAPID
+// Web Push in the demo (docs/integrations.md, "Web Push"): registers the service worker; when the deployment has push on (the VAPID
 // public key is served), offers to enable notifications and registers this browser's subscription. Every step
 // is optional: a browser without service workers or push, or a deployment without push, just shows no button.
 

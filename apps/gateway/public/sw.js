@@ -1,5 +1,5 @@
 /* global self, clients, URL */
-// Parley demo's service worker: shows Web Push notifications (docs/push.md) and opens the conversation on click.
+// Parley demo's service worker: shows Web Push notifications (docs/integrations.md, "Web Push") and opens the conversation on click.
 // One notification per conversation (`tag`): a newer one replaces the older instead of stacking up.
 
 self.addEventListener('push', (event) => {

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { custom, int, oneOf, optionalStr, str } from './config-schema.js';
+import { custom, int, oneOf, optionalStr, optionalUrl, str } from './config-schema.js';
 
 /** `redis+cluster://` (or `rediss+cluster://`), optional credentials, then host:port pairs separated by commas. */
 const CLUSTER_URL =
@@ -64,6 +64,23 @@ export const commonConfigSchema = {
     min: 0,
     max: 300_000,
     description: 'how long a SIGTERM drain may take before the process exits anyway',
+  }),
+  // OpenTelemetry: the SDK reads these (and its other OTEL_* variables) itself, before the app's config is loaded
+  // (libs/observability/src/tracing.ts); they are here to be checked and documented with the others.
+  otelExporterOtlpEndpoint: optionalUrl('OTEL_EXPORTER_OTLP_ENDPOINT', {
+    protocols: ['http:', 'https:'],
+    description:
+      'turns tracing on: spans are exported over OTLP to <this>/v1/traces (docs/integrations.md, "Tracing"); unset: no tracing, nothing loaded',
+  }),
+  otelExporterOtlpTracesEndpoint: optionalUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', {
+    protocols: ['http:', 'https:'],
+    description: 'as OTEL_EXPORTER_OTLP_ENDPOINT, the traces URL as given',
+  }),
+  otelExporterOtlpProtocol: optionalStr('OTEL_EXPORTER_OTLP_PROTOCOL', {
+    description: 'http/protobuf (the SDK’s default), http/json or grpc',
+  }),
+  otelServiceName: optionalStr('OTEL_SERVICE_NAME', {
+    description: 'the traces’ service.name (default parley-gateway / parley-chats)',
   }),
 };
 

@@ -27,7 +27,7 @@ export function runWithTraceId<T>(traceId: string, fn: () => T): T {
 
 /**
  * The id to log the work being started under. With tracing on and a span active: the OpenTelemetry trace id, so a
- * log line finds its trace (docs/tracing.md). Otherwise the caller's id if it is a sane one (it ends up in logs and
+ * log line finds its trace (docs/integrations.md, "Tracing"). Otherwise the caller's id if it is a sane one (it ends up in logs and
  * headers), else a new one.
  */
 export function traceIdFrom(given: unknown): string {

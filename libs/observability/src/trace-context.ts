@@ -9,7 +9,7 @@ import {
 } from '@opentelemetry/api';
 
 // The parts of tracing the app's code calls. They use @opentelemetry/api only, which is a no-op until
-// tracing.ts starts the SDK (docs/tracing.md), and each checks `tracingEnabled()` first, so with tracing off they
+// tracing.ts starts the SDK (docs/integrations.md, "Tracing"), and each checks `tracingEnabled()` first, so with tracing off they
 // cost a property read or two.
 
 const tracer = trace.getTracer('@parley/observability');

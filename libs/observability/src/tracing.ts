@@ -1,5 +1,5 @@
 // OpenTelemetry tracing for one app process, started by its main.ts before any of the app's modules are imported
-// (docs/tracing.md). This file imports nothing from the app and, with tracing off, nothing from the SDK: the SDK,
+// (docs/integrations.md, "Tracing"). This file imports nothing from the app and, with tracing off, nothing from the SDK: the SDK,
 // the instrumentations and the ESM loader hook are loaded only once tracing is configured.
 import { register } from 'node:module';
 

@@ -15,7 +15,7 @@ import {
 import type { PacketMetadata } from '@nestjs/microservices';
 
 // The W3C trace context of a request travels in its packet's metadata (`traceparent`, `tracestate`), beside the
-// log trace id, so the consumer's span is a child of the caller's (docs/tracing.md). Everything here goes through
+// log trace id, so the consumer's span is a child of the caller's (docs/integrations.md, "Tracing"). Everything here goes through
 // @opentelemetry/api and does nothing, beyond a check or two, while no SDK is registered or the caller is not
 // traced: a request whose caller had no span carries no context, and its consumer starts no span.
 

@@ -29,7 +29,7 @@ interface Job {
 }
 
 /**
- * Web Push (docs/push.md): devices register subscriptions; after a message is committed, each member who has no
+ * Web Push (docs/integrations.md, "Web Push"): devices register subscriptions; after a message is committed, each member who has no
  * connected socket anywhere, has not muted the conversation and has no block with the sender gets one notification
  * per device, at most one per conversation within PUSH_COLLAPSE_MS. Sending never holds up a send: the hook
  * returns at once and the POSTs go through a bounded queue (full: dropped and counted). Without VAPID keys nothing

@@ -12,7 +12,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js'
 import { ChatsRpcClient } from '../rpc/chats-rpc.client.js';
 
 /**
- * Web Push subscriptions of the caller's devices (docs/push.md). The endpoint is a URL the chats service will POST
+ * Web Push subscriptions of the caller's devices (docs/integrations.md, "Web Push"). The endpoint is a URL the chats service will POST
  * to, chosen by the client: it must be https and name no loopback or private host (PUSH_ALLOW_PRIVATE_ENDPOINTS
  * lifts that for tests and closed networks). The keys' shape was checked by the DTO.
  */

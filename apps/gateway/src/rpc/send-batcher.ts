@@ -75,7 +75,7 @@ export class SendBatcher {
   private async sendBatch(batch: Queued[]): Promise<void> {
     let results;
     try {
-      // Traced as the first sender's request, linked to a span in each other sender's trace (docs/tracing.md).
+      // Traced as the first sender's request, linked to a span in each other sender's trace (docs/integrations.md, "Tracing").
       ({ results } = await onBehalfOf(
         batch.map((q) => q.context),
         () => this.rpc.call('messages.send-batch', { requests: batch.map((q) => q.request) }),

@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Web Push (docs/push.md): `push_subscriptions`, one row per device that asked for notifications. `endpoint` is
+ * Web Push (docs/integrations.md, "Web Push"): `push_subscriptions`, one row per device that asked for notifications. `endpoint` is
  * unique (a device registering again, under this or another account, takes its row over); rows go with their user.
  */
 export class PushSubscriptions1765100000000 implements MigrationInterface {

@@ -410,9 +410,10 @@ function integrationsMarkdown(r: BenchResults): string[] {
       `at ${n(x.rate)} messages/s, its variants run twice, interleaved. "socket" is the sweep's 1:1 Socket.IO load (e2e: ` +
       'send to delivery); "rest" is REST sends to members with no socket (e2e: the send\'s answer). CPU is the whole ' +
       "machine's per message sent; the receivers (webhook receiver, push-service stand-in verifying and decrypting " +
-      'each push) run in the orchestrator, shown apart.',
+      'each push) run in the orchestrator, shown apart (for the rest rows the orchestrator also makes the REST ' +
+      'requests).',
     '',
-    '| variant | load | machine CPU ms/msg (runs) | vs. its baseline | of which receivers µs/msg | p99 | Postgres rows written / msg | requests / msg |',
+    '| variant | load | machine CPU ms/msg (runs) | vs. its baseline | of which orchestrator µs/msg | p99 | Postgres rows written / msg | requests / msg |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const v of x.variants) {

@@ -485,12 +485,15 @@ describe.skipIf(!hasNginx)('through nginx (deploy/nginx/nginx.conf) in front of 
         transportOf(u.socket) === (u.kind === 'polling' ? 'polling' : 'websocket');
       await waitFor('the reconnected clients upgraded', () => users.every(upgraded)).catch(() => undefined);
       expect(users.filter((u) => !upgraded(u)).map((u) => `${u.kind}: ${transportOf(u.socket)}`)).toEqual([]);
-      // nginx's proxy_next_upstream: the draining gateway's 503 to a GET (a handshake, a poll, an upgrade) is
-      // passed on to the other gateway, and the draining one counts as failed (max_fails) for a while.
-      expect(retried.length).toBeGreaterThan(0);
+      // nginx's proxy_next_upstream: the draining gateway's 503 to a GET (a handshake, a poll, an upgrade), or its
+      // closed port, is passed on to the other gateway, which counts it as failed (max_fails) for a while. Whether
+      // any request meets the draining gateway at all is a matter of timing (a run here had none: every reconnect
+      // came after nginx had marked it failed), so only what was passed on is checked, and that no client saw a
+      // 5xx of it.
       expect(retried.every((e) => e.upstreamStatuses[0] === '503' || e.upstreamStatuses[0] === '502')).toBe(
         true,
       );
+      expect(failed.filter((e) => e.upstreams.length > 1)).toEqual([]);
     } finally {
       for (const u of users) u.close();
     }

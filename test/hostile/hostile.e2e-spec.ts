@@ -456,6 +456,7 @@ describe('code', () => {
       'MEMBER_VIEW_COLUMNS',
       'MY_REACTIONS_COLUMN',
       'USER_COLUMNS',
+      'ENDPOINT_COLUMNS',
     ]);
     const files: string[] = [];
     const walk = (dir: string) => {

@@ -14,6 +14,7 @@
 // The receivers' work (the webhook receiver; the push stand-in verifying each VAPID JWT and decrypting each payload)
 // is the orchestrator's, in the machine's CPU like everything else, and shown apart.
 import webpush from 'web-push';
+import { TRIGGERS as WEBHOOK_TRIGGERS } from '../apps/chats/src/database/migrations/1765000000000-webhooks.js';
 import { TEST_JWT_SECRET } from '../test/support/cluster.js';
 import { PushServiceStandIn } from '../test/support/push-service.js';
 import { WebhookReceiver } from '../test/support/webhook-receiver.js';
@@ -30,13 +31,6 @@ import { figures } from './sweep.js';
 import { startParley, type SystemDef } from './systems.js';
 
 const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef-0123456789';
-const WEBHOOK_TRIGGERS: [string, string][] = [
-  ['webhooks_message_new', 'messages'],
-  ['webhooks_message_updated', 'messages'],
-  ['webhooks_conversation_created', 'conversations'],
-  ['webhooks_membership', 'membership_events'],
-  ['webhooks_read_updated', 'conversation_participants'],
-];
 const ALL_EVENTS = [
   'message.new',
   'message.updated',

@@ -80,7 +80,8 @@ export class Webhooks1765000000000 implements MigrationInterface {
   }
 }
 
-const TRIGGERS: [name: string, table: string, timing: 'INSERT' | 'UPDATE', fn: string][] = [
+/** The outbox's triggers (the benchmark disables them to measure Parley without). */
+export const TRIGGERS: [name: string, table: string, timing: 'INSERT' | 'UPDATE', fn: string][] = [
   ['webhooks_message_new', 'messages', 'INSERT', 'parley_webhooks_message_new'],
   ['webhooks_message_updated', 'messages', 'UPDATE', 'parley_webhooks_message_updated'],
   ['webhooks_conversation_created', 'conversations', 'INSERT', 'parley_webhooks_conversation_created'],
